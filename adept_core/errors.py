@@ -1,0 +1,30 @@
+"""The error hierarchy of adept.
+
+Every error a user can provoke with bad input is an :class:`AdeptError`; the
+ones about values also subclass :class:`ValueError` so generic callers can
+catch them the usual way. Messages name the bad value and what is allowed.
+"""
+
+
+class AdeptError(Exception):
+    """Base class of every error adept raises on purpose."""
+
+
+class ConfigError(AdeptError, ValueError):
+    """An impossible or unknown configuration value (spec, preset, TOML key)."""
+
+
+class ShapeError(AdeptError, ValueError):
+    """An array of the wrong shape, rank, dtype or memory layout."""
+
+
+class InputError(AdeptError, ValueError):
+    """Input values the hardware cannot represent (NaN, Inf)."""
+
+
+class BackendUnavailableError(AdeptError, RuntimeError):
+    """A kernel backend was asked for but is not built or not importable."""
+
+
+class UnsupportedOpError(AdeptError, NotImplementedError):
+    """A model contains an operator adept does not implement."""

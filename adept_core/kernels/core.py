@@ -1,0 +1,229 @@
+"""The public face of the kernel: a programmed photonic core and a one-shot GEMM."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError, InputError, ShapeError
+from . import rng
+from .plan import CallPlan
+from .quantize import check_finite, column_scales, operand_dtype, quantize
+from .registry import get_backend
+from .spec import PhotonicGemmSpec, qmax
+
+
+@dataclass(frozen=True)
+class GemmStats:
+    """Event counts of one call, as the cost model charges them.
+
+    Attributes
+    ----------
+    m, k, n : int
+        GEMM shape.
+    k_tiles, n_tiles : int
+        ``ceil(K / rows)`` and ``ceil(N / cols)``: weight tiles programmed.
+    passes : int
+        Input vectors streamed through a weight tile: ``m * k_tiles * n_tiles``.
+    dac_conversions : int
+        Input values driven onto modulators: ``m * k * n_tiles``.
+    adc_conversions : int
+        Partial sums digitised: ``m * n * k_tiles``.
+    clipped : int
+        ADC conversions that saturated.
+    x_scale : float
+        The input scale used (float32 value).
+    backend : str
+        Backend that ran the call.
+    """
+
+    m: int
+    k: int
+    n: int
+    k_tiles: int
+    n_tiles: int
+    passes: int
+    dac_conversions: int
+    adc_conversions: int
+    clipped: int
+    x_scale: float
+    backend: str
+
+    @property
+    def clipped_fraction(self) -> float:
+        return self.clipped / self.adc_conversions if self.adc_conversions else 0.0
+
+
+def _check_matrix(name: str, a: object) -> np.ndarray:
+    if not isinstance(a, np.ndarray):
+        raise ShapeError(f"{name} must be a numpy.ndarray of float32, got {type(a).__name__}")
+    if a.dtype != np.float32:
+        raise ShapeError(f"{name} must have dtype float32, got {a.dtype} (convert explicitly; adept never casts silently)")
+    if a.ndim != 2:
+        raise ShapeError(f"{name} must be 2-D, got shape {a.shape}")
+    if 0 in a.shape:
+        raise ShapeError(f"{name} must have no empty dimension, got shape {a.shape}")
+    if not a.flags.c_contiguous:
+        raise ShapeError(f"{name} must be C-contiguous; pass numpy.ascontiguousarray({name})")
+    return a
+
+
+def _default_threads(threads: int | None) -> int:
+    if threads is None:
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"threads must be a positive integer or None, got {threads!r}")
+    return threads
+
+
+class PhotonicCore:
+    """A weight-stationary photonic core with ``w`` programmed into its MZI array.
+
+    Parameters
+    ----------
+    w : np.ndarray
+        float32 [K, N] weights, C-contiguous, finite.
+    spec : PhotonicGemmSpec
+        Core geometry, resolutions and noise.
+
+    The weights are quantized once (per output column), as the hardware
+    programs its phase shifters once and then streams inputs through them.
+    """
+
+    def __init__(self, w: np.ndarray, spec: PhotonicGemmSpec | None = None) -> None:
+        spec = PhotonicGemmSpec() if spec is None else spec
+        if not isinstance(spec, PhotonicGemmSpec):
+            raise ConfigError(f"spec must be a PhotonicGemmSpec, got {type(spec).__name__}")
+        w = _check_matrix("w", w)
+        check_finite("w", w)
+        self.spec = spec
+        self.k, self.n = w.shape
+        self.w_scale = column_scales(w, spec.weight_bits)
+        self.qw = quantize(w, self.w_scale[None, :], spec.weight_bits)
+        self.qw.flags.writeable = False
+        self._programmed: dict[str, object] = {}
+
+    @property
+    def k_tiles(self) -> int:
+        return math.ceil(self.k / self.spec.rows)
+
+    @property
+    def n_tiles(self) -> int:
+        return math.ceil(self.n / self.spec.cols)
+
+    def _programmed_for(self, backend) -> object:
+        if backend.name not in self._programmed:
+            self._programmed[backend.name] = backend.program(self.qw)
+        return self._programmed[backend.name]
+
+    def full_scale(self, adc_full_scale: object) -> np.ndarray:
+        """Resolve an ADC range policy to float64 [N] partial-sum units."""
+        if isinstance(adc_full_scale, str):
+            if adc_full_scale != "worst_case":
+                raise ConfigError(
+                    f"adc_full_scale policy {adc_full_scale!r} is unknown; use 'worst_case', a positive number, "
+                    "an array of N positive numbers, or PhotonicCore.calibrate_full_scale(x)"
+                )
+            return np.full(self.n, self.spec.worst_case_full_scale, dtype=np.float64)
+        fs = np.asarray(adc_full_scale, dtype=np.float64)
+        if fs.ndim == 0:
+            fs = np.full(self.n, float(fs))
+        if fs.shape != (self.n,):
+            raise ShapeError(f"adc_full_scale must be a scalar or have shape ({self.n},), got {fs.shape}")
+        if not (np.all(np.isfinite(fs)) and np.all(fs > 0)):
+            raise ConfigError("adc_full_scale must be finite and > 0 (partial-sum units)")
+        return fs
+
+    def calibrate_full_scale(self, x: np.ndarray, per_column: bool = False, x_scale: float | None = None) -> float | np.ndarray:
+        """ADC full scale from data: the largest noiseless ``|p|`` over every tile of ``x``.
+
+        Returns a float (or float64 [N] with ``per_column=True``), at least 1.
+        Use the same ``x_scale`` policy here as in the calls it calibrates.
+        """
+        x = _check_matrix("x", x)
+        self._check_x(x)
+        check_finite("x", x)
+        sx = self._x_scale(x, x_scale)
+        qx = quantize(x, sx, self.spec.input_bits).astype(np.int64)
+        qw = self.qw.astype(np.int64)
+        peak = np.zeros(self.n, dtype=np.int64)
+        for k0 in range(0, self.k, self.spec.rows):
+            p = qx[:, k0:k0 + self.spec.rows] @ qw[k0:k0 + self.spec.rows]
+            np.maximum(peak, np.abs(p).max(axis=0), out=peak)
+        peak = np.maximum(peak, 1).astype(np.float64)
+        return peak if per_column else float(peak.max())
+
+    def _x_scale(self, x: np.ndarray, x_scale: float | None) -> np.float32:
+        if x_scale is None:
+            amax = np.float32(np.max(np.abs(x)))
+            return np.float32(1.0) if amax == 0 else np.float32(amax / np.float32(qmax(self.spec.input_bits)))
+        sx = np.float32(x_scale)
+        if not (np.isfinite(sx) and sx > 0):
+            raise ConfigError(f"x_scale must be a finite float32 > 0, got {x_scale!r}")
+        return sx
+
+    def _check_x(self, x: np.ndarray) -> None:
+        if x.shape[1] != self.k:
+            raise ShapeError(f"x has {x.shape[1]} columns but the core holds weights for K={self.k} inputs")
+
+    def __call__(
+        self,
+        x: np.ndarray,
+        seed: int = 0,
+        call_key: int = 0,
+        adc_full_scale: object = "worst_case",
+        x_scale: float | None = None,
+        backend: str = "auto",
+        threads: int | None = None,
+        return_stats: bool = False,
+    ):
+        """Stream ``x`` [M, K] float32 through the core; returns float32 [M, N].
+
+        With ``return_stats=True`` returns ``(y, GemmStats)``.
+        """
+        x = _check_matrix("x", x)
+        self._check_x(x)
+        impl = get_backend(backend)
+        sx = 0.0 if x_scale is None else float(self._x_scale(x, x_scale))
+        lsb = self.full_scale(adc_full_scale) / float(qmax(self.spec.adc_bits))
+        noise = self.spec.noise
+        plan = CallPlan(
+            rows=self.spec.rows,
+            input_bits=self.spec.input_bits,
+            adc_bits=self.spec.adc_bits,
+            x_scale=sx,
+            sigma_const=noise.sigma_const,
+            shot_coeff=noise.shot_coeff,
+            rin_coeff=noise.rin_coeff,
+            lsb=lsb,
+            w_scale=self.w_scale,
+            base_key=rng.call_base(seed, call_key),
+            normal_table=rng.normal_table(),
+            threads=_default_threads(threads),
+        )
+        result = impl.run(self._programmed_for(impl), x, plan)
+        if not math.isfinite(result.x_absmax):
+            check_finite("x", x)
+            raise InputError("x contains a non-finite value")  # unreachable: check_finite raised
+        if not return_stats:
+            return result.y
+        m = x.shape[0]
+        stats = GemmStats(
+            m=m, k=self.k, n=self.n, k_tiles=self.k_tiles, n_tiles=self.n_tiles,
+            passes=m * self.k_tiles * self.n_tiles,
+            dac_conversions=m * self.k * self.n_tiles,
+            adc_conversions=m * self.n * self.k_tiles,
+            clipped=result.clipped, x_scale=result.x_scale, backend=impl.name,
+        )
+        return result.y, stats
+
+
+def photonic_gemm(x: np.ndarray, w: np.ndarray, spec: PhotonicGemmSpec | None = None, seed: int = 0, **kwargs):
+    """One-shot photonic GEMM: program ``w`` [K, N], stream ``x`` [M, K]; see :class:`PhotonicCore`."""
+    return PhotonicCore(w, spec)(x, seed=seed, **kwargs)
+
+
+__all__ = ["GemmStats", "PhotonicCore", "photonic_gemm", "operand_dtype"]

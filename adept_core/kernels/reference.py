@@ -1,0 +1,59 @@
+"""The NumPy oracle: the kernel contract written as plainly as possible.
+
+Slow and obviously correct; every fast backend is tested against it for
+exact array equality. Read it next to :mod:`adept_core.kernels.spec`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import rng
+from .plan import CallPlan, RunResult
+from .quantize import quantize
+from .spec import qmax
+
+
+class NumpyBackend:
+    """Reference backend: int64 tile sums, float64 epilogue, one tile at a time."""
+
+    name = "numpy"
+
+    @staticmethod
+    def unavailable_reason() -> str | None:
+        return None
+
+    def program(self, qw: np.ndarray) -> np.ndarray:
+        return qw.astype(np.int64)
+
+    def run(self, qw: np.ndarray, x: np.ndarray, plan: CallPlan) -> RunResult:
+        m_rows, k = x.shape
+        n_cols = qw.shape[1]
+        x_absmax = np.float32(np.max(np.abs(x))) if x.size else np.float32(0.0)
+        if not np.isfinite(x_absmax):
+            return RunResult(np.empty((m_rows, n_cols), np.float32), float(x_absmax), 0.0, 0)
+        x_scale = np.float32(plan.x_scale)
+        if x_scale == 0:
+            x_scale = np.float32(1.0) if x_absmax == 0 else np.float32(x_absmax / np.float32(qmax(plan.input_bits)))
+        qx = quantize(x, x_scale, plan.input_bits).astype(np.int64)
+
+        q_adc = qmax(plan.adc_bits)
+        acc = np.zeros((m_rows, n_cols), dtype=np.int64)
+        clipped = 0
+        m_idx = np.arange(m_rows, dtype=np.uint64)
+        n_idx = np.arange(n_cols, dtype=np.uint32)
+        for t, k0 in enumerate(range(0, k, plan.rows)):
+            p = qx[:, k0:k0 + plan.rows] @ qw[k0:k0 + plan.rows, :]  # exact in int64
+            y = p.astype(np.float64)
+            if plan.noisy:
+                var = (plan.sigma_const * plan.sigma_const + plan.shot_coeff * np.abs(y)) + (
+                    (plan.rin_coeff * y) * (plan.rin_coeff * y)
+                )
+                y = y + np.sqrt(var) * rng.standard_normals(plan.base_key, t, m_idx, n_idx)
+            r = np.rint(y / plan.lsb[None, :])
+            clipped += int(np.count_nonzero(np.abs(r) > q_adc))
+            acc += np.clip(r, -q_adc, q_adc).astype(np.int64)
+
+        factor = plan.lsb * (np.float64(x_scale) * plan.w_scale.astype(np.float64))
+        y_out = (acc.astype(np.float64) * factor[None, :]).astype(np.float32)
+        return RunResult(y_out, float(x_absmax), float(x_scale), clipped)

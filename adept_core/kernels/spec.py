@@ -1,0 +1,144 @@
+"""The contract of the photonic GEMM: what one call computes, bit for bit.
+
+This module is the single source of truth for the kernel's numerics. The
+NumPy reference (:mod:`adept_core.kernels.reference`), the Numba backend and
+the C++ backend implement exactly the steps below and are tested for exact
+array equality. ``docs/kernel.md`` repeats this text with worked examples.
+
+For ``X [M, K] float32`` and ``W [K, N] float32``, with
+``qmax(b) = 2**(b-1) - 1``:
+
+1. **DAC / weight programming.** Symmetric signed quantization with
+   round-half-to-even and clamp to ``+-qmax``. Inputs use one scale per
+   tensor, ``sx = float32(max|X|) / float32(qmax_x)`` computed in float32
+   (unless the caller passes ``x_scale``); weights one scale per output
+   column, ``sw[n] = float32(max_k |W[k, n]|) / float32(qmax_w)``. An
+   all-zero tensor (or column) gets scale 1. ``q = clamp(rint(v / s))`` with
+   the division in float32. NaN or Inf anywhere raises :class:`InputError`.
+2. **Optics.** K is cut into tiles of ``rows`` consecutive inputs (the last
+   may be short). For every tile ``t`` and output ``(m, n)`` the partial sum
+   ``p = sum_k qx[m, k] * qw[k, n]`` over the tile is an exact integer.
+3. **Analog noise** (skipped when every coefficient is zero, then
+   ``y = p``): in float64, ``pd = double(p)``,
+   ``var = (sigma_const*sigma_const + shot_coeff*|pd|) + (rin_coeff*pd)*(rin_coeff*pd)``,
+   ``y = pd + sqrt(var) * z``, each operation rounded separately (no FMA).
+   ``z`` is ``double(NORMAL_TABLE[h >> 16])`` where ``h`` is the counter
+   hash of :mod:`adept_core.kernels.rng` keyed by ``(seed, call_key, t, m, n)``.
+4. **ADC.** ``lsb[n] = double(adc_full_scale[n]) / double(qmax_adc)``;
+   ``r = rint(y / lsb[n])`` (float64 division, ties to even);
+   ``code = clamp(r, -qmax_adc, qmax_adc)``; ``|r| > qmax_adc`` counts as clipped.
+5. **Digital accumulation** of the integer codes over tiles, then one
+   dequantization ``Y[m, n] = float32(double(acc) * f[n])`` with
+   ``f[n] = lsb[n] * (double(sx) * double(sw[n]))``.
+
+``adc_full_scale`` is in partial-sum units (the largest ``|p|`` the ADC can
+represent). The default, ``"worst_case"``, is ``rows * qmax_x * qmax_w`` and
+never clips a noiseless partial sum.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+
+from ..errors import ConfigError
+
+#: Operand and ADC resolutions the kernel supports (inclusive).
+MIN_BITS = 2
+MAX_BITS = 16
+#: Largest core dimension; keeps 16-bit tile sums inside int64 with room to spare.
+MAX_CORE_DIM = 4096
+
+
+def qmax(bits: int) -> int:
+    """Largest code of a symmetric signed ``bits``-bit converter: ``2**(bits-1) - 1``."""
+    return (1 << (bits - 1)) - 1
+
+
+def _check_coeff(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"NoiseSpec.{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0.0:
+        raise ConfigError(f"NoiseSpec.{name} must be finite and >= 0, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class NoiseSpec:
+    """Analog noise on each photonic partial sum, in partial-sum units.
+
+    ``sigma(p)**2 = sigma_const**2 + shot_coeff * |p| + (rin_coeff * p)**2``.
+    The link budget (:mod:`adept_core.hardware.linkbudget`) derives these
+    from laser power, losses, responsivity and TIA noise.
+
+    Attributes
+    ----------
+    sigma_const : float
+        Signal-independent standard deviation (thermal / TIA noise), in
+        partial-sum units (LSB of the exact integer dot product).
+    shot_coeff : float
+        Shot-noise variance per unit of ``|p|`` (variance grows linearly
+        with the optical power that carries the signal).
+    rin_coeff : float
+        Relative intensity noise: standard deviation proportional to ``|p|``.
+    """
+
+    sigma_const: float = 0.0
+    shot_coeff: float = 0.0
+    rin_coeff: float = 0.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            object.__setattr__(self, f.name, _check_coeff(f.name, getattr(self, f.name)))
+
+    @property
+    def enabled(self) -> bool:
+        """True when any noise term is non-zero."""
+        return self.sigma_const > 0.0 or self.shot_coeff > 0.0 or self.rin_coeff > 0.0
+
+
+def _check_int(name: str, value: object, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"PhotonicGemmSpec.{name} must be an integer in [{lo}, {hi}], got {value!r}")
+    if not lo <= value <= hi:
+        raise ConfigError(f"PhotonicGemmSpec.{name} must be in [{lo}, {hi}], got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class PhotonicGemmSpec:
+    """Geometry and resolution of one photonic core (mirrored by ``adept::GemmSpec`` in C++).
+
+    Attributes
+    ----------
+    rows : int
+        Inputs per pass: the K-tile (modulators feeding the MZI array).
+    cols : int
+        Outputs per pass: the N-tile (photodetectors / ADCs). It does not
+        change the numbers, only how many passes the schedule needs.
+    input_bits, weight_bits, adc_bits : int
+        DAC, weight-programming and ADC resolutions, each in [2, 16].
+    noise : NoiseSpec
+        Analog noise on each partial sum.
+    """
+
+    rows: int = 128
+    cols: int = 128
+    input_bits: int = 8
+    weight_bits: int = 8
+    adc_bits: int = 8
+    noise: NoiseSpec = field(default_factory=NoiseSpec)
+
+    def __post_init__(self) -> None:
+        _check_int("rows", self.rows, 1, MAX_CORE_DIM)
+        _check_int("cols", self.cols, 1, MAX_CORE_DIM)
+        for name in ("input_bits", "weight_bits", "adc_bits"):
+            _check_int(name, getattr(self, name), MIN_BITS, MAX_BITS)
+        if not isinstance(self.noise, NoiseSpec):
+            raise ConfigError(f"PhotonicGemmSpec.noise must be a NoiseSpec, got {type(self.noise).__name__}")
+
+    @property
+    def worst_case_full_scale(self) -> float:
+        """ADC full scale that never clips a noiseless partial sum: ``rows*qmax_x*qmax_w``."""
+        return float(self.rows * qmax(self.input_bits) * qmax(self.weight_bits))
