@@ -1,0 +1,37 @@
+"""The model zoo: the paper's three MLPerf workloads as Graphs with exact shapes.
+
+``build(name, **params)`` returns a fresh :class:`~adept_core.graph.ir.Graph`;
+parameters are those of each model's ``build`` (``batch`` everywhere,
+``seq_len`` for BERT-large, ``utterance_s`` and ``symbols`` for RNN-T).
+Weights are :class:`~adept_core.graph.ir.LazyWeight` recipes (He-normal,
+seeded from model and weight name), so building BERT-large allocates nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from ...errors import ConfigError
+from ..ir import Graph
+from . import bert_large, resnet50, rnnt
+
+_BUILDERS = {"resnet50": resnet50.build, "bert-large": bert_large.build, "rnnt": rnnt.build}
+
+#: Names accepted by :func:`build`.
+ZOO_NAMES = tuple(_BUILDERS)
+
+
+def build(name: str, **params) -> Graph:
+    """Build zoo model ``name`` with ``params`` (see each model's ``build``)."""
+    try:
+        builder = _BUILDERS[name]
+    except KeyError:
+        raise ConfigError(f"unknown zoo model {name!r}; available: {', '.join(ZOO_NAMES)}") from None
+    allowed = list(inspect.signature(builder).parameters)
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ConfigError(f"zoo model {name!r} has no parameter(s) {unknown}; allowed: {allowed}")
+    return builder(**params)
+
+
+__all__ = ["ZOO_NAMES", "build"]
