@@ -5,6 +5,7 @@ import pytest
 
 from adept_core.errors import ConfigError
 from adept_core.graph import LazyWeight, gemm_calls, graph_macs, node_macs
+from adept_core.graph.ops import CANONICAL_ATTRS, GRAPH_OPS
 from adept_core.graph.zoo import ZOO_NAMES, build
 from adept_core.graph.zoo.rnnt import greedy_path
 
@@ -23,6 +24,9 @@ def test_every_model_validates_with_lazy_weights_and_documented_inputs(name):
     big = [w for w in g.weights.values() if not isinstance(w, LazyWeight)]
     assert all(np.asarray(w).size <= 1024 for w in big)  # only small constants are concrete
     assert set(g.meta["inputs"]) == set(g.inputs)
+    for node in g.nodes:  # the canonical form of adept_core.graph.ops
+        assert node.op in GRAPH_OPS, node.name
+        assert set(CANONICAL_ATTRS.get(node.op, ())) <= set(node.attrs), node.name
 
 
 # MAC totals: ResNet-50 v1.5 is exactly 4.089e9 to four digits (the published figure is rounded there);

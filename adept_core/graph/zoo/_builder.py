@@ -123,7 +123,8 @@ class GraphBuilder:
         d = self.shapes[x][-1]
         scale = self.weight(f"{name}.scale", (d,), "ones")
         bias = self.weight(f"{name}.bias", (d,), "zeros")
-        return self.node("LayerNormalization", name, [x, scale, bias], [self.shapes[x]], {"axis": -1, "epsilon": epsilon})[0]
+        return self.node("LayerNormalization", name, [x, scale, bias], [self.shapes[x]],
+                         {"axis": len(self.shapes[x]) - 1, "epsilon": epsilon})[0]
 
     def reshape(self, name: str, x: str, shape: tuple[int, ...]) -> str:
         if math.prod(shape) != math.prod(self.shapes[x]):

@@ -89,7 +89,7 @@ def _encoder_layer(g: GraphBuilder, name: str, x: str, mask_bias: str) -> str:
     scores = g.node("MatMul", f"{name}.attention.scores", [q, k_t], [(batch, HEADS, seq, seq)])[0]
     scale = g.const(f"{name}.attention.scale_value", np.float32(1.0 / np.sqrt(head_dim)))
     scores = g.binary("Add", f"{name}.attention.mask", g.binary("Mul", f"{name}.attention.scale", scores, scale), mask_bias)
-    probs = g.unary("Softmax", f"{name}.attention.softmax", scores, {"axis": -1})
+    probs = g.unary("Softmax", f"{name}.attention.softmax", scores, {"axis": 3})
     ctx = g.node("MatMul", f"{name}.attention.context", [probs, v], [(batch, HEADS, seq, head_dim)])[0]
     ctx = g.reshape(f"{name}.attention.merge_heads", g.transpose(f"{name}.attention.context.transpose", ctx, (0, 2, 1, 3)),
                     (batch, seq, HIDDEN))

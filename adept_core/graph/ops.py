@@ -1,0 +1,100 @@
+"""The operator set of the Graph and the canonical form every producer emits.
+
+Producers (the zoo, :func:`adept_core.graph.onnx_import.from_onnx`, hand-built
+graphs) and consumers (executor, scheduler) agree on this module. Ops keep
+ONNX names and ONNX (opset 17+) semantics, with one simplification: every
+parameter that ONNX passes as a *constant input* but that only steers the op
+(axes, split sizes, Reshape/Expand targets, Slice bounds, Pad widths, Clip
+bounds) is an **attribute holding plain Python values**, and every attribute
+of :data:`CANONICAL_ATTRS` is present with its ONNX default filled in. So a
+consumer never reads an int64 tensor to learn an axis, and never needs to know
+which opset a model came from.
+
+Canonical attributes and inputs (``[x]`` = optional input, may be ``""``):
+
+=====================  ====================================================================
+``Conv``               X, W, [B]; 2-D only; ``pads`` = [top, left, bottom, right] (auto_pad resolved)
+``MaxPool``            X; 2-D; ``ceil_mode`` 0/1; ``pads`` as Conv
+``AveragePool``        X; 2-D; ``count_include_pad`` 0/1
+``Gemm``               A, B, [C]; ``alpha``, ``beta`` (float), ``transA``, ``transB`` (0/1)
+``LSTM``, ``GRU``      X, W, R, [B], [sequence_lens], [initial_h], ([initial_c] for LSTM);
+                       ``layout`` is always 0 ([seq, batch, input]); default activations only;
+                       GRU has ``linear_before_reset``; ``direction`` forward/reverse/bidirectional
+``Clip``               X; ``min``, ``max`` floats (``-inf``/``inf`` when unbounded)
+``Gelu``               ``approximate`` "none" (erf form) or "tanh"
+``Softmax``            ``axis``: opset-13 semantics (one axis), non-negative
+``LayerNormalization`` X, Scale, [B]; ``axis`` non-negative, ``epsilon``
+``BatchNormalization`` X, scale, B, mean, var; ``epsilon``; inference mode only
+``Reshape``            X; ``shape``: the exact output shape (no 0 or -1 left)
+``Expand``             X; ``shape``: the exact output shape
+``Slice``              X; ``starts``, ``ends``, ``axes`` (non-negative), ``steps``: lists,
+                       starts/ends clamped to ``[0, dim]`` (``-1`` allowed as an end only with a
+                       negative step, meaning "through index 0")
+``Pad``                X; ``pads`` (2 x rank, ONNX order), ``mode``, ``value`` (float)
+``Squeeze``,           X; ``axes`` list, non-negative (of the input for Squeeze, of the output for
+``Unsqueeze``          Unsqueeze)
+``Split``              X; ``axis`` non-negative, ``split`` list of sizes
+``ReduceMean``         X; ``axes`` list, non-negative; ``keepdims`` 0/1
+``Cast``               X; ``to``: NumPy dtype name (``"float32"``, ``"int64"``, ...)
+``Concat``, ``Gather``, ``axis`` non-negative
+``Flatten``
+``Transpose``          ``perm`` list
+=====================  ====================================================================
+
+Ops without attributes: ``MatMul``, ``Relu``, ``Erf``, ``Pow``, ``Sqrt``,
+``Sigmoid``, ``Tanh``, ``Add``, ``Sub``, ``Mul``, ``Div``, ``Where``,
+``GlobalAveragePool``, ``Identity`` (inputs exactly as ONNX, with broadcasting).
+"""
+
+from __future__ import annotations
+
+#: Every op :func:`~adept_core.graph.onnx_import.from_onnx` accepts. The executor implements
+#: ``SUPPORTED_OPS - FOLDED_OPS`` (see :data:`GRAPH_OPS`).
+SUPPORTED_OPS = frozenset({
+    "Conv", "Gemm", "MatMul", "LSTM", "GRU",
+    "Relu", "Clip", "Gelu", "Erf", "Pow", "Sqrt", "Sigmoid", "Tanh",
+    "Softmax", "LayerNormalization", "BatchNormalization",
+    "Add", "Sub", "Mul", "Div", "Where",
+    "MaxPool", "AveragePool", "GlobalAveragePool",
+    "Reshape", "Transpose", "Concat", "Slice", "Gather", "Pad", "Flatten", "Squeeze", "Unsqueeze", "Split",
+    "Cast", "ReduceMean", "Expand", "Identity",
+    "Constant", "Shape", "ConstantOfShape",
+})
+
+#: Ops whose outputs are known at import time (shapes are static): they become weights and never
+#: appear in a Graph. (Any other op whose inputs are all constants is folded too.)
+FOLDED_OPS = frozenset({"Constant", "Shape", "ConstantOfShape"})
+
+#: Ops that may appear in a Graph built by the zoo or by ``from_onnx``: what the executor runs.
+GRAPH_OPS = SUPPORTED_OPS - FOLDED_OPS
+
+#: Ops ``from_onnx`` also accepts by rewriting them into :data:`GRAPH_OPS`.
+REWRITTEN_OPS = {"Sum": "a chain of Add", "Dropout": "Identity (inference)"}
+
+#: Attributes present on every node of these ops (defaults filled in).
+CANONICAL_ATTRS = {
+    "Conv": ("kernel_shape", "strides", "pads", "dilations", "group"),
+    "MaxPool": ("kernel_shape", "strides", "pads", "dilations", "ceil_mode"),
+    "AveragePool": ("kernel_shape", "strides", "pads", "ceil_mode", "count_include_pad"),
+    "Gemm": ("alpha", "beta", "transA", "transB"),
+    "LSTM": ("hidden_size", "direction", "layout"),
+    "GRU": ("hidden_size", "direction", "layout", "linear_before_reset"),
+    "Clip": ("min", "max"),
+    "Gelu": ("approximate",),
+    "Softmax": ("axis",),
+    "LayerNormalization": ("axis", "epsilon"),
+    "BatchNormalization": ("epsilon",),
+    "Reshape": ("shape",),
+    "Expand": ("shape",),
+    "Slice": ("starts", "ends", "axes", "steps"),
+    "Pad": ("pads", "mode", "value"),
+    "Squeeze": ("axes",),
+    "Unsqueeze": ("axes",),
+    "Split": ("axis", "split"),
+    "ReduceMean": ("axes", "keepdims"),
+    "Cast": ("to",),
+    "Concat": ("axis",),
+    "Gather": ("axis",),
+    "Flatten": ("axis",),
+    "Transpose": ("perm",),
+}
