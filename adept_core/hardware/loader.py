@@ -1,0 +1,93 @@
+"""The one strict loader of hardware configurations: TOML presets and user files.
+
+A file is a TOML document of the shape of :func:`~.config.to_dict`. It may
+start with ``base = "adept"`` (a preset name, or a path relative to the file)
+to inherit every value and change only some; without ``base`` every key must
+be present. Unknown keys, missing keys and impossible values raise
+:class:`~adept_core.errors.ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import ConfigError
+from .config import SECTIONS, HardwareConfig, apply_overrides, from_dict
+
+PRESET_DIR = Path(__file__).with_name("presets")
+#: Shipped preset names.
+PRESETS = ("adept", "systolic")
+_MAX_BASE_DEPTH = 8
+
+
+def _resolve(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
+    text = str(name_or_path)
+    if text in PRESETS:
+        return PRESET_DIR / f"{text}.toml"
+    path = Path(text)
+    if relative_to is not None and not path.is_absolute():
+        path = relative_to / path
+    if path.suffix != ".toml":
+        raise ConfigError(f"unknown hardware config {text!r}: use a preset ({', '.join(PRESETS)}) or a path to a .toml file")
+    if not path.is_file():
+        raise ConfigError(f"hardware config file not found: {path}")
+    return path
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for key, value in top.items():
+        if key in SECTIONS and isinstance(value, Mapping):
+            out[key] = {**out.get(key, {}), **value}
+        else:
+            out[key] = value
+    return out
+
+
+def _load_raw(path: Path, depth: int = 0) -> dict[str, Any]:
+    if depth > _MAX_BASE_DEPTH:
+        raise ConfigError(f"{path}: 'base' chain deeper than {_MAX_BASE_DEPTH} (a cycle?)")
+    data = _read_toml(path)
+    data.setdefault("name", path.stem)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: base must be a preset name or a .toml path, got {base!r}")
+    return _merge(_load_raw(_resolve(base, path.parent), depth + 1), data, str(path))
+
+
+def load_config(name_or_path: str | Path = "adept", overrides: Mapping[str, Any] | None = None) -> HardwareConfig:
+    """Load a preset (``"adept"``, ``"systolic"``) or a TOML file, apply dotted overrides, validate.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        Preset name or path to a ``.toml`` file.
+    overrides : dict, optional
+        Dotted keys to values, e.g. ``{"photonic.num_cores": 4}`` (sweeps).
+
+    Returns
+    -------
+    HardwareConfig
+
+    Raises
+    ------
+    ConfigError
+        Unknown preset/file, invalid TOML, unknown or missing keys, impossible
+        values; the message names the key and what is allowed.
+    """
+    path = _resolve(name_or_path)
+    origin = str(name_or_path)
+    data = _load_raw(path)
+    return from_dict(apply_overrides(data, overrides), origin=origin)

@@ -1,0 +1,89 @@
+"""The photonic core: geometry, clock, converters, weight programming, architectural levers.
+
+Numbers and their sources live in ``presets/adept.toml`` and ``docs/hardware.md``;
+this module says what each field means and which values are possible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from ..kernels.spec import qmax
+from .fields import BITS, BOOL, CORE_DIM, COUNT, NON_NEGATIVE, POSITIVE, Section, spec
+
+
+@dataclass(frozen=True)
+class PhotonicConfig(Section):
+    """One or more weight-stationary MZI-array cores on the photonic die.
+
+    A core multiplies an input vector of ``rows`` values (one modulator each)
+    by a programmed ``rows x cols`` weight tile in one photonic clock; each
+    of the ``cols`` outputs has a photodetector, a TIA and an ADC. With
+    ``wdm_channels`` wavelengths, that many independent input vectors pass
+    through the same programmed tile in the same clock, each with its own
+    transmitters and receivers.
+    """
+
+    SECTION = "photonic"
+
+    rows: int = spec(CORE_DIM, "inputs per pass (modulators; the K-tile)")
+    cols: int = spec(CORE_DIM, "outputs per pass (photodetectors/TIAs/ADCs; the N-tile)")
+    num_cores: int = spec(COUNT, "independent photonic cores (lever)")
+    wdm_channels: int = spec(COUNT, "wavelengths sharing one programmed tile (lever)")
+    clock_ghz: float = spec(POSITIVE, "photonic symbol rate: input vectors per second per channel, in GHz")
+    input_bits: int = spec(BITS, "DAC resolution of the input modulators")
+    weight_bits: int = spec(BITS, "resolution of the programmed weights")
+    adc_bits: int = spec(BITS, "ADC resolution per output")
+    double_buffered_weights: bool = spec(BOOL, "two weight banks: program the next tile while the current one streams (lever)")
+    converter_reference_rate_gsps: float = spec(POSITIVE, "sample rate at which the transmitter/ADC/TIA powers below are quoted, GS/s")
+    transmitter_power_mw_per_channel: float = spec(POSITIVE, "DAC + driver + MZM per input channel at the reference rate, mW")
+    adc_power_mw_per_channel: float = spec(POSITIVE, "ADC per output channel at the reference rate, mW")
+    tia_power_mw_per_channel: float = spec(NON_NEGATIVE, "TIA per output channel (always on while the core runs), mW")
+    phase_shifter_program_time_ns: float = spec(NON_NEGATIVE, "time to (re)program a weight tile's phase shifters, all in parallel, ns")
+    phase_shifter_program_energy_pj: float = spec(NON_NEGATIVE, "energy to set one phase shifter once, pJ")
+    phase_shifter_hold_power_mw: float = spec(NON_NEGATIVE, "static power to hold one phase shifter's state (0 for NOEMS; heaters ~mW), mW")
+    die_area_mm2: float = spec(POSITIVE, "photonic die area, mm^2")
+
+    def _check_relations(self) -> None:
+        # The kernel computes exact integer partial sums; the spec refuses
+        # tiles whose worst-case sum would not fit its exact range.
+        if self.rows * qmax(self.input_bits) * qmax(self.weight_bits) >= 2**53:
+            raise ConfigError(
+                "photonic.rows * qmax(input_bits) * qmax(weight_bits) must stay below 2**53 "
+                f"(exact partial sums), got rows={self.rows}, input_bits={self.input_bits}, weight_bits={self.weight_bits}"
+            )
+
+    @property
+    def mesh_depth_mzis(self) -> int:
+        """MZIs on every optical path of the SVD mesh ``U (cols) . Sigma (1) . V^T (rows)``.
+
+        A rectangular (Clements) mesh of size n has depth n, so a path
+        crosses ``cols + 1 + rows`` MZIs. Used for the MZI-array loss.
+        """
+        return self.rows + self.cols + 1
+
+    @property
+    def phase_shifters_per_tile(self) -> int:
+        """Phase shifters set when one ``rows x cols`` tile is programmed.
+
+        Two per MZI; the two unitary meshes hold ``n(n-1)/2`` MZIs each
+        (Clements et al., Optica 3, 1460 (2016)) and Sigma ``min(rows, cols)``.
+        """
+        mzis = self.rows * (self.rows - 1) // 2 + self.cols * (self.cols - 1) // 2 + min(self.rows, self.cols)
+        return 2 * mzis
+
+    @property
+    def transmitter_energy_pj_per_symbol(self) -> float:
+        """Energy of one input conversion + modulation, pJ (power / reference rate)."""
+        return self.transmitter_power_mw_per_channel / self.converter_reference_rate_gsps
+
+    @property
+    def adc_energy_pj_per_sample(self) -> float:
+        """Energy of one ADC conversion, pJ (power / reference rate)."""
+        return self.adc_power_mw_per_channel / self.converter_reference_rate_gsps
+
+    @property
+    def peak_macs_per_s(self) -> float:
+        """Peak MAC rate of all cores and channels, MAC/s."""
+        return self.rows * self.cols * self.num_cores * self.wdm_channels * self.clock_ghz * 1e9
