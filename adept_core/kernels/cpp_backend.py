@@ -1,9 +1,115 @@
-"""The C++ backend (placeholder until the kernel lands)."""
+"""The C++ backend: the photonic GEMM in ``adept_core._native`` (``cpp/`` + ``bindings/``).
+
+The kernel packs the weight codes once per (core, tile length, operand width) and then runs
+calls on them from any number of Python threads at once (it releases the GIL). Inputs are
+quantized, multiplied, noised, digitised and accumulated in one fused pass over each output
+block, on ``plan.threads`` C++ threads; see ``docs/kernel.md``.
+
+Which instruction set runs the kernel never changes the bits. It is picked at run time
+(AVX-512 VNNI when the CPU has it, else portable C++); ``CppBackend(isa="portable")`` or the
+environment variable ``ADEPT_ISA=portable`` force the portable path (used by the tests).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+from ..errors import BackendUnavailableError, ConfigError
+from .plan import CallPlan, RunResult
+
+try:
+    from .. import _native
+except ImportError as exc:  # extension not built: the registry reports why
+    _native = None
+    _IMPORT_ERROR = str(exc)
+else:
+    _IMPORT_ERROR = ""
+
+#: Must equal ``adept::abi_version()`` of the compiled module.
+ABI_VERSION = 1
+#: Accepted values of ``isa`` / ``ADEPT_ISA``.
+ISA_NAMES = ("auto", "portable", "avx512_vnni")
+
+
+class ProgrammedWeights:
+    """Weight codes programmed into the C++ kernel, packed lazily per (rows, wide).
+
+    The packed layout depends on the tile length (``rows``) and on whether the int16 path is
+    needed (any operand wider than 8 bits), which :meth:`CppBackend.program` does not know yet;
+    the first call with a new combination packs and caches it (thread-safe).
+    """
+
+    def __init__(self, qw: np.ndarray) -> None:
+        self.qw = qw
+        self._packed: dict[tuple[int, bool], object] = {}
+        self._lock = threading.Lock()
+
+    def packed(self, rows: int, wide: bool):
+        key = (rows, wide)
+        with self._lock:
+            if key not in self._packed:
+                self._packed[key] = _native.pack_weights(self.qw, rows, wide)
+            return self._packed[key]
 
 
 class CppBackend:
+    """Backend ``"cpp"``: the compiled kernel.
+
+    Parameters
+    ----------
+    isa : str or None
+        ``"auto"``, ``"portable"`` or ``"avx512_vnni"``; ``None`` reads ``ADEPT_ISA`` at each call
+        (default ``"auto"``).
+    """
+
     name = "cpp"
+
+    def __init__(self, isa: str | None = None) -> None:
+        if isa is not None and isa not in ISA_NAMES:
+            raise ConfigError(f"isa must be one of {ISA_NAMES}, got {isa!r}")
+        self._isa = isa
 
     @staticmethod
     def unavailable_reason() -> str | None:
-        return "the C++ kernel is not implemented yet"
+        if _native is None:
+            return f"the compiled extension adept_core._native is missing ({_IMPORT_ERROR})"
+        if _native.abi_version() != ABI_VERSION:
+            return (f"adept_core._native has ABI {_native.abi_version()}, this Python code expects {ABI_VERSION}; "
+                    "rebuild it")
+        return None
+
+    def isa(self) -> str:
+        """The instruction set the next call will use (resolved, e.g. ``"avx512_vnni"``)."""
+        return _native.resolve_isa(self._requested_isa())
+
+    def _requested_isa(self) -> str:
+        if self._isa is not None:
+            return self._isa
+        isa = os.environ.get("ADEPT_ISA", "auto")
+        if isa not in ISA_NAMES:
+            raise ConfigError(f"ADEPT_ISA must be one of {ISA_NAMES}, got {isa!r}")
+        return isa
+
+    def program(self, qw: np.ndarray) -> ProgrammedWeights:
+        if _native is None:
+            raise BackendUnavailableError(self.unavailable_reason())
+        return ProgrammedWeights(qw)
+
+    def run(self, programmed: ProgrammedWeights, x: np.ndarray, plan: CallPlan) -> RunResult:
+        wide = plan.input_bits > 8 or programmed.qw.dtype != np.int8
+        spec = _native.GemmSpec()
+        spec.rows = plan.rows
+        spec.input_bits = plan.input_bits
+        spec.weight_bits = 8 if programmed.qw.dtype == np.int8 else 16
+        spec.adc_bits = plan.adc_bits
+        spec.noise.sigma_const = plan.sigma_const
+        spec.noise.shot_coeff = plan.shot_coeff
+        spec.noise.rin_coeff = plan.rin_coeff
+        y, x_absmax, x_scale, clipped = _native.gemm(
+            programmed.packed(plan.rows, wide), x, spec, plan.x_scale, plan.lsb, plan.w_scale, plan.base_key,
+            plan.normal_table, plan.threads, self._requested_isa(),
+        )
+        return RunResult(y, float(x_absmax), float(x_scale), int(clipped))

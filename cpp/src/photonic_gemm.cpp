@@ -1,4 +1,279 @@
-#include "adept/gemm_spec.hpp"
+// Driver of the photonic GEMM: validates the plan, packs weights, quantizes the inputs,
+// cuts the output into blocks and runs the per-ISA block kernels on std::threads.
+// Bits never depend on the thread count or on the ISA: every output element is computed by
+// exactly one block with the same sequence of rounded operations (see kernels.hpp).
+#include "adept/photonic_gemm.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+#include "kernels.hpp"
+
 namespace adept {
-int abi_version() { return 0; }
+
+namespace {
+
+using detail::kMr;
+using detail::kNr;
+
+constexpr std::int64_t kBlockRows = 64;   // output rows per block (multiple of kMr)
+constexpr std::int64_t kBlockCols = 256;  // output columns per block (multiple of kNr)
+constexpr std::int64_t kQuantRows = 32;   // input rows per quantization work item
+
+std::int64_t round_up(std::int64_t v, std::int64_t to) { return (v + to - 1) / to * to; }
+
+void require(bool ok, const std::string& what) {
+  if (!ok) throw std::invalid_argument(what);
+}
+
+/// Run fn(item, worker) for item in [0, count) on up to ``threads`` threads (the caller's
+/// included); items are handed out dynamically, which cannot change any result because each
+/// item writes only its own outputs.
+template <class F>
+void parallel_for(std::int64_t count, int threads, F&& fn) {
+  const int workers = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads, count)));
+  std::atomic<std::int64_t> next{0};
+  auto work = [&](int worker) {
+    for (std::int64_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) fn(i, worker);
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(workers - 1));
+  for (int w = 1; w < workers; ++w) {
+    try {
+      pool.emplace_back(work, w);
+    } catch (const std::system_error&) {
+      break;  // could not start another thread: the ones running (and this one) finish the work
+    }
+  }
+  work(0);
+  for (auto& th : pool) th.join();
+}
+
+void check_bits(const char* name, int bits) {
+  require(bits >= kMinBits && bits <= kMaxBits,
+          std::string(name) + " must be in [2, 16], got " + std::to_string(bits));
+}
+
+void check_coeff(const char* name, double v) {
+  require(std::isfinite(v) && v >= 0.0, std::string("noise.") + name + " must be finite and >= 0");
+}
+
+int qmax(int bits) { return (1 << (bits - 1)) - 1; }
+
+}  // namespace
+
+PackedWeights pack_weights(const std::int8_t* qw8, const std::int16_t* qw16, std::int64_t k, std::int64_t n,
+                           int rows, bool wide) {
+  require((qw8 == nullptr) != (qw16 == nullptr), "pack_weights needs exactly one of the int8 / int16 weight arrays");
+  require(k >= 0 && n >= 0, "weight extents must be >= 0");
+  require(rows >= 1 && rows <= kMaxCoreDim, "rows must be in [1, 4096], got " + std::to_string(rows));
+  require(wide || qw16 == nullptr, "int16 weight codes need the wide (int16) path");
+  PackedWeights pw;
+  pw.k = k;
+  pw.n = n;
+  pw.rows = rows;
+  pw.wide = wide;
+  pw.tiles = static_cast<int>((k + rows - 1) / rows);
+  pw.n_pad = round_up(std::max<std::int64_t>(n, 1), kNr);
+  auto code = [&](std::int64_t kk, std::int64_t c) -> int {
+    return qw8 ? qw8[kk * n + c] : qw16[kk * n + c];
+  };
+  if (!wide) {
+    pw.rows4 = static_cast<int>(round_up(rows, 4));
+    pw.w8.assign(static_cast<std::size_t>(pw.tiles) * pw.n_pad * pw.rows4, 0);
+    pw.wsum128.assign(static_cast<std::size_t>(pw.tiles) * pw.n_pad, 0);
+    for (std::int64_t kk = 0; kk < k; ++kk) {
+      const std::int64_t t = kk / rows, i = kk % rows, g = i / 4, e = i % 4;
+      for (std::int64_t c = 0; c < n; ++c) {
+        const std::int64_t panel = c / kNr, cc = c % kNr;
+        const int v = code(kk, c);
+        pw.w8[static_cast<std::size_t>(((t * (pw.n_pad / kNr) + panel) * pw.rows4 / 4 + g) * kNr * 4 + cc * 4 + e)] =
+            static_cast<std::int8_t>(v);
+        pw.wsum128[static_cast<std::size_t>(t * pw.n_pad + c)] += detail::kInputShift * v;
+      }
+    }
+  } else {
+    pw.rows4 = rows;
+    pw.w16.assign(static_cast<std::size_t>(pw.tiles) * pw.n_pad * rows, 0);
+    for (std::int64_t kk = 0; kk < k; ++kk) {
+      const std::int64_t t = kk / rows, i = kk % rows;
+      for (std::int64_t c = 0; c < n; ++c)
+        pw.w16[static_cast<std::size_t>((t * pw.n_pad + c) * rows + i)] = static_cast<std::int16_t>(code(kk, c));
+    }
+  }
+  return pw;
+}
+
+bool avx512_vnni_supported() {
+#if defined(ADEPT_HAVE_AVX512_KERNEL)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
+
+Isa resolve_isa(Isa requested) {
+  if (requested == Isa::Auto) return avx512_vnni_supported() ? Isa::Avx512Vnni : Isa::Portable;
+  require(requested != Isa::Avx512Vnni || avx512_vnni_supported(),
+          "isa 'avx512_vnni' was requested but this CPU does not support AVX-512 VNNI");
+  return requested;
+}
+
+std::string isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Auto: return "auto";
+    case Isa::Portable: return "portable";
+    case Isa::Avx512Vnni: return "avx512_vnni";
+  }
+  return "?";
+}
+
+int abi_version() { return 1; }
+
+#if !defined(ADEPT_HAVE_AVX512_KERNEL)
+// Built without the AVX-512 file (non-x86 or another compiler): avx512_vnni_supported() is
+// false, so these are never reached; they exist only to satisfy the linker.
+namespace detail::avx512 {
+float absmax(const float*, std::int64_t) { throw std::logic_error("AVX-512 kernel not built"); }
+void quantize_narrow(const float*, std::int64_t, int, int, float, int, std::uint8_t*) {
+  throw std::logic_error("AVX-512 kernel not built");
+}
+void block_narrow(const Job&, std::int64_t, std::int64_t, std::int64_t, std::int64_t, double*, std::int64_t*) {
+  throw std::logic_error("AVX-512 kernel not built");
+}
+}  // namespace detail::avx512
+#endif
+
+RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, std::int64_t k, const CallPlan& plan,
+                       float* y) {
+  const GemmSpec& s = plan.spec;
+  require(m >= 0, "m must be >= 0");
+  require(k == w.k, "x has " + std::to_string(k) + " columns but the weights were programmed for K=" +
+                        std::to_string(w.k));
+  require(s.rows == w.rows, "plan rows (" + std::to_string(s.rows) + ") differ from the packed weights' rows (" +
+                                std::to_string(w.rows) + ")");
+  check_bits("input_bits", s.input_bits);
+  check_bits("weight_bits", s.weight_bits);
+  check_bits("adc_bits", s.adc_bits);
+  require(w.wide || s.input_bits <= 8, "input_bits > 8 needs weights packed for the wide (int16) path");
+  check_coeff("sigma_const", s.noise.sigma_const);
+  check_coeff("shot_coeff", s.noise.shot_coeff);
+  check_coeff("rin_coeff", s.noise.rin_coeff);
+  require(std::isfinite(plan.x_scale) && plan.x_scale >= 0.0f, "x_scale must be finite and >= 0 (0: from the data)");
+  require(plan.lsb && plan.w_scale && plan.normal_table, "lsb, w_scale and normal_table must be given");
+  require(plan.threads >= 1, "threads must be >= 1");
+  require(m == 0 || (x != nullptr && y != nullptr), "x and y must be given");
+  for (std::int64_t c = 0; c < w.n; ++c)
+    require(std::isfinite(plan.lsb[c]) && plan.lsb[c] > 0.0, "lsb must be finite and > 0 in every column");
+  const Isa isa = resolve_isa(plan.isa);
+  const bool simd = isa == Isa::Avx512Vnni && !w.wide;
+
+  RunStats stats;
+  const std::int64_t n = w.n;
+  // 1. max |x| (NaN/Inf: return before anything is cast to an integer).
+  const std::int64_t qitems = (m + kQuantRows - 1) / kQuantRows;
+  std::vector<float> part(static_cast<std::size_t>(qitems), 0.0f);
+  parallel_for(qitems, plan.threads, [&](std::int64_t i, int) {
+    const std::int64_t r0 = i * kQuantRows, r1 = std::min(m, r0 + kQuantRows);
+    part[i] = simd ? detail::avx512::absmax(x + r0 * k, (r1 - r0) * k) : detail::portable::absmax(x + r0 * k, (r1 - r0) * k);
+  });
+  float amax = 0.0f;
+  for (float v : part) {
+    if (!(v <= amax)) amax = v;  // also picks up NaN
+    if (v != v) break;
+  }
+  stats.x_absmax = amax;
+  if (!std::isfinite(amax)) return stats;
+  const int qx = qmax(s.input_bits);
+  float sx = plan.x_scale;
+  if (sx == 0.0f) sx = amax == 0.0f ? 1.0f : amax / static_cast<float>(qx);
+  stats.x_scale = sx;
+  if (m == 0 || n == 0) return stats;
+
+  // 2. quantize X into the tile-padded layout (rows padded to kMr with code 0).
+  detail::Job j;
+  j.m = m;
+  j.k = k;
+  j.n = n;
+  j.n_pad = w.n_pad;
+  j.rows = w.rows;
+  j.rows4 = w.rows4;
+  j.tiles = w.tiles;
+  std::vector<std::uint8_t> xq8;
+  std::vector<std::int16_t> xq16;
+  if (!w.wide) {
+    j.x_stride = static_cast<std::int64_t>(w.tiles) * w.rows4;
+    xq8.assign(static_cast<std::size_t>(round_up(m, kMr) * j.x_stride), detail::kInputShift);
+    j.xq8 = xq8.data();
+    j.w8 = w.w8.data();
+    j.wsum128 = w.wsum128.data();
+  } else {
+    j.x_stride = k;
+    xq16.assign(static_cast<std::size_t>(m * k), 0);
+    j.xq16 = xq16.data();
+    j.w16 = w.w16.data();
+  }
+  parallel_for(qitems, plan.threads, [&](std::int64_t i, int) {
+    const std::int64_t r1 = std::min(m, (i + 1) * kQuantRows);
+    for (std::int64_t r = i * kQuantRows; r < r1; ++r) {
+      if (w.wide)
+        detail::portable::quantize_wide(x + r * k, k, sx, qx, xq16.data() + r * k);
+      else if (simd)
+        detail::avx512::quantize_narrow(x + r * k, k, w.rows, w.rows4, sx, qx, xq8.data() + r * j.x_stride);
+      else
+        detail::portable::quantize_narrow(x + r * k, k, w.rows, w.rows4, sx, qx, xq8.data() + r * j.x_stride);
+    }
+  });
+
+  // 3. per-call constants of the epilogue.
+  const NoiseSpec& nz = s.noise;
+  j.sc2 = nz.sigma_const * nz.sigma_const;
+  j.shot = nz.shot_coeff;
+  j.rin = nz.rin_coeff;
+  if (!nz.enabled()) {
+    j.noise_kind = detail::kNoiseOff;
+  } else if (nz.shot_coeff == 0.0 && nz.rin_coeff == 0.0) {
+    // var = (sc2 + 0*|p|) + (0*p)^2 == sc2 exactly for every finite p: sigma is one number.
+    j.noise_kind = detail::kNoiseConstSigma;
+    j.sigma_fixed = std::sqrt(j.sc2);
+  } else {
+    j.noise_kind = detail::kNoiseFull;
+  }
+  j.qmax_adc = static_cast<double>(qmax(s.adc_bits));
+  std::vector<double> factor(static_cast<std::size_t>(n));
+  for (std::int64_t c = 0; c < n; ++c)
+    factor[c] = plan.lsb[c] * (static_cast<double>(sx) * static_cast<double>(plan.w_scale[c]));
+  j.lsb = plan.lsb;
+  j.factor = factor.data();
+  j.table = plan.normal_table;
+  j.base_key = plan.base_key;
+  j.y = y;
+
+  // 4. output blocks, each through every tile with the fused epilogue.
+  const std::int64_t bm = (m + kBlockRows - 1) / kBlockRows, bn = (n + kBlockCols - 1) / kBlockCols;
+  const int workers = static_cast<int>(std::min<std::int64_t>(plan.threads, bm * bn));
+  std::vector<double> acc(static_cast<std::size_t>(workers) * kBlockRows * kBlockCols);
+  std::vector<std::int64_t> clipped(static_cast<std::size_t>(workers), 0);
+  parallel_for(bm * bn, workers, [&](std::int64_t b, int worker) {
+    const std::int64_t m0 = (b / bn) * kBlockRows, n0 = (b % bn) * kBlockCols;
+    const std::int64_t m1 = std::min(m, m0 + kBlockRows), n1 = std::min(n, n0 + kBlockCols);
+    double* scratch = acc.data() + static_cast<std::size_t>(worker) * kBlockRows * kBlockCols;
+    if (w.wide)
+      detail::portable::block_wide(j, m0, m1, n0, n1, scratch, &clipped[worker]);
+    else if (simd)
+      detail::avx512::block_narrow(j, m0, m1, n0, n1, scratch, &clipped[worker]);
+    else
+      detail::portable::block_narrow(j, m0, m1, n0, n1, scratch, &clipped[worker]);
+  });
+  for (std::int64_t c : clipped) stats.clipped += c;
+  return stats;
+}
+
 }  // namespace adept

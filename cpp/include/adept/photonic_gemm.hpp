@@ -1,0 +1,54 @@
+// The photonic GEMM kernel: see adept_core/kernels/spec.py for the bit-level contract and
+// docs/kernel.md for the implementation notes (packing, fused epilogue, ISA dispatch).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "adept/gemm_spec.hpp"
+
+namespace adept {
+
+/// Programmed (quantized) weights laid out for the kernel. Built once per core and read-only
+/// afterwards, so any number of threads may run calls on it at the same time.
+///
+/// Narrow path (input_bits <= 8 and 8-bit weight codes): ``w8`` is
+/// [tiles][n_pad/32][rows4/4][32][4] int8 (four consecutive k of one column side by side, the
+/// operand order of a u8 x s8 dot-product instruction), zero-padded in k (to rows4 = rows
+/// rounded up to 4) and in n (to n_pad, a multiple of 32). ``wsum128`` is [tiles][n_pad]:
+/// 128 * sum of the tile's weights, the correction for inputs stored as u8 = q + 128.
+/// Wide path (any operand wider than 8 bits): ``w16`` is [tiles][n_pad][rows] int16.
+struct PackedWeights {
+  std::int64_t k = 0, n = 0, n_pad = 0;
+  int rows = 0, rows4 = 0, tiles = 0;
+  bool wide = false;
+  std::vector<std::int8_t> w8;
+  std::vector<std::int32_t> wsum128;
+  std::vector<std::int16_t> w16;
+};
+
+/// Pack weight codes ``qw`` [k, n] (row-major; exactly one of qw8 / qw16 non-null) for tiles of
+/// ``rows``. ``wide`` selects the int16 path (required when qw16 is given or input_bits > 8).
+PackedWeights pack_weights(const std::int8_t* qw8, const std::int16_t* qw16, std::int64_t k,
+                           std::int64_t n, int rows, bool wide);
+
+/// Y [m, n] float32 = photonic GEMM of x [m, k] float32 with the packed weights.
+/// Throws std::invalid_argument on an inconsistent plan. If max|x| is not finite, returns at
+/// once with stats.x_absmax set to it and ``y`` untouched (the caller raises).
+RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, std::int64_t k,
+                       const CallPlan& plan, float* y);
+
+/// True when this CPU (and OS) can run the AVX-512 VNNI path.
+bool avx512_vnni_supported();
+
+/// The ISA ``Isa::Auto`` resolves to on this machine.
+Isa resolve_isa(Isa requested);
+
+/// "portable" / "avx512_vnni".
+std::string isa_name(Isa isa);
+
+/// Version of the binary interface between the binding and adept_core.kernels.cpp_backend.
+int abi_version();
+
+}  // namespace adept

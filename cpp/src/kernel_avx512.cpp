@@ -1,0 +1,172 @@
+// AVX-512 (F, BW, DQ, VL, VNNI) kernel bodies; this file alone is compiled with -mavx512*.
+// Run only when avx512_vnni_supported() says so. They reproduce the portable bodies bit for
+// bit: integer parts are exact, and every floating-point step is the same IEEE operation
+// (div, sqrt, mul, add, round-to-nearest-even) in the same order; -ffp-contract=off keeps GCC
+// from fusing the vector mul/add into FMA.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels.hpp"
+
+namespace adept::detail::avx512 {
+
+namespace {
+
+constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;  // rint: ties to even
+
+inline __mmask16 lanes16(std::int64_t count) {
+  return count >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << count) - 1u);
+}
+
+inline __m512i lowbias32(__m512i x) {
+  x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
+  x = _mm512_mullo_epi32(x, _mm512_set1_epi32(0x7FEB352D));
+  x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 15));
+  x = _mm512_mullo_epi32(x, _mm512_set1_epi32(static_cast<int>(0x846CA68Bu)));
+  return _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
+}
+
+inline __m256 high_half(__m512 v) { return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)); }
+
+// Per-call constants of the vector epilogue.
+struct Consts {
+  __m512d sc2, shot, rin, sigma, qmax, neg_qmax;
+};
+
+// Noise + ADC + accumulate for 8 partial sums (doubles) of one row; ``valid`` masks real columns.
+template <int Kind>
+inline void adc8(__m512d pd, __m512d z, const double* lsb, double* acc, __mmask8 valid, const Consts& c,
+                 std::int64_t* clipped) {
+  __m512d y = pd;
+  if (Kind == kNoiseConstSigma) {
+    y = _mm512_add_pd(pd, _mm512_mul_pd(c.sigma, z));
+  } else if (Kind == kNoiseFull) {
+    const __m512d rp = _mm512_mul_pd(c.rin, pd);
+    const __m512d var = _mm512_add_pd(_mm512_add_pd(c.sc2, _mm512_mul_pd(c.shot, _mm512_abs_pd(pd))),
+                                      _mm512_mul_pd(rp, rp));
+    y = _mm512_add_pd(pd, _mm512_mul_pd(_mm512_sqrt_pd(var), z));
+  }
+  const __m512d step = _mm512_mask_loadu_pd(_mm512_set1_pd(1.0), valid, lsb);
+  const __m512d r = _mm512_roundscale_pd(_mm512_div_pd(y, step), kRound);
+  const __mmask8 over = _mm512_mask_cmp_pd_mask(valid, _mm512_abs_pd(r), c.qmax, _CMP_GT_OQ);
+  *clipped += __builtin_popcount(static_cast<unsigned>(over));
+  const __m512d code = _mm512_min_pd(_mm512_max_pd(r, c.neg_qmax), c.qmax);
+  _mm512_mask_storeu_pd(acc, valid, _mm512_add_pd(_mm512_maskz_loadu_pd(valid, acc), code));
+}
+
+// Epilogue of 16 columns [n, n+16) of row m, tile t: p holds the exact partial sums.
+template <int Kind>
+inline void epilogue16(const Job& j, __m512i p, __m512i n_golden, std::uint64_t rk, std::int64_t n, double* acc,
+                       __mmask16 valid, const Consts& c, std::int64_t* clipped) {
+  __m512 z = _mm512_setzero_ps();
+  if (Kind != kNoiseOff) {
+    const __m512i counter = _mm512_add_epi32(n_golden, _mm512_set1_epi32(static_cast<int>(rk >> 32)));
+    const __m512i h = lowbias32(_mm512_xor_si512(counter, _mm512_set1_epi32(static_cast<int>(rk & 0xFFFFFFFFu))));
+    z = _mm512_i32gather_ps(_mm512_srli_epi32(h, 16), j.table, 4);
+  }
+  const __m512d p_lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(p));
+  const __m512d p_hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(p, 1));
+  const __m512d z_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(z));
+  const __m512d z_hi = _mm512_cvtps_pd(high_half(z));
+  adc8<Kind>(p_lo, z_lo, j.lsb + n, acc, static_cast<__mmask8>(valid), c, clipped);
+  if (valid >> 8) adc8<Kind>(p_hi, z_hi, j.lsb + n + 8, acc + 8, static_cast<__mmask8>(valid >> 8), c, clipped);
+}
+
+template <int Kind>
+void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
+                       std::int64_t* clipped) {
+  const std::int64_t width = n1 - n0;
+  for (std::int64_t i = 0; i < (m1 - m0) * width; ++i) acc[i] = 0.0;
+  Consts c;
+  c.sc2 = _mm512_set1_pd(j.sc2);
+  c.shot = _mm512_set1_pd(j.shot);
+  c.rin = _mm512_set1_pd(j.rin);
+  c.sigma = _mm512_set1_pd(j.sigma_fixed);
+  c.qmax = _mm512_set1_pd(j.qmax_adc);
+  c.neg_qmax = _mm512_set1_pd(-j.qmax_adc);
+  const int groups = j.rows4 / 4;
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i golden = _mm512_set1_epi32(static_cast<int>(kGolden32));
+  for (std::int64_t t = 0; t < j.tiles; ++t) {
+    for (std::int64_t np = n0; np < n1; np += kNr) {
+      const std::int8_t* wp = j.w8 + (t * (j.n_pad / kNr) + np / kNr) * j.rows4 * kNr;
+      const __m512i ws0 = _mm512_loadu_si512(j.wsum128 + t * j.n_pad + np);
+      const __m512i ws1 = _mm512_loadu_si512(j.wsum128 + t * j.n_pad + np + 16);
+      const __m512i ng0 = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(np)), iota), golden);
+      const __m512i ng1 = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(np + 16)), iota), golden);
+      const __mmask16 valid0 = lanes16(n1 - np), valid1 = n1 - np > 16 ? lanes16(n1 - np - 16) : 0;
+      for (std::int64_t mm = m0; mm < m1; mm += kMr) {
+        const std::uint8_t* xr = j.xq8 + mm * j.x_stride + t * j.rows4;
+        __m512i a[kMr][2];
+        for (int i = 0; i < kMr; ++i) a[i][0] = a[i][1] = _mm512_setzero_si512();
+        for (int g = 0; g < groups; ++g) {
+          const __m512i w0 = _mm512_loadu_si512(wp + g * 128);
+          const __m512i w1 = _mm512_loadu_si512(wp + g * 128 + 64);
+          for (int i = 0; i < kMr; ++i) {
+            std::int32_t quad;
+            std::memcpy(&quad, xr + i * j.x_stride + 4 * g, 4);
+            const __m512i xb = _mm512_set1_epi32(quad);
+            a[i][0] = _mm512_dpbusd_epi32(a[i][0], xb, w0);
+            a[i][1] = _mm512_dpbusd_epi32(a[i][1], xb, w1);
+          }
+        }
+        const std::int64_t rows_here = m1 - mm < kMr ? m1 - mm : kMr;
+        for (int i = 0; i < rows_here; ++i) {
+          const std::int64_t m = mm + i;
+          const std::uint64_t rk = Kind != kNoiseOff ? row_key(j.base_key, t, m) : 0;
+          double* acc_row = acc + (m - m0) * width + (np - n0);
+          epilogue16<Kind>(j, _mm512_sub_epi32(a[i][0], ws0), ng0, rk, np, acc_row, valid0, c, clipped);
+          if (valid1)
+            epilogue16<Kind>(j, _mm512_sub_epi32(a[i][1], ws1), ng1, rk, np + 16, acc_row + 16, valid1, c, clipped);
+        }
+      }
+    }
+  }
+  for (std::int64_t m = m0; m < m1; ++m)
+    for (std::int64_t col = 0; col < width; ++col)
+      j.y[m * j.n + n0 + col] = static_cast<float>(acc[(m - m0) * width + col] * j.factor[n0 + col]);
+}
+
+}  // namespace
+
+float absmax(const float* x, std::int64_t count) {
+  __m512 best = _mm512_setzero_ps();
+  __mmask16 nan = 0;
+  for (std::int64_t i = 0; i < count; i += 16) {
+    const __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(lanes16(count - i), x + i));
+    nan |= _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q);
+    best = _mm512_max_ps(best, a);
+  }
+  if (nan) return __builtin_nanf("");
+  return _mm512_reduce_max_ps(best);
+}
+
+void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::uint8_t* out) {
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(qmax)), lo = _mm512_set1_ps(-static_cast<float>(qmax));
+  const __m512i shift = _mm512_set1_epi32(kInputShift);
+  for (std::int64_t k0 = 0, t = 0; k0 < k; k0 += rows, ++t) {
+    std::uint8_t* dst = out + t * rows4;
+    const std::int64_t len = k - k0 < rows ? k - k0 : rows;
+    for (std::int64_t i = 0; i < len; i += 16) {
+      const __mmask16 mask = lanes16(len - i);
+      const __m512 q = _mm512_roundscale_ps(_mm512_div_ps(_mm512_maskz_loadu_ps(mask, x + k0 + i), s), kRound);
+      const __m512i code = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(q, lo), hi));
+      _mm512_mask_cvtepi32_storeu_epi8(dst + i, mask, _mm512_add_epi32(code, shift));
+    }
+    for (std::int64_t i = len; i < rows4; ++i) dst[i] = kInputShift;
+  }
+}
+
+void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
+                  std::int64_t* clipped) {
+  switch (j.noise_kind) {
+    case kNoiseOff: return block_narrow_impl<kNoiseOff>(j, m0, m1, n0, n1, acc, clipped);
+    case kNoiseConstSigma: return block_narrow_impl<kNoiseConstSigma>(j, m0, m1, n0, n1, acc, clipped);
+    default: return block_narrow_impl<kNoiseFull>(j, m0, m1, n0, n1, acc, clipped);
+  }
+}
+
+}  // namespace adept::detail::avx512

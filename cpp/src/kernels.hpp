@@ -1,0 +1,110 @@
+// Internal interface between the driver (photonic_gemm.cpp: validation, packing, threads) and
+// the per-ISA kernel bodies (kernel_portable.cpp, kernel_avx512.cpp).
+//
+// The AVX-512 translation unit is compiled with -mavx512*; to keep those instructions from
+// leaking into code the portable path runs (ODR merging of inline/template functions), the
+// kernel files use only raw pointers and the internal-linkage helpers of this header: no STL.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace adept::detail {
+
+enum NoiseKind : int { kNoiseOff = 0, kNoiseConstSigma = 1, kNoiseFull = 2 };
+
+/// Micro-tile of the narrow path: kMr input rows x kNr output columns.
+constexpr int kMr = 8;
+constexpr int kNr = 32;
+constexpr int kInputShift = 128;  // u8 = q + 128 for the u8 x s8 dot product
+
+/// Everything a block kernel reads; plain pointers, no ownership.
+struct Job {
+  std::int64_t m = 0, k = 0, n = 0, n_pad = 0;
+  int rows = 0, rows4 = 0, tiles = 0;
+  // quantized inputs: row r of tile t starts at x + r * x_stride + t * (narrow ? rows4 : rows)
+  const std::uint8_t* xq8 = nullptr;
+  const std::int16_t* xq16 = nullptr;
+  std::int64_t x_stride = 0;
+  const std::int8_t* w8 = nullptr;
+  const std::int32_t* wsum128 = nullptr;
+  const std::int16_t* w16 = nullptr;
+  int noise_kind = kNoiseOff;
+  double sc2 = 0.0, shot = 0.0, rin = 0.0;  // sc2 = sigma_const * sigma_const
+  double sigma_fixed = 0.0;                 // sqrt(sc2) when only sigma_const is set
+  double qmax_adc = 0.0;
+  const double* lsb = nullptr;     // [n]
+  const double* factor = nullptr;  // [n] lsb * (double(sx) * double(sw))
+  const float* table = nullptr;
+  std::uint64_t base_key = 0;
+  float* y = nullptr;              // [m, n]
+};
+
+// ---- counter-based noise (rng.py), internal linkage so each ISA file has its own copy ----
+static inline std::uint64_t splitmix64(std::uint64_t x) {
+  std::uint64_t z = x + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+static inline std::uint32_t lowbias32(std::uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7FEB352Du;
+  x ^= x >> 15;
+  x *= 0x846CA68Bu;
+  return x ^ (x >> 16);
+}
+static inline std::uint64_t row_key(std::uint64_t base, std::int64_t t, std::int64_t m) {
+  return splitmix64(base ^ ((static_cast<std::uint64_t>(t) << 32) | static_cast<std::uint64_t>(m)));
+}
+constexpr std::uint32_t kGolden32 = 0x9E3779B9u;
+
+/// Scalar epilogue of one partial sum: noise, ADC, clip count; returns the code as a double.
+/// Each floating-point operation is rounded separately (-ffp-contract=off on every target).
+static inline double adc_code(double pd, std::uint64_t rk, std::int64_t n, const Job& j, std::int64_t* clipped) {
+  double y = pd;
+  if (j.noise_kind != kNoiseOff) {
+    std::uint32_t counter = static_cast<std::uint32_t>(n) * kGolden32 + static_cast<std::uint32_t>(rk >> 32);
+    std::uint32_t h = lowbias32(counter ^ static_cast<std::uint32_t>(rk));
+    double z = static_cast<double>(j.table[h >> 16]);
+    double sigma;
+    if (j.noise_kind == kNoiseConstSigma) {
+      sigma = j.sigma_fixed;
+    } else {
+      double rp = j.rin * pd;
+      double var = (j.sc2 + j.shot * std::fabs(pd)) + rp * rp;
+      sigma = std::sqrt(var);
+    }
+    y = pd + sigma * z;
+  }
+  double r = std::rint(y / j.lsb[n]);
+  if (std::fabs(r) > j.qmax_adc) {
+    ++*clipped;
+    r = r > 0 ? j.qmax_adc : -j.qmax_adc;
+  }
+  return r;
+}
+
+// ---- per-ISA entry points ----
+// absmax: float32 max |x| over count values; NaN if any value is NaN.
+// quantize_*: one input row into the tile-padded layout of Job (see x_stride).
+// block_*: output rows [m0, m1) x columns [n0, n1) (n0 a multiple of kNr, m0 of kMr), every
+//   tile; acc is scratch of (m1 - m0) * (n1 - n0) doubles; adds ADC clips to *clipped.
+namespace portable {
+float absmax(const float* x, std::int64_t count);
+void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::uint8_t* out);
+void quantize_wide(const float* x, std::int64_t k, float scale, int qmax, std::int16_t* out);
+void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
+                  std::int64_t* clipped);
+void block_wide(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
+                std::int64_t* clipped);
+}  // namespace portable
+
+namespace avx512 {
+float absmax(const float* x, std::int64_t count);
+void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::uint8_t* out);
+void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
+                  std::int64_t* clipped);
+}  // namespace avx512
+
+}  // namespace adept::detail
