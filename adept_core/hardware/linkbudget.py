@@ -234,13 +234,11 @@ def required_laser_power(cfg: HardwareConfig, target_enob: float) -> LaserRequir
     Raises
     ------
     ConfigError
-        If ``target_enob`` is not a finite number > 0, or not below the RIN ceiling
+        If ``target_enob`` is not a finite number, or not below the RIN ceiling
         (no laser power reaches it; the message gives the ceiling).
     """
-    if isinstance(target_enob, bool) or not isinstance(target_enob, (int, float)) or not (
-        math.isfinite(target_enob) and target_enob > 0
-    ):
-        raise ConfigError(f"target_enob must be a finite number > 0 (bits), got {target_enob!r}")
+    if isinstance(target_enob, bool) or not isinstance(target_enob, (int, float)) or not math.isfinite(target_enob):
+        raise ConfigError(f"target_enob must be a finite number of bits, got {target_enob!r}")
     ceiling = max_enob_bits(cfg)
     if target_enob >= ceiling:
         raise ConfigError(

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ConfigError
-from ..kernels.spec import qmax
 from .fields import BITS, BOOL, CORE_DIM, COUNT, NON_NEGATIVE, POSITIVE, Section, spec
 
 
@@ -44,15 +42,6 @@ class PhotonicConfig(Section):
     phase_shifter_program_energy_pj: float = spec(NON_NEGATIVE, "energy to set one phase shifter once, pJ")
     phase_shifter_hold_power_mw: float = spec(NON_NEGATIVE, "static power to hold one phase shifter's state (0 for NOEMS; heaters ~mW), mW")
     die_area_mm2: float = spec(POSITIVE, "photonic die area, mm^2")
-
-    def _check_relations(self) -> None:
-        # The kernel computes exact integer partial sums; the spec refuses
-        # tiles whose worst-case sum would not fit its exact range.
-        if self.rows * qmax(self.input_bits) * qmax(self.weight_bits) >= 2**53:
-            raise ConfigError(
-                "photonic.rows * qmax(input_bits) * qmax(weight_bits) must stay below 2**53 "
-                f"(exact partial sums), got rows={self.rows}, input_bits={self.input_bits}, weight_bits={self.weight_bits}"
-            )
 
     @property
     def mesh_depth_mzis(self) -> int:

@@ -1,0 +1,168 @@
+"""Link budget: physics scaling, both directions, the kernel's NoiseSpec, and `adept linkbudget`."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adept_core import cli
+from adept_core.commands import linkbudget as command
+from adept_core.errors import ConfigError
+from adept_core.hardware import kernel_spec, link_budget, load_config, noise_spec, required_laser_power
+from adept_core.hardware.linkbudget import max_enob_bits
+from adept_core.kernels import PhotonicGemmSpec, photonic_gemm
+
+CFG = load_config()
+POWERS_MW = np.geomspace(1.0, 1e5, 11)
+
+
+def _slope(values) -> float:
+    """Exponent a of values ~ P**a, least squares in log-log."""
+    return float(np.polyfit(np.log(POWERS_MW), np.log(np.asarray(values)), 1)[0])
+
+
+def test_noise_terms_scale_as_physics_says():
+    budgets = [link_budget(CFG, p) for p in POWERS_MW]
+    assert _slope([b.photocurrent_ua for b in budgets]) == pytest.approx(1.0, abs=1e-9)
+    assert _slope([b.shot_noise_ua for b in budgets]) == pytest.approx(0.5, abs=1e-9)   # shot ~ sqrt(P)
+    assert _slope([b.rin_noise_ua for b in budgets]) == pytest.approx(1.0, abs=1e-9)    # RIN ~ P
+    assert np.ptp([b.thermal_noise_ua for b in budgets]) == 0.0                        # thermal constant
+
+
+def test_noise_spec_scaling_in_partial_sum_units():
+    # Photocurrent per partial-sum unit grows ~P, so in partial-sum units the thermal std
+    # falls ~1/P, the shot std at a fixed p ~1/sqrt(P), and RIN (relative) does not move.
+    specs = [noise_spec(CFG, p) for p in POWERS_MW]
+    assert _slope([s.sigma_const for s in specs]) == pytest.approx(-1.0, abs=1e-9)
+    assert _slope([math.sqrt(s.shot_coeff) for s in specs]) == pytest.approx(-0.5, abs=1e-9)
+    assert np.ptp([s.rin_coeff for s in specs]) == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(1e-3, 1e6), st.floats(1.0, 100.0))
+def test_more_laser_power_never_lowers_snr(p_mw, factor):
+    assert link_budget(CFG, p_mw * factor).snr_db >= link_budget(CFG, p_mw).snr_db
+
+
+def test_snr_approaches_the_rin_ceiling_from_below():
+    ceiling = max_enob_bits(CFG)
+    enobs = [link_budget(CFG, p).enob_bits for p in np.geomspace(1, 1e9, 19)]
+    assert all(e < ceiling for e in enobs) and ceiling - enobs[-1] < 1e-3
+
+
+def test_noise_spec_reproduces_the_physical_snr():
+    lb = link_budget(CFG)
+    p = lb.full_scale_partial_sum
+    n = lb.noise
+    var = n.sigma_const**2 + n.shot_coeff * p + (n.rin_coeff * p) ** 2
+    assert 10 * math.log10(0.5 * p * p / var) == pytest.approx(lb.snr_db, rel=1e-12)
+    assert (lb.total_noise_ua / lb.photocurrent_ua) == pytest.approx(math.sqrt(var) / p, rel=1e-12)
+
+
+@pytest.mark.parametrize("enob", [2.0, 4.0, 6.0, 7.5, 8.0, 8.5, 8.8])
+def test_round_trip_enob_to_laser_to_enob(enob):
+    req = required_laser_power(CFG, enob)
+    assert link_budget(CFG, req.optical_mw).enob_bits == pytest.approx(enob, abs=1e-9)
+    assert req.wall_plug_mw == pytest.approx(req.optical_mw / CFG.optics.laser_wall_plug_efficiency)
+
+
+@pytest.mark.parametrize("p_mw", [0.5, 30.0, 11000.0, 2e5])
+def test_round_trip_laser_to_enob_to_laser(p_mw):
+    assert required_laser_power(CFG, link_budget(CFG, p_mw).enob_bits).optical_mw == pytest.approx(p_mw, rel=1e-9)
+
+
+def test_unreachable_and_bad_targets_are_refused():
+    with pytest.raises(ConfigError, match="rin_db_per_hz"):
+        required_laser_power(CFG, max_enob_bits(CFG) + 0.01)
+    for bad in (float("nan"), float("inf"), True, "8"):
+        with pytest.raises(ConfigError, match="target_enob"):
+            required_laser_power(CFG, bad)
+    with pytest.raises(ConfigError, match="laser_power_mw"):
+        link_budget(CFG, 0.0)
+
+
+def test_default_laser_gives_a_bit_more_than_eight_bits():
+    assert 8.0 < link_budget(CFG).enob_bits < 8.5
+
+
+def test_losses_and_levers_move_the_budget_the_right_way():
+    base = link_budget(CFG)
+    lossy = link_budget(load_config("adept", {"optics.mzi_insertion_loss_db": 0.1}))
+    assert lossy.total_loss_db == pytest.approx(base.total_loss_db + 0.05 * CFG.photonic.mesh_depth_mzis)
+    assert lossy.snr_db < base.snr_db
+    wdm = link_budget(load_config("adept", {"photonic.wdm_channels": 4}))
+    assert wdm.total_loss_db == pytest.approx(base.total_loss_db + CFG.optics.wdm_mux_demux_loss_db)
+    cores = link_budget(load_config("adept", {"photonic.num_cores": 4, "photonic.wdm_channels": 2}))
+    assert cores.total_wall_plug_mw == pytest.approx(8 * cores.wall_plug_power_mw)
+    small = link_budget(load_config("adept", {"photonic.rows": 64, "photonic.cols": 64}))
+    assert small.snr_db > base.snr_db  # shorter mesh, less fan-out
+
+
+def test_kernel_spec_matches_config_and_link_budget():
+    cfg = load_config("adept", {"photonic.rows": 64, "photonic.cols": 32, "photonic.adc_bits": 10})
+    spec = kernel_spec(cfg)
+    assert isinstance(spec, PhotonicGemmSpec)
+    assert (spec.rows, spec.cols, spec.input_bits, spec.weight_bits, spec.adc_bits) == (64, 32, 8, 8, 10)
+    assert spec.noise == noise_spec(cfg) and spec.noise.enabled
+    assert kernel_spec(cfg, 1.0).noise.sigma_const > spec.noise.sigma_const
+
+
+def test_kernel_realises_the_link_budget_noise_at_full_scale():
+    """The kernel's sampled noise std at a full-scale partial sum equals the link budget's sigma."""
+    spec = kernel_spec(load_config("adept", {"photonic.adc_bits": 16}))
+    m, k, n = 2000, spec.rows, spec.cols
+    x = np.ones((m, k), np.float32)
+    w = np.ones((k, n), np.float32)
+    p_fs = spec.worst_case_full_scale
+    y = photonic_gemm(x, w, spec, seed=7, backend="numpy", adc_full_scale=2.0 * p_fs)
+    noise = spec.noise
+    sigma_p = math.sqrt(noise.sigma_const**2 + noise.shot_coeff * p_fs + (noise.rin_coeff * p_fs) ** 2)
+    # y = p * (1/qmax)**2 for all-ones operands; noiseless value is k.
+    measured = float(np.std(y.astype(np.float64) * 127.0**2))
+    assert float(np.mean(y)) == pytest.approx(k, rel=1e-3)
+    assert measured == pytest.approx(sigma_p, rel=0.02)  # 256k samples: 1-sigma error of a std is ~0.14%
+
+
+def _run(argv, capsys):
+    parser = argparse.ArgumentParser()
+    command.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    assert args.func(args) == 0
+    return capsys.readouterr().out
+
+
+def test_command_is_registered():
+    assert "linkbudget" in cli.COMMANDS
+
+
+def test_command_prints_both_directions(capsys):
+    out = _run(["linkbudget"], capsys)
+    lb = link_budget(CFG)
+    assert f"{lb.enob_bits:8.3f} bits" in out and f"{lb.snr_db:8.2f} dB" in out
+    assert f"{required_laser_power(CFG, 8).optical_mw:12.1f}" in out
+    assert "unreachable" not in out
+    noisy = _run(["linkbudget", "--set", "optics.rin_db_per_hz=-140"], capsys)
+    assert "8.5  unreachable: above the RIN ceiling" in noisy
+
+
+def test_command_bits_laser_and_overrides(capsys):
+    out = _run(["linkbudget", "--bits", "6", "--set", "photonic.num_cores=2"], capsys)
+    cfg = load_config("adept", {"photonic.num_cores": 2})
+    req = required_laser_power(cfg, 6)
+    assert f"{req.total_wall_plug_mw / 1e3:17.3f}" in out and "2 core(s)" in out
+    out = _run(["linkbudget", "--laser-mw", "100"], capsys)
+    assert "laser 100 mW" in out and f"{link_budget(CFG, 100).enob_bits:8.3f} bits" in out
+
+
+def test_command_refuses_unreachable_bits_and_bad_overrides(capsys):
+    with pytest.raises(ConfigError, match="unreachable"):
+        _run(["linkbudget", "--bits", "12"], capsys)
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        _run(["linkbudget", "--set", "photonic.rows"], capsys)
+    with pytest.raises(ConfigError, match="photonic.rows"):
+        _run(["linkbudget", "--set", "photonic.rows=0"], capsys)
