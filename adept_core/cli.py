@@ -14,7 +14,7 @@ import sys
 from .errors import AdeptError
 
 #: Command modules under adept_core.commands, in the order ``adept --help`` lists them.
-COMMANDS = ("gemm",)
+COMMANDS = ("gemm", "linkbudget")
 
 
 def build_parser() -> argparse.ArgumentParser:
