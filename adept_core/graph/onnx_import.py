@@ -1,0 +1,301 @@
+"""ONNX -> Graph: read a model with the ``onnx`` package into the canonical Graph.
+
+One forward walk over the (topologically ordered) ONNX nodes:
+
+1. **Constants**: initializers are constants (also when old IR versions list
+   them among the graph inputs). A node whose inputs are all constants, a
+   ``Constant`` node, and ``Shape`` of a value whose shape is known (all shapes
+   are static) is **folded**: evaluated at import time with the ``onnx``
+   reference evaluator, its outputs become constants. This removes the shape
+   arithmetic exporters emit (``Shape -> Gather -> Unsqueeze -> Concat ->
+   Reshape``) and any weight preprocessing (``Transpose`` of an initializer).
+2. **Shapes**: every other node's output shapes come from ONNX shape
+   inference run on that node (``onnx.shape_inference.infer_node_outputs``)
+   with its input shapes and the values of its constant inputs, so a Reshape
+   whose target was computed from ``Shape`` resolves exactly. A symbolic
+   dimension (dynamic batch) needs ``input_shapes``.
+3. **Canonical form**: the node is rewritten by
+   :mod:`adept_core.graph.onnx_normalize` into the form of
+   :mod:`adept_core.graph.ops` (attributes as plain Python values, defaults
+   filled, constant parameter inputs turned into attributes).
+
+Constants that a remaining node reads become the Graph's weights (NumPy
+arrays); the rest (shape tensors, axes) are dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, shape_inference
+
+from ..errors import AdeptError, ShapeError, UnsupportedOpError
+from .ir import Graph
+from .onnx_normalize import NodeView, normalize
+from .ops import REWRITTEN_OPS, SUPPORTED_OPS
+
+#: Constants up to this many elements are handed to shape inference as data (shape tensors are tiny;
+#: weights are not needed to infer shapes and would only be copied).
+_SHAPE_DATA_MAX_ELEMENTS = 1 << 16
+
+
+def from_onnx(model, input_shapes: dict | None = None, name: str | None = None) -> Graph:
+    """Import an ONNX model as a :class:`~adept_core.graph.ir.Graph`.
+
+    Parameters
+    ----------
+    model : str, os.PathLike, bytes or onnx.ModelProto
+        A path to an ``.onnx`` file, its bytes, or a loaded model.
+    input_shapes : dict, optional
+        Graph input name -> shape, overriding the model's declared shape
+        (required for inputs with symbolic dimensions such as a dynamic batch).
+    name : str, optional
+        Graph name (default: the file stem, else the ONNX graph name).
+
+    Raises
+    ------
+    AdeptError
+        The file is missing, not ONNX, truncated or fails the ONNX checker.
+    UnsupportedOpError
+        A node's op is outside :data:`~adept_core.graph.ops.SUPPORTED_OPS` (and
+        cannot be folded), or uses a feature the Graph does not represent.
+    ShapeError
+        A shape cannot be determined statically.
+    """
+    proto, source = _load(model)
+    opset = _default_opset(proto)
+    graph_name = name or (Path(source).stem if source else proto.graph.name) or "onnx_model"
+    return _Importer(proto, opset, input_shapes or {}).run(graph_name, source)
+
+
+def _load(model) -> tuple[onnx.ModelProto, str | None]:
+    source = None
+    try:
+        if isinstance(model, onnx.ModelProto):
+            proto = model
+        elif isinstance(model, (bytes, bytearray)):
+            proto = onnx.load_from_string(bytes(model))
+        elif isinstance(model, (str, os.PathLike)):
+            source = os.fspath(model)
+            if not os.path.isfile(source):
+                raise AdeptError(f"ONNX file {source!r} does not exist")
+            proto = onnx.load(source)
+        else:
+            raise AdeptError(f"from_onnx expects a path, bytes or onnx.ModelProto, got {type(model).__name__}")
+        onnx.checker.check_model(proto)
+    except AdeptError:
+        raise
+    except Exception as exc:  # protobuf DecodeError, ValidationError, OSError: all mean "not a usable model"
+        what = source or "model"
+        raise AdeptError(f"{what!r} is not a valid ONNX model ({type(exc).__name__}: {_first_line(exc)})") from exc
+    if not proto.graph.node:
+        raise AdeptError(f"{source or 'model'!r} is not a valid ONNX model: its graph has no nodes")
+    return proto, source
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else "no message"
+
+
+def _default_opset(proto: onnx.ModelProto) -> int:
+    for entry in proto.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            return int(entry.version)
+    raise AdeptError("the model imports no version of the default ONNX operator set")
+
+
+class _Importer:
+    def __init__(self, proto: onnx.ModelProto, opset: int, input_shapes: dict):
+        self.proto = proto
+        self.opset = opset
+        self.opset_imports = [helper.make_opsetid("", opset)]
+        self.consts: dict[str, np.ndarray] = {}
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        self.elem_types: dict[str, int] = {}
+        self.nodes = []
+        self.folded = 0
+        self._read_initializers()
+        self.inputs, self.input_dtypes = self._read_inputs(input_shapes)
+
+    # -- setup --------------------------------------------------------------------------------
+    def _read_initializers(self) -> None:
+        for init in self.proto.graph.initializer:
+            self._set_const(init.name, numpy_helper.to_array(init))
+        for sparse in self.proto.graph.sparse_initializer:
+            self._set_const(sparse.values.name, numpy_helper.to_array(numpy_helper.to_dense(sparse)))  # rare
+
+    def _read_inputs(self, overrides: dict):
+        inputs, dtypes = {}, {}
+        real = [i for i in self.proto.graph.input if i.name not in self.consts]
+        unknown = sorted(set(overrides) - {i.name for i in real})
+        if unknown:
+            raise ShapeError(f"input_shapes names {unknown}, but the model's inputs are {[i.name for i in real]}")
+        for value in real:
+            tensor = value.type.tensor_type
+            if not value.type.HasField("tensor_type"):
+                raise UnsupportedOpError(f"graph input {value.name!r} is not a tensor")
+            if value.name in overrides:
+                shape = tuple(int(d) for d in overrides[value.name])
+            else:
+                shape = self._static_dims(tensor.shape, f"graph input {value.name!r}",
+                                          "pass input_shapes={name: shape} to from_onnx")
+            if any(d < 1 for d in shape):
+                raise ShapeError(f"graph input {value.name!r} has shape {shape}; dimensions must be positive")
+            inputs[value.name] = shape
+            dtypes[value.name] = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).name
+            self.shapes[value.name] = shape
+            self.elem_types[value.name] = tensor.elem_type
+        return inputs, dtypes
+
+    @staticmethod
+    def _static_dims(shape_proto, what: str, hint: str) -> tuple[int, ...]:
+        dims = []
+        for i, dim in enumerate(shape_proto.dim):
+            if not dim.HasField("dim_value"):
+                label = dim.dim_param or "unknown"
+                raise ShapeError(f"{what} has a symbolic dimension {i} ({label!r}); {hint}")
+            dims.append(int(dim.dim_value))
+        return tuple(dims)
+
+    def _set_const(self, name: str, value: np.ndarray) -> None:
+        value = np.asarray(value)
+        self.consts[name] = value
+        self.shapes[name] = tuple(int(d) for d in value.shape)
+        self.elem_types[name] = helper.np_dtype_to_tensor_dtype(value.dtype)
+
+    # -- the walk -----------------------------------------------------------------------------
+    def run(self, graph_name: str, source: str | None) -> Graph:
+        for index, node in enumerate(self.proto.graph.node):
+            self._import_node(node, node.name or f"{node.op_type}_{index}")
+        outputs = [o.name for o in self.proto.graph.output]
+        used = {name for node in self.nodes for name in node.inputs} | set(outputs)
+        weights = {name: value for name, value in self.consts.items() if name in used}
+        shapes = {name: shape for name, shape in self.shapes.items()
+                  if name not in self.consts or name in weights}
+        meta = {
+            "source": source or "onnx.ModelProto",
+            "opset": self.opset,
+            "producer": f"{self.proto.producer_name} {self.proto.producer_version}".strip(),
+            "folded_nodes": self.folded,
+            "inputs": {name: f"{self.input_dtypes[name]} {list(shape)}" for name, shape in self.inputs.items()},
+        }
+        graph = Graph(graph_name, self.inputs, outputs, self.nodes, weights, shapes, self.input_dtypes, meta)
+        graph.validate()
+        return graph
+
+    def _import_node(self, node: onnx.NodeProto, name: str) -> None:
+        if node.domain not in ("", "ai.onnx"):
+            raise self._unsupported(node, name, f"custom domain {node.domain!r}")
+        for value in node.input:
+            if value and value not in self.shapes:
+                raise ShapeError(f"node {name!r} ({node.op_type}) reads {value!r}, which has no known shape "
+                                 "(produced by an unsupported output or never defined)")
+        if self._foldable(node):
+            self._fold(node, name)
+            return
+        if node.op_type not in SUPPORTED_OPS and node.op_type not in REWRITTEN_OPS:
+            raise self._unsupported(node, name, "")
+        out_shapes = self._infer(node, name)
+        view = NodeView(
+            name=name, op=node.op_type, opset=self.opset, inputs=list(node.input), outputs=list(node.output),
+            attrs=_attributes(node), in_shapes=[self.shapes.get(i) for i in node.input],
+            out_shapes=out_shapes, consts=[self.consts.get(i) for i in node.input],
+            new_value=lambda suffix, shape: self._new_value(name, suffix, shape),
+        )
+        self.nodes.extend(normalize(view))
+
+    def _foldable(self, node: onnx.NodeProto) -> bool:
+        if node.op_type == "Shape":
+            return True  # shapes are static
+        return all(not i or i in self.consts for i in node.input)
+
+    def _fold(self, node: onnx.NodeProto, name: str) -> None:
+        if node.op_type == "Shape":
+            shape = np.asarray(self.shapes[node.input[0]], dtype=np.int64)
+            attrs = _attributes(node)
+            start, end = attrs.get("start", 0), attrs.get("end", len(shape))
+            self._set_const(node.output[0], shape[start:end])
+        else:
+            values = self._evaluate(node, name)
+            for out, value in zip(node.output, values):
+                if out:
+                    self._set_const(out, value)
+        self.folded += 1
+
+    def _evaluate(self, node: onnx.NodeProto, name: str) -> list[np.ndarray]:
+        from onnx.reference import ReferenceEvaluator  # imported on first fold: it is slow to import
+
+        feeds = {i: self.consts[i] for i in node.input if i}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the reference runtime warns about its own internals
+                evaluator = ReferenceEvaluator(node, opsets={"": self.opset})
+                return [np.asarray(v) for v in evaluator.run(None, feeds)]
+        except Exception as exc:
+            if node.op_type not in SUPPORTED_OPS:
+                raise self._unsupported(node, name, f"constant folding failed: {_first_line(exc)}") from exc
+            raise AdeptError(f"node {name!r} ({node.op_type}): constant folding failed: {_first_line(exc)}") from exc
+
+    def _infer(self, node: onnx.NodeProto, name: str) -> list[tuple[int, ...] | None]:
+        types, data = {}, {}
+        for value in node.input:
+            if not value:
+                continue
+            types[value] = helper.make_tensor_type_proto(self.elem_types[value], self.shapes[value])
+            const = self.consts.get(value)
+            if const is not None and const.size <= _SHAPE_DATA_MAX_ELEMENTS:
+                data[value] = numpy_helper.from_array(const, value)
+        try:
+            schema = onnx.defs.get_schema(node.op_type, self.opset, "")
+            inferred = shape_inference.infer_node_outputs(schema, node, types, data, opset_imports=self.opset_imports)
+        except Exception as exc:
+            raise ShapeError(f"node {name!r} ({node.op_type}): ONNX shape inference failed: {_first_line(exc)}") from exc
+        shapes = []
+        for out in node.output:
+            if not out:
+                shapes.append(None)
+                continue
+            if out not in inferred or not inferred[out].tensor_type.HasField("shape"):
+                raise ShapeError(f"node {name!r} ({node.op_type}): ONNX shape inference gave no shape for {out!r}")
+            tensor = inferred[out].tensor_type
+            shape = self._static_dims(tensor.shape, f"output {out!r} of node {name!r} ({node.op_type})",
+                                      "its shape depends on input data, which a static Graph cannot represent")
+            self.shapes[out] = shape
+            self.elem_types[out] = tensor.elem_type
+            shapes.append(shape)
+        return shapes
+
+    def _new_value(self, node_name: str, suffix: str, shape: tuple[int, ...]) -> str:
+        value = f"{node_name}/{suffix}"
+        while value in self.shapes:
+            value += "_"
+        self.shapes[value] = tuple(shape)
+        return value
+
+    @staticmethod
+    def _unsupported(node: onnx.NodeProto, name: str, why: str) -> UnsupportedOpError:
+        detail = f" ({why})" if why else ""
+        return UnsupportedOpError(
+            f"node {name!r} has op type {node.op_type!r}, which adept does not support{detail}. "
+            f"Supported ops: {', '.join(sorted(SUPPORTED_OPS))} (and {', '.join(sorted(REWRITTEN_OPS))}, rewritten); "
+            "any op whose inputs are all constants is folded at import.")
+
+
+def _attributes(node: onnx.NodeProto) -> dict:
+    """Attributes as plain Python values (str, int, float, lists of them, NumPy arrays)."""
+    out = {}
+    for attr in node.attribute:
+        value = helper.get_attribute_value(attr)
+        if isinstance(value, bytes):
+            value = value.decode("utf-8")
+        elif isinstance(value, onnx.TensorProto):
+            value = numpy_helper.to_array(value)
+        elif isinstance(value, (list, tuple)):
+            value = [v.decode("utf-8") if isinstance(v, bytes) else v for v in value]
+        out[attr.name] = value
+    return out
