@@ -182,3 +182,41 @@ def test_hash_changes_when_any_value_changes():
             assert h not in seen, f"hash did not change (or collided) for {section}.{key}"
             seen.add(h)
     assert config_hash(with_overrides(cfg, {"name": "other"})) != base_hash
+
+
+def _preset_lines():
+    from adept_core.hardware.loader import PRESET_DIR
+
+    section = None
+    for line in (PRESET_DIR / "adept.toml").read_text().splitlines():
+        if line.startswith("["):
+            section = line.strip("[] ")
+        elif section and "=" in line and not line.lstrip().startswith("#"):
+            yield section, line
+
+
+def test_every_preset_value_carries_a_source_comment():
+    lines = list(_preset_lines())
+    assert len(lines) == sum(len(dataclasses.fields(cls)) for cls in SECTIONS.values())
+    for section, line in lines:
+        key, _, rest = line.partition("=")
+        assert "#" in rest and rest.split("#", 1)[1].strip(), f"{section}.{key.strip()} has no source comment"
+
+
+def test_docs_table_matches_the_adept_preset():
+    import pathlib
+    import re
+
+    doc = (pathlib.Path(__file__).parents[1] / "docs" / "hardware.md").read_text()
+    rows = dict(re.findall(r"^\| `(\w+\.\w+)` \| ([^|]+?) \|", doc, flags=re.M))
+    data = to_dict(load_config())
+    for section in SECTIONS:
+        for key, value in data[section].items():
+            shown = rows.get(f"{section}.{key}")
+            assert shown is not None, f"docs/hardware.md lacks {section}.{key}"
+            if isinstance(value, bool):
+                assert shown == str(value).lower()
+            elif isinstance(value, str):
+                assert shown == f'"{value}"'
+            else:
+                assert float(shown) == value, f"docs/hardware.md shows {section}.{key} = {shown}, preset has {value}"
