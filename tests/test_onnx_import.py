@@ -101,7 +101,10 @@ def test_opset13_axes_as_inputs_become_attributes():
     assert _node(graph, "Squeeze").attrs == {"axes": [2]}
     assert _node(graph, "Unsqueeze").attrs == {"axes": [2]}
     assert _node(graph, "Expand").attrs == {"shape": [2, 4, 2]}
-    assert _node(graph, "Slice", 1).attrs == {"starts": [3], "ends": [-1], "axes": [1], "steps": [-1]}
+    reverse = _node(graph, "Slice", 1)
+    assert reverse.attrs == {"starts": [3], "ends": [-5], "axes": [1], "steps": [-1]}
+    rows = np.arange(4)  # the canonical bounds are plain NumPy slice bounds: this slice reverses all rows
+    assert list(rows[reverse.attrs["starts"][0]:reverse.attrs["ends"][0]:reverse.attrs["steps"][0]]) == [3, 2, 1, 0]
     assert [n.attrs["to"] for n in graph.nodes if n.op == "Cast"] == ["int64", "bool"]
     assert all(len(n.inputs) == 1 for n in graph.nodes if n.op in ("Split", "Squeeze", "Unsqueeze", "Slice"))
 
@@ -225,3 +228,19 @@ def test_onnx_shipped_resnet50_matches_zoo_macs_layer_by_layer():
     convs = [node_macs(n, graph) for n in graph.nodes if n.op == "Conv"]
     assert convs == [node_macs(n, zoo) for n in zoo.nodes if n.op == "Conv"]
     assert graph_macs(graph) == graph_macs(zoo) == 4_089_184_256
+
+
+def test_missing_or_duplicate_node_names_become_unique():
+    model = MODELS["lstm"]()
+    for node in model.graph.node:
+        node.name = "same" if node.op_type == "Identity" else ""
+    graph = from_onnx(model)
+    names = [node.name for node in graph.nodes]
+    assert len(set(names)) == len(names) and names[0] == "LSTM_0"
+
+
+def test_opsets_before_broadcasting_are_refused():
+    model = MODELS["legacy_opset"]()
+    model.opset_import[0].version = 6
+    with pytest.raises(UnsupportedOpError, match="opset 6.*version_converter"):
+        from_onnx(model)

@@ -42,6 +42,9 @@ from .ops import REWRITTEN_OPS, SUPPORTED_OPS
 #: weights are not needed to infer shapes and would only be copied).
 _SHAPE_DATA_MAX_ELEMENTS = 1 << 16
 
+#: Oldest opset read: opset 7 introduced NumPy-style broadcasting, which the Graph assumes.
+_MIN_OPSET = 7
+
 
 def from_onnx(model, input_shapes: dict | None = None, name: str | None = None) -> Graph:
     """Import an ONNX model as a :class:`~adept_core.graph.ir.Graph`.
@@ -105,6 +108,10 @@ def _first_line(exc: Exception) -> str:
 def _default_opset(proto: onnx.ModelProto) -> int:
     for entry in proto.opset_import:
         if entry.domain in ("", "ai.onnx"):
+            if entry.version < _MIN_OPSET:
+                raise UnsupportedOpError(
+                    f"the model uses ONNX opset {entry.version}; adept reads opset {_MIN_OPSET} and newer "
+                    "(older broadcasting rules differ); upgrade it with onnx.version_converter.convert_version")
             return int(entry.version)
     raise AdeptError("the model imports no version of the default ONNX operator set")
 
@@ -147,7 +154,11 @@ class _Importer:
             if any(d < 1 for d in shape):
                 raise ShapeError(f"graph input {value.name!r} has shape {shape}; dimensions must be positive")
             inputs[value.name] = shape
-            dtypes[value.name] = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).name
+            try:
+                dtypes[value.name] = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).name
+            except (KeyError, TypeError, ValueError):
+                raise UnsupportedOpError(f"graph input {value.name!r} has element type {tensor.elem_type}, "
+                                         "which has no NumPy dtype") from None
             self.shapes[value.name] = shape
             self.elem_types[value.name] = tensor.elem_type
         return inputs, dtypes
@@ -170,8 +181,13 @@ class _Importer:
 
     # -- the walk -----------------------------------------------------------------------------
     def run(self, graph_name: str, source: str | None) -> Graph:
+        seen = set()
         for index, node in enumerate(self.proto.graph.node):
-            self._import_node(node, node.name or f"{node.op_type}_{index}")
+            # Node names seed the executor's noise: they must exist and be unique.
+            name = node.name or f"{node.op_type}_{index}"
+            name = f"{name}_{index}" if name in seen else name
+            seen.add(name)
+            self._import_node(node, name)
         outputs = [o.name for o in self.proto.graph.output]
         used = {name for node in self.nodes for name in node.inputs} | set(outputs)
         weights = {name: value for name, value in self.consts.items() if name in used}

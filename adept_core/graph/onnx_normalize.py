@@ -223,8 +223,9 @@ def _slice(v: NodeView) -> list[Node]:
         start, end = (start + dim if start < 0 else start), (end + dim if end < 0 else end)
         if step > 0:
             start, end = min(max(start, 0), dim), min(max(end, 0), dim)
-        else:
+        else:  # an end before index 0 is written -dim-1, which Python/NumPy slicing reads the same way
             start, end = min(max(start, 0), dim - 1), min(max(end, -1), dim - 1)
+            end = -dim - 1 if end == -1 else end
         for key, value in zip(out, (start, end, axis, step)):
             out[key].append(value)
     return [v.node(out, v.inputs[:1])]

@@ -27,9 +27,10 @@ Canonical attributes and inputs (``[x]`` = optional input, may be ``""``):
 ``BatchNormalization`` X, scale, B, mean, var; ``epsilon``; inference mode only
 ``Reshape``            X; ``shape``: the exact output shape (no 0 or -1 left)
 ``Expand``             X; ``shape``: the exact output shape
-``Slice``              X; ``starts``, ``ends``, ``axes`` (non-negative), ``steps``: lists,
-                       starts/ends clamped to ``[0, dim]`` (``-1`` allowed as an end only with a
-                       negative step, meaning "through index 0")
+``Slice``              X; ``starts``, ``ends``, ``axes`` (non-negative), ``steps``: lists, clamped
+                       so that NumPy's ``x[start:end:step]`` is exactly the ONNX slice: within
+                       ``[0, dim]``, except that with a negative step an end of ``-dim-1`` means
+                       "through index 0"
 ``Pad``                X; ``pads`` (2 x rank, ONNX order), ``mode``, ``value`` (float)
 ``Squeeze``,           X; ``axes`` list, non-negative (of the input for Squeeze, of the output for
 ``Unsqueeze``          Unsqueeze)
