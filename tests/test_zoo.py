@@ -73,6 +73,9 @@ def test_rnnt_macs_and_layers():
     assert g.shape(lstm.inputs[1]) == (1, 4096, 240)
     assert g.shape(lstm.inputs[2]) == (1, 4096, 1024)
     assert g.shape(lstm.inputs[3]) == (1, 8192)
+    two = build("rnnt", batch=2)
+    for value, axis in two.meta["batch_axes"].items():  # the declared batch axis is the one that holds the batch
+        assert two.shape(value)[axis] == 2 and g.shape(value)[axis] == 1
 
 
 def test_greedy_path_is_monotone_and_complete():

@@ -137,6 +137,8 @@ def build(batch: int = 1, utterance_s: float = 7.2, symbols: int = 107) -> Graph
             "labels": f"int64 [{symbols}, batch] emitted label ids in [0, {LABELS}), in decoding order",
         },
         "outputs": {logits: "float32 [T + U, batch, 29] joint logits along the fixed greedy path (blank = 28)"},
+        # Which axis of each input/output is the batch (the executor streams chunks along it).
+        "batch_axes": {"features": 0, "labels": 1, logits: 1},
         "approximation": "prediction net on U+1 steps; joint on the T+U pairs of an evenly spread greedy path "
                          "(see adept_core.graph.zoo.rnnt docstring)",
         "weights": "He-normal (fan_in = input size for W, hidden for R), zero biases, embedding normal(0, 0.02)",
