@@ -6,6 +6,7 @@ import dataclasses
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from adept_core.errors import ConfigError
@@ -49,6 +50,17 @@ def test_overrides_apply_and_revalidate():
     assert cfg.optics.laser_power_mw == 500.0
     assert with_overrides(load_config(), {"photonic.num_cores": 4, "photonic.double_buffered_weights": True,
                                           "optics.laser_power_mw": 500}) == cfg
+
+
+def test_numpy_scalars_from_sweeps_are_accepted_as_plain_values():
+    cfg = load_config("adept", {"photonic.num_cores": np.int64(4), "optics.laser_power_mw": np.float32(100.0),
+                                "photonic.double_buffered_weights": np.bool_(True)})
+    assert cfg == load_config("adept", {"photonic.num_cores": 4, "optics.laser_power_mw": 100.0,
+                                        "photonic.double_buffered_weights": True})
+    assert type(cfg.photonic.num_cores) is int and type(cfg.photonic.double_buffered_weights) is bool
+    for bad in (np.float64(4.0), np.bool_(True)):
+        with pytest.raises(ConfigError, match="photonic.num_cores must be an integer"):
+            load_config("adept", {"photonic.num_cores": bad})
 
 
 @pytest.mark.parametrize("key", ["photonic.num_corez", "photonics.rows", "rows", "photonic.rows.x", "optics."])

@@ -11,8 +11,11 @@ allowed.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, ClassVar
+
+import numpy as np
 
 from ..errors import ConfigError
 from ..kernels.spec import MAX_BITS, MAX_CORE_DIM, MIN_BITS
@@ -26,8 +29,13 @@ class Check:
     convert: Callable[[str, Any], Any]
 
 
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
 def _real(key: str, value: Any, allowed: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    # numbers.Real admits NumPy scalars (sweeps build values with NumPy); bools are refused.
+    if _is_bool(value) or not isinstance(value, numbers.Real):
         raise ConfigError(f"{key} must be {allowed}, got {value!r}")
     value = float(value)
     if not math.isfinite(value):
@@ -50,7 +58,7 @@ def int_range(lo: int, hi: int) -> Check:
     allowed = f"an integer in [{lo}, {hi}]"
 
     def convert(key: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        if _is_bool(value) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
             raise ConfigError(f"{key} must be {allowed}, got {value!r}")
         return int(value)
 
@@ -58,9 +66,9 @@ def int_range(lo: int, hi: int) -> Check:
 
 
 def _boolean(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
+    if not _is_bool(value):
         raise ConfigError(f"{key} must be true or false, got {value!r}")
-    return value
+    return bool(value)
 
 
 def one_of(*choices: str) -> Check:
@@ -81,6 +89,7 @@ def _text(key: str, value: Any) -> str:
     return value
 
 
+FINITE = _real_where("a finite number", lambda v: True)
 POSITIVE = _real_where("a finite number > 0", lambda v: v > 0.0)
 NON_NEGATIVE = _real_where("a finite number >= 0", lambda v: v >= 0.0)
 #: Efficiencies and fractions: (0, 1].

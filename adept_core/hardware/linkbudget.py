@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ..kernels.spec import NoiseSpec, PhotonicGemmSpec
 from .config import HardwareConfig
+from .fields import FINITE, POSITIVE
 
 #: Elementary charge, C (exact, SI 2019).
 ELEMENTARY_CHARGE_C = 1.602176634e-19
@@ -131,11 +132,7 @@ def loss_terms_db(cfg: HardwareConfig) -> tuple[tuple[str, float], ...]:
 def _laser_mw(cfg: HardwareConfig, laser_power_mw: float | None) -> float:
     if laser_power_mw is None:
         return cfg.optics.laser_power_mw
-    if isinstance(laser_power_mw, bool) or not isinstance(laser_power_mw, (int, float)) or not (
-        math.isfinite(laser_power_mw) and laser_power_mw > 0
-    ):
-        raise ConfigError(f"laser_power_mw must be a finite number > 0, got {laser_power_mw!r}")
-    return float(laser_power_mw)
+    return POSITIVE.convert("laser_power_mw", laser_power_mw)
 
 
 def _channels(cfg: HardwareConfig) -> int:
@@ -237,8 +234,7 @@ def required_laser_power(cfg: HardwareConfig, target_enob: float) -> LaserRequir
         If ``target_enob`` is not a finite number, or not below the RIN ceiling
         (no laser power reaches it; the message gives the ceiling).
     """
-    if isinstance(target_enob, bool) or not isinstance(target_enob, (int, float)) or not math.isfinite(target_enob):
-        raise ConfigError(f"target_enob must be a finite number of bits, got {target_enob!r}")
+    target_enob = FINITE.convert("target_enob", target_enob)
     ceiling = max_enob_bits(cfg)
     if target_enob >= ceiling:
         raise ConfigError(
