@@ -1,1 +1,45 @@
-"""placeholder"""
+"""``adept compare``: ADEPT vs the systolic baseline on ResNet-50, BERT-large and RNN-T.
+
+Examples::
+
+    adept compare
+    adept compare --batch 8 --json compare.json --plot compare.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..energy.compare import compare, comparison_dict, plot_breakdowns
+from ..energy.table import format_comparison
+from ..graph import zoo
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "compare", help="ADEPT vs the systolic array on the three workloads",
+        description="Evaluate the paper's three workloads on two designs and print the throughput-per-watt ratio "
+                    "next to the paper's published ratios (docs/energy.md).",
+    )
+    p.add_argument("--adept", default="adept", help="photonic design: preset or .toml [adept]")
+    p.add_argument("--systolic", default="systolic", help="baseline design: preset or .toml [systolic]")
+    p.add_argument("--workloads", nargs="+", choices=zoo.ZOO_NAMES, default=list(zoo.ZOO_NAMES), help="zoo models [all]")
+    p.add_argument("--batch", type=int, default=1, help="inferences per run [1]")
+    p.add_argument("--json", metavar="FILE", help="write both reports of every workload as JSON")
+    p.add_argument("--plot", metavar="FILE.png", help="save the energy-breakdown plot (PNG)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = compare(args.workloads, args.adept, args.systolic, batch=args.batch)
+    print(f"ADEPT ({rows[0].adept.config}) vs systolic array ({rows[0].systolic.config}), batch {args.batch}:")
+    print(format_comparison(rows))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(comparison_dict(rows), fh, indent=1)
+        print(f"wrote {args.json}")
+    if args.plot:
+        plot_breakdowns(rows, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
