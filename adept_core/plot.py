@@ -1,0 +1,171 @@
+"""Plots of sweep results as PNG files (matplotlib, Agg backend: no display needed).
+
+- :func:`plot_metric` -- one metric against one axis, one line (or point
+  cloud) per value of a colour axis;
+- :func:`plot_pareto` -- every point in a (fidelity, efficiency) plane with
+  its Pareto front, the designs no other design beats on both.
+
+Rows with an error are left out (their count is returned). Where several
+rows share an x and a colour (other axes vary), points are drawn without
+lines: pin the other axes with ``where`` for clean curves.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+
+def _column(table: Any, name: str) -> list:
+    if name not in table.column_names:
+        raise ConfigError(f"results have no column {name!r}; columns: {', '.join(table.column_names)}")
+    return table.column(name).to_pylist()
+
+
+def select_rows(table: Any, where: Mapping[str, Any] | None = None) -> tuple[Any, int]:
+    """Rows without error that match every ``where`` column value; also the number of failed rows dropped."""
+    import pyarrow as pa
+
+    errors = _column(table, "error") if "error" in table.column_names else [""] * table.num_rows
+    keep = [not e for e in errors]
+    for key, wanted in (where or {}).items():
+        values = _column(table, key)
+        keep = [k and _matches(v, wanted) for k, v in zip(keep, values)]
+    failed = sum(1 for e in errors if e)
+    return table.filter(pa.array(keep, type=pa.bool_())), failed
+
+
+def _matches(value: Any, wanted: Any) -> bool:
+    if isinstance(wanted, str) and not isinstance(value, str):
+        try:
+            return value == type(value)(wanted) if not isinstance(value, bool) else str(value).lower() == wanted.lower()
+        except (TypeError, ValueError):
+            return False
+    return value == wanted
+
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110, layout="constrained")
+    return fig, ax
+
+
+def _save(fig: Any, out: str | os.PathLike[str]) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(out)
+    plt.close(fig)
+
+
+def plot_metric(table: Any, x: str, y: str, out: str | os.PathLike[str], color: str | None = None,
+                where: Mapping[str, Any] | None = None, logx: bool = False, logy: bool = False,
+                title: str | None = None) -> int:
+    """Plot column ``y`` against column ``x``, one series per value of ``color``; returns rows plotted.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        Sweep results (:func:`adept_core.sweep.read_results`).
+    x, y : str
+        Column names (an axis and a metric, units in the names).
+    out : path
+        PNG file to write.
+    color : str, optional
+        Column whose values get one colour (and one legend entry) each.
+    where : dict, optional
+        Keep only rows whose column equals the value (strings are converted
+        to the column's type: ``{"batch": "8"}`` works from the command line).
+    logx, logy : bool
+        Logarithmic axes.
+    """
+    rows, failed = select_rows(table, where)
+    if rows.num_rows == 0:
+        raise ConfigError(f"no successful rows to plot (where={dict(where or {})}, {failed} failed rows)")
+    xs, ys = _column(rows, x), _column(rows, y)
+    groups = _column(rows, color) if color else [None] * rows.num_rows
+    fig, ax = _figure()
+    categorical = any(isinstance(v, str) for v in xs)
+    ticks = list(dict.fromkeys(xs)) if categorical else None
+    for key in _ordered(set(groups)):
+        pts = sorted((ticks.index(a) if categorical else a, b) for a, b, g in zip(xs, ys, groups) if g == key)
+        px, py = [p[0] for p in pts], [p[1] for p in pts]
+        unique_x = len(set(px)) == len(px)
+        label = None if key is None else f"{color} = {key}"
+        ax.plot(px, py, marker="o", linestyle="-" if unique_x else "none", label=label)
+    if categorical:
+        ax.set_xticks(range(len(ticks)), [str(t) for t in ticks])
+    ax.set_xscale("log" if logx else "linear")
+    ax.set_yscale("log" if logy else "linear")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.set_title(title or _title(y, x, where))
+    if color:
+        ax.legend(fontsize="small")
+    _save(fig, out)
+    return rows.num_rows
+
+
+def pareto_front(xs: list[float], ys: list[float], x_higher_better: bool = True) -> list[int]:
+    """Indices of the Pareto-optimal points (maximising y, and x unless ``x_higher_better`` is false), by x."""
+    sign = 1.0 if x_higher_better else -1.0
+    order = sorted(range(len(xs)), key=lambda i: (-sign * xs[i], -ys[i]))
+    front, best_y = [], float("-inf")
+    for i in order:
+        if ys[i] > best_y:
+            front.append(i)
+            best_y = ys[i]
+    return sorted(front, key=lambda i: xs[i])
+
+
+def plot_pareto(table: Any, x: str, y: str, out: str | os.PathLike[str], color: str | None = None,
+                where: Mapping[str, Any] | None = None, x_higher_better: bool = True, logy: bool = False,
+                title: str | None = None) -> list[int]:
+    """Scatter every design in the (``x``, ``y``) plane and draw its Pareto front; returns the front's row indices.
+
+    ``y`` is maximised (e.g. ``inferences_per_s_per_w``); ``x`` too, unless
+    ``x_higher_better`` is false (an error metric rather than an accuracy).
+    """
+    rows, failed = select_rows(table, where)
+    if rows.num_rows == 0:
+        raise ConfigError(f"no successful rows to plot (where={dict(where or {})}, {failed} failed rows)")
+    xs, ys = _column(rows, x), _column(rows, y)
+    valid = [i for i, (a, b) in enumerate(zip(xs, ys)) if a is not None and b is not None]
+    xs, ys = [xs[i] for i in valid], [ys[i] for i in valid]
+    groups = _column(rows, color) if color else [None] * len(xs)
+    groups = [groups[i] for i in valid]
+    fig, ax = _figure()
+    for key in _ordered(set(groups)):
+        idx = [i for i, g in enumerate(groups) if g == key]
+        ax.scatter([xs[i] for i in idx], [ys[i] for i in idx], s=18, alpha=0.7,
+                   label=None if key is None else f"{color} = {key}")
+    front = pareto_front(xs, ys, x_higher_better)
+    ax.plot([xs[i] for i in front], [ys[i] for i in front], color="black", linewidth=1.2, marker="o",
+            markerfacecolor="none", markersize=9, label="Pareto front")
+    ax.set_yscale("log" if logy else "linear")
+    ax.set_xlabel(x + ("" if x_higher_better else "  (lower is better)"))
+    ax.set_ylabel(y)
+    ax.grid(True, alpha=0.3)
+    ax.set_title(title or _title(y, x, where, "Pareto: "))
+    ax.legend(fontsize="small")
+    _save(fig, out)
+    return [valid[i] for i in front]
+
+
+def _ordered(keys: set) -> list:
+    """Sort legend keys; mixed types (None with numbers) sort by their text."""
+    try:
+        return sorted(keys)
+    except TypeError:
+        return sorted(keys, key=str)
+
+
+def _title(y: str, x: str, where: Mapping[str, Any] | None, prefix: str = "") -> str:
+    pinned = ", ".join(f"{k}={v}" for k, v in (where or {}).items())
+    return f"{prefix}{y} vs {x}" + (f"  [{pinned}]" if pinned else "")

@@ -1,0 +1,305 @@
+"""Running a sweep: serially in this process or as Dask tasks, with resume, checkpoints and progress.
+
+Nothing here schedules, retries or balances work by itself: Dask does. The
+engine cuts the points still missing from the results file into batches
+(``points_per_task``), submits one task per batch, keeps a bounded number in
+flight, and records each batch's rows as it completes. A worker that dies
+is Dask's business: the scheduler reruns the tasks that were on it (up to
+``distributed.scheduler.allowed-failures`` deaths per task, default 3), so
+only in-flight points are recomputed. A task that still fails is counted as
+*lost*: its points are not written, so the next run retries them.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from ..errors import ConfigError
+from .evaluate import Evaluator, evaluate_point, run_batch
+from .points import Point, expand
+from .spec import SweepSpec, load_spec
+
+#: Seconds between checkpoints of finished rows to the journal.
+CHECKPOINT_S = 10.0
+#: Upper bound of the automatic batch size (see :func:`auto_points_per_task`).
+MAX_POINTS_PER_TASK = 16
+#: Tasks kept in flight per worker thread: enough to hide the round trip, few enough to bound
+#: what a worker's death costs (its running task and results it has not yet handed over).
+IN_FLIGHT_PER_THREAD = 2
+#: Columns every row has besides the axis values and the metrics.
+META_COLUMNS = ("workload", "batch", "seed", "error", "eval_time_s", "adept_version", "config_hash", "point_hash")
+
+
+@dataclass
+class SweepResult:
+    """What a run did.
+
+    Attributes
+    ----------
+    table : pyarrow.Table
+        One row per point of the spec that has a result (spec order).
+    total : int
+        Points in the spec.
+    skipped : int
+        Points already in the results file (not recomputed).
+    computed : int
+        Points evaluated by this run (including failed ones).
+    failed : int
+        Points recorded with an error message (impossible configs ...).
+    lost : int
+        Points whose task failed even after Dask's retries; not recorded, retried by the next run.
+    elapsed_s : float
+        Wall time of the evaluation phase.
+    """
+
+    table: Any
+    total: int
+    skipped: int
+    computed: int
+    failed: int
+    lost: int
+    elapsed_s: float
+
+
+def sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = None,
+          out: str | os.PathLike[str] | None = None, **options: Any) -> Any:
+    """Run a design-space sweep and return its results table.
+
+    Parameters
+    ----------
+    spec : SweepSpec, dict or path
+        The sweep (see :mod:`adept_core.sweep.spec`).
+    client : dask.distributed.Client, str or None
+        A client, or the address of a running scheduler. ``None`` starts a
+        ``LocalCluster`` of worker processes for this call (``workers=0``
+        evaluates serially in this process instead).
+    out : path or None
+        Parquet results file: points already in it are not recomputed and
+        new rows are checkpointed into it. ``None`` keeps results in memory.
+    **options
+        ``workers``, ``evaluator``, ``points_per_task``, ``progress``,
+        ``checkpoint_s``: see :func:`run_sweep`.
+
+    Returns
+    -------
+    pandas.DataFrame or pyarrow.Table
+        One row per point (spec order): a DataFrame when pandas is installed,
+        else the pyarrow Table (pandas is not a dependency of adept).
+    """
+    table = run_sweep(spec, client=client, out=out, **options).table
+    try:
+        import pandas  # noqa: F401 - optional
+    except ImportError:
+        return table
+    return table.to_pandas()
+
+
+def run_sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = None,
+              out: str | os.PathLike[str] | None = None, *, workers: int | None = None,
+              evaluator: Evaluator | None = None, points_per_task: int | None = None,
+              progress: bool | None = None, checkpoint_s: float = CHECKPOINT_S) -> SweepResult:
+    """Run a sweep; like :func:`sweep` but returns a :class:`SweepResult` with counts.
+
+    Parameters
+    ----------
+    workers : int or None
+        Worker processes of the LocalCluster started when ``client`` is
+        ``None`` (default: ``os.cpu_count()``); ``0`` runs serially here.
+    evaluator : callable or None
+        ``evaluator(point) -> dict of metrics`` (see
+        :mod:`adept_core.sweep.evaluate`); ``None`` is the built-in cost /
+        fidelity evaluator. It must be picklable to run on Dask. Its
+        ``module.qualname`` (or a ``sweep_id`` attribute) is part of the point hash.
+    points_per_task : int or None
+        Points per Dask task; overrides the spec's; ``None`` = automatic.
+    progress : bool or None
+        Show a tqdm bar on stderr (``None``: only when stderr is a terminal).
+    checkpoint_s : float
+        Seconds between journal checkpoints (a crash loses at most this much work
+        plus the in-flight points).
+    """
+    from .. import __version__
+    from .store import ResultStore  # pyarrow is an optional dependency: imported when a sweep runs
+
+    spec = load_spec(spec)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise ConfigError(f"workers must be an integer >= 0, got {workers!r}")
+    if points_per_task is not None and (not isinstance(points_per_task, int) or points_per_task < 1):
+        raise ConfigError(f"points_per_task must be a positive integer, got {points_per_task!r}")
+    points = expand(spec, __version__, evaluator_id(evaluator))
+    store = ResultStore(out)
+    todo = [p for p in points if p.point_hash not in store.done]
+    # Impossible configs never reach a worker: their rows are written here with the loader's message.
+    invalid = [p for p in todo if p.config is None]
+    todo = [p for p in todo if p.config is not None]
+    bar = _progress_bar(len(todo) + len(invalid), progress)
+    counts = {"computed": 0, "failed": 0, "lost": 0}
+
+    def record(batch: list[Point], records: list[dict[str, Any]]) -> None:
+        rows = [make_row(p, r, __version__) for p, r in zip(batch, records)]
+        store.add(rows)
+        counts["computed"] += len(rows)
+        counts["failed"] += sum(1 for row in rows if row["error"])
+        _advance(bar, len(rows), counts, len(todo) + len(invalid))
+        if time.monotonic() - store.last_checkpoint >= checkpoint_s:
+            store.checkpoint()
+
+    def lose(batch: list[Point], exc: BaseException) -> None:
+        counts["lost"] += len(batch)
+        _advance(bar, len(batch), counts, len(todo) + len(invalid))
+
+    start = time.perf_counter()
+    try:
+        record(invalid, [{"point_hash": p.point_hash, "error": p.config_error} for p in invalid])
+        evaluate = evaluator or evaluate_point
+        size = points_per_task or spec.points_per_task
+        if client is None and workers == 0:
+            for batch in _batches(todo, size or 1):
+                record(batch, run_batch(evaluate, batch))
+        elif todo:
+            with _client(client, workers) as dask_client:
+                size = size or auto_points_per_task(len(todo), _total_threads(dask_client))
+                _run_dask(dask_client, evaluate, _batches(todo, size), record, lose)
+    finally:
+        elapsed = time.perf_counter() - start
+        if bar is not None:
+            bar.close()
+        table = store.consolidate(spec.source)
+    return SweepResult(table=_select(table, points), total=len(points), skipped=len(points) - len(todo) - len(invalid),
+                       elapsed_s=elapsed, **counts)
+
+
+def evaluator_id(evaluator: Evaluator | None) -> str:
+    """The name of a custom evaluator that enters the point hash ("" for the built-in one)."""
+    if evaluator is None:
+        return ""
+    if hasattr(evaluator, "sweep_id"):
+        return str(evaluator.sweep_id)
+    func = evaluator.func if isinstance(evaluator, functools.partial) else evaluator
+    return f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', type(func).__name__)}"
+
+
+def auto_points_per_task(num_points: int, threads: int) -> int:
+    """Points per task: about 4 tasks per worker thread, at most :data:`MAX_POINTS_PER_TASK`.
+
+    Several tasks per thread keep every worker busy to the end (load balance)
+    and bound what a dying worker loses; the cap keeps the per-task overhead
+    (a few ms of scheduling and pickling, see ``benchmarks/test_sweep_speed.py``)
+    a small fraction of a batch while a lost task costs at most 16 points.
+    """
+    return max(1, min(MAX_POINTS_PER_TASK, math.ceil(num_points / (4 * max(1, threads)))))
+
+
+def make_row(point: Point, record: dict[str, Any], version: str) -> dict[str, Any]:
+    """The results row of ``point``: axis values, workload, metrics, error and provenance."""
+    metrics = {k: v for k, v in record.items() if k not in ("point_hash", "error", "eval_time_s")}
+    axis_names = {key for key, _ in point.values}
+    clash = sorted((set(metrics) & (set(META_COLUMNS) | axis_names)))
+    if clash:
+        raise ConfigError(f"the evaluator returned metric(s) {clash} that clash with result columns")
+    return {"workload": point.workload.label, **dict(point.values), "batch": point.batch, "seed": point.seed,
+            **metrics, "error": record["error"], "eval_time_s": record.get("eval_time_s", 0.0),
+            "adept_version": version, "config_hash": point.config_hash, "point_hash": point.point_hash}
+
+
+def _select(table: Any, points: list[Point]) -> Any:
+    """The rows of ``points`` in their order (the file may hold rows of other specs too)."""
+    import pyarrow as pa
+
+    if table.num_rows == 0:
+        return table
+    index = {h: i for i, h in enumerate(table.column("point_hash").to_pylist())}
+    rows = [index[p.point_hash] for p in points if p.point_hash in index]
+    return table.take(pa.array(rows, type=pa.int64()))
+
+
+def _batches(points: list[Point], size: int) -> Iterator[list[Point]]:
+    for i in range(0, len(points), size):
+        yield points[i:i + size]
+
+
+def _run_dask(client: Any, evaluate: Evaluator, batches: Iterator[list[Point]],
+              record: Callable, lose: Callable) -> None:
+    """Submit batches, at most a few per worker thread in flight, and hand each result on as it completes."""
+    from distributed import as_completed
+
+    in_flight = {}
+    limit = IN_FLIGHT_PER_THREAD * _total_threads(client)
+    # with_results: the client fetches each result as soon as its task ends, so few finished results
+    # sit on a worker (where its death would lose them and make Dask recompute them).
+    completed = as_completed(with_results=True, raise_errors=False)
+
+    def submit() -> bool:
+        batch = next(batches, None)
+        if batch is None:
+            return False
+        future = client.submit(run_batch, evaluate, batch, pure=False)
+        in_flight[future.key] = batch
+        completed.add(future)
+        return True
+
+    while len(in_flight) < limit and submit():
+        pass
+    for future, result in completed:
+        batch = in_flight.pop(future.key)
+        if future.status == "error":  # e.g. KilledWorker after Dask's allowed failures
+            lose(batch, result)
+        else:
+            record(batch, result)
+        future.release()
+        submit()
+
+
+def _total_threads(client: Any) -> int:
+    return max(1, sum(client.nthreads().values()))
+
+
+class _client:
+    """Context manager yielding a Dask client: the caller's, one for an address, or a new LocalCluster's."""
+
+    def __init__(self, client: Any, workers: int | None):
+        self.given, self.workers = client, workers
+        self.owned: list[Any] = []
+
+    def __enter__(self) -> Any:
+        from distributed import Client, LocalCluster
+
+        if self.given is not None and not isinstance(self.given, str):
+            return self.given
+        if isinstance(self.given, str):
+            client = Client(self.given)
+            self.owned = [client]
+            return client
+        # One single-threaded process per worker: the cost model is pure Python (GIL-bound).
+        cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        client = Client(cluster)
+        self.owned = [client, cluster]
+        return client
+
+    def __exit__(self, *exc: Any) -> None:
+        for obj in self.owned:
+            obj.close()
+
+
+def _progress_bar(total: int, progress: bool | None) -> Any:
+    if progress is False or total == 0:
+        return None
+    from tqdm import tqdm
+
+    # disable=None: tqdm shows the bar only on a terminal, so logs and CI stay clean.
+    return tqdm(total=total, unit="pt", desc="adept sweep", dynamic_ncols=True, disable=None if progress is None else False)
+
+
+def _advance(bar: Any, n: int, counts: dict[str, int], total: int) -> None:
+    if bar is None:
+        return
+    done = counts["computed"] + counts["lost"]
+    bar.set_postfix(done=counts["computed"], failed=counts["failed"] + counts["lost"], remaining=total - done,
+                    refresh=False)
+    bar.update(n)

@@ -1,0 +1,252 @@
+"""Sweep engine: serial vs a real 2-process LocalCluster, worker death, resume, crash safety, failed points.
+
+The evaluator here is a small deterministic function of the config so the
+engine's properties are tested independently of the cost model (which
+``test_sweep_cost.py`` runs through the same engine). Its ``sweep_id`` is
+fixed, so the variants below (that interrupt, log or kill) hash their points
+the same way and can resume one another's results.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from adept_core.errors import ConfigError
+from adept_core.sweep import read_results, run_sweep
+from adept_core.sweep import store as store_mod
+
+SPEC = {
+    "name": "toy",
+    "workloads": ["resnet50"],
+    "axes": {
+        "photonic.num_cores": [1, 2, 3, 4],          # 3 cores: the toy evaluator raises
+        "photonic.adc_bits": {"from": 4, "to": 8, "step": 2},
+        "batch": [1, 8],
+    },
+}
+NUM_POINTS = 4 * 3 * 2
+
+
+class Interrupt(BaseException):
+    """Stands for Ctrl-C: not an Exception, so it is not recorded as a failed point."""
+
+
+class ToyEvaluator:
+    """Deterministic metrics from the config; optionally logs, interrupts or kills its own process.
+
+    Parameters
+    ----------
+    log : str, optional
+        File that gets one line per evaluated point (appends are atomic for short lines).
+    interrupt_at, kill_at : tuple of (cores, bits, batch), optional
+        The point at which to raise :class:`Interrupt` / SIGKILL the process.
+    kill_marker : str, optional
+        Created before the kill; if it already exists the kill is skipped (kill once).
+    """
+
+    sweep_id = "toy-evaluator-v1"
+
+    def __init__(self, log=None, interrupt_at=None, kill_at=None, kill_marker=None):
+        self.log, self.interrupt_at, self.kill_at, self.kill_marker = log, interrupt_at, kill_at, kill_marker
+
+    def __call__(self, point):
+        p = point.config.photonic
+        key = (p.num_cores, p.adc_bits, point.batch)
+        if key == self.interrupt_at:
+            raise Interrupt()
+        if key == self.kill_at:
+            try:
+                fd = os.open(self.kill_marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                pass
+            else:
+                os.write(fd, str(os.getpid()).encode())
+                os.close(fd)
+                os.kill(os.getpid(), signal.SIGKILL)
+        if p.num_cores == 3:
+            raise ValueError("toy model: 3 cores do not fit the die")
+        if self.log:
+            with open(self.log, "a") as fh:
+                fh.write(f"{point.point_hash} {os.getpid()}\n")
+        latency_s = point.batch * 1e-3 / p.num_cores / p.clock_ghz
+        return {"latency_s": latency_s, "inferences_per_s": point.batch / latency_s,
+                "energy_breakdown_j": {"adc": p.adc_bits * 1e-6 * point.batch, "laser": 2e-6 * point.batch},
+                "bottleneck": "adc" if p.adc_bits > 6 else "laser"}
+
+
+def _evaluated(log: Path) -> list[str]:
+    """Hashes of the points evaluated, in order, one per evaluation."""
+    return [line.split()[0] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def _metrics(table) -> dict[str, tuple]:
+    """point_hash -> every value except the timing column, for exact comparison."""
+    cols = [c for c in table.column_names if c != "eval_time_s"]
+    rows = table.select(cols).to_pylist()
+    return {row["point_hash"]: tuple(sorted(row.items())) for row in rows}
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A real LocalCluster of 2 single-threaded worker processes, shared by the Dask tests."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def test_serial_run_has_one_row_per_point_with_units_and_provenance(tmp_path):
+    result = run_sweep(SPEC, out=tmp_path / "r.parquet", workers=0, evaluator=ToyEvaluator())
+    table = result.table
+    assert (result.total, result.computed, result.skipped, result.lost) == (NUM_POINTS, NUM_POINTS, 0, 0)
+    assert table.num_rows == NUM_POINTS
+    for col in ("workload", "photonic.num_cores", "photonic.adc_bits", "batch", "seed", "latency_s",
+                "energy_breakdown_adc_j", "energy_breakdown_laser_j", "bottleneck", "error", "adept_version",
+                "config_hash", "point_hash"):
+        assert col in table.column_names, col
+    assert len(set(table.column("point_hash").to_pylist())) == NUM_POINTS
+    rows = table.to_pylist()
+    failed = [r for r in rows if r["error"]]
+    assert len(failed) == result.failed == 6  # every point with 3 cores
+    assert all(r["photonic.num_cores"] == 3 and "3 cores do not fit" in r["error"] for r in failed)
+    assert all(r["latency_s"] is None for r in failed)
+    ok = next(r for r in rows if r["photonic.num_cores"] == 2 and r["batch"] == 8 and r["photonic.adc_bits"] == 6)
+    assert ok["latency_s"] == pytest.approx(8 * 1e-3 / 2 / 10.0)
+    assert ok["energy_breakdown_adc_j"] == pytest.approx(6 * 8e-6)
+    # The file on disk holds exactly the returned rows (and no journal is left).
+    assert _metrics(pq.read_table(tmp_path / "r.parquet")) == _metrics(table)
+    assert not (tmp_path / "r.parquet.journal").exists()
+
+
+def test_localcluster_gives_identical_numbers_to_serial(tmp_path, client):
+    serial = run_sweep(SPEC, out=tmp_path / "serial.parquet", workers=0, evaluator=ToyEvaluator()).table
+    dist = run_sweep(SPEC, client=client, out=tmp_path / "dask.parquet", evaluator=ToyEvaluator(),
+                     points_per_task=3).table
+    assert dist.num_rows == NUM_POINTS
+    assert _metrics(dist) == _metrics(serial)
+    # Rows come back in spec order whatever order the tasks finished in.
+    assert dist.column("point_hash").to_pylist() == serial.column("point_hash").to_pylist()
+
+
+def test_a_killed_worker_costs_only_its_in_flight_points(tmp_path, client):
+    log, marker = tmp_path / "evaluated.log", tmp_path / "killed"
+    evaluator = ToyEvaluator(log=str(log), kill_at=(2, 6, 8), kill_marker=str(marker))
+    result = run_sweep(SPEC, client=client, out=tmp_path / "r.parquet", evaluator=evaluator, points_per_task=2)
+    assert marker.exists(), "the worker was never killed: the test did not test anything"
+    table = read_results(tmp_path / "r.parquet")
+    hashes = table.column("point_hash").to_pylist()
+    assert result.lost == 0 and len(hashes) == len(set(hashes)) == NUM_POINTS
+    serial = run_sweep(SPEC, out=None, workers=0, evaluator=ToyEvaluator()).table
+    assert _metrics(table) == _metrics(serial)
+    # Only the killed worker's points were evaluated twice: those of its running task and of finished
+    # tasks whose results it had not handed over yet. Points evaluated by the survivor never were.
+    killed_pid = marker.read_text()
+    evaluations = [line.split() for line in log.read_text().splitlines()]
+    first_pid = {}
+    for h, pid in evaluations:
+        first_pid.setdefault(h, pid)
+    repeated = {h for h, _ in evaluations if [e[0] for e in evaluations].count(h) > 1}
+    assert all(first_pid[h] == killed_pid for h in repeated)
+    assert set(first_pid) == {r["point_hash"] for r in table.to_pylist() if not r["error"]}
+    assert len(evaluations) - len(first_pid) <= 2 * 2 * 2  # in-flight window: 2 tasks per thread x 2 points
+
+
+def test_interrupted_sweep_resumes_with_only_missing_points(tmp_path):
+    out, log = tmp_path / "r.parquet", tmp_path / "evaluated.log"
+    with pytest.raises(Interrupt):
+        run_sweep(SPEC, out=out, workers=0, points_per_task=1, checkpoint_s=0.0,
+                  evaluator=ToyEvaluator(log=str(log), interrupt_at=(2, 8, 1)))
+    first = read_results(out)
+    done_before = set(first.column("point_hash").to_pylist())
+    assert first.num_rows == 10  # every point before (2 cores, 8 bits, batch 1) in spec order
+    result = run_sweep(SPEC, out=out, workers=0, evaluator=ToyEvaluator(log=str(log)))
+    assert (result.skipped, result.computed) == (first.num_rows, NUM_POINTS - first.num_rows)
+    evaluated = _evaluated(log)
+    assert len(evaluated) == len(set(evaluated)), "a point was evaluated twice"
+    assert result.table.num_rows == NUM_POINTS
+    assert done_before <= set(result.table.column("point_hash").to_pylist())
+    # A finished sweep rerun does nothing (and starts no cluster: workers=None would start one).
+    again = run_sweep(SPEC, out=out, evaluator=ToyEvaluator(log=str(log)))
+    assert (again.computed, again.skipped, again.table.num_rows) == (0, NUM_POINTS, NUM_POINTS)
+    assert _evaluated(log) == evaluated
+
+
+def test_hard_crash_of_the_driver_loses_only_in_flight_points(tmp_path):
+    """SIGKILL the sweeping process itself: no cleanup runs; checkpoints must already be on disk."""
+    out, marker, log = tmp_path / "r.parquet", tmp_path / "killed", tmp_path / "evaluated.log"
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_sweep import SPEC, ToyEvaluator
+        from adept_core.sweep import run_sweep
+        run_sweep(SPEC, out={str(out)!r}, workers=0, points_per_task=1, checkpoint_s=0.0,
+                  evaluator=ToyEvaluator(log={str(log)!r}, kill_at=(3, 4, 1), kill_marker={str(marker)!r}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert not out.exists() and (tmp_path / "r.parquet.journal").is_dir()
+    before = _evaluated(log)
+    partial = read_results(out)  # the journal alone is a readable result
+    assert partial.num_rows == 12  # points before (3 cores, 4 bits, batch 1) in spec order
+    result = run_sweep(SPEC, out=out, workers=0, evaluator=ToyEvaluator(log=str(log)))
+    assert (result.skipped, result.computed, result.table.num_rows) == (12, NUM_POINTS - 12, NUM_POINTS)
+    # Of the 12 remaining points, the 6 with 3 cores raise (unlogged); the 6 with 4 cores are logged.
+    assert len(_evaluated(log)) == len(before) + 6
+    assert not (tmp_path / "r.parquet.journal").exists()
+
+
+def test_a_failed_write_leaves_the_previous_file_intact(tmp_path, monkeypatch):
+    out = tmp_path / "r.parquet"
+    run_sweep(SPEC, out=out, workers=0, evaluator=ToyEvaluator())
+    before = out.read_bytes()
+
+    def broken_write(table, where, **kwargs):
+        where.write(b"PAR1 half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store_mod.pq, "write_table", broken_write)
+    spec = {**SPEC, "axes": {**SPEC["axes"], "batch": [1, 8, 16]}}
+    with pytest.raises(OSError, match="disk full"):
+        run_sweep(spec, out=out, workers=0, evaluator=ToyEvaluator(), checkpoint_s=0.0)
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.rglob("*.tmp")] == []
+
+
+def test_impossible_configs_are_recorded_and_the_sweep_goes_on(tmp_path):
+    spec = {"workloads": ["resnet50"], "axes": {"photonic.num_cores": [0, 2], "photonic.adc_bits": [8, 99]}}
+    result = run_sweep(spec, out=tmp_path / "r.parquet", workers=0, evaluator=ToyEvaluator())
+    rows = {(r["photonic.num_cores"], r["photonic.adc_bits"]): r for r in result.table.to_pylist()}
+    assert len(rows) == 4 and result.failed == 3
+    assert rows[(2, 8)]["error"] == "" and rows[(2, 8)]["latency_s"] > 0
+    assert "photonic.num_cores" in rows[(0, 8)]["error"] and "ConfigError" in rows[(0, 8)]["error"]
+    assert "photonic.adc_bits" in rows[(2, 99)]["error"]
+
+
+def test_unknown_axis_key_is_rejected_before_anything_runs(tmp_path):
+    spec = {"workloads": ["resnet50"], "axes": {"photonic.num_coers": [1, 2]}}
+    with pytest.raises(ConfigError, match=r"photonic\.num_coers.*known keys: .*photonic\.num_cores"):
+        run_sweep(spec, out=tmp_path / "r.parquet", workers=0, evaluator=ToyEvaluator())
+    with pytest.raises(ConfigError, match="whole section"):
+        run_sweep({"workloads": ["resnet50"], "axes": {"photonic": [1]}}, workers=0, evaluator=ToyEvaluator())
+    assert not (tmp_path / "r.parquet").exists()
+
+
+def test_linked_axis_sets_every_key(tmp_path):
+    spec = {"workloads": ["resnet50"],
+            "axes": {"core_size": {"keys": ["photonic.rows", "photonic.cols"], "values": [64, 256]}}}
+
+    result = run_sweep(spec, workers=0, evaluator=_core_shape)
+    assert [(r["core_size"], r["rows"], r["cols"]) for r in result.table.to_pylist()] == [(64, 64, 64),
+                                                                                         (256, 256, 256)]
+
+
+def _core_shape(point):
+    return {"rows": point.config.photonic.rows, "cols": point.config.photonic.cols}
