@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version as _version
 from .errors import AdeptError, BackendUnavailableError, ConfigError, InputError, ShapeError, UnsupportedOpError
 from .kernels import GemmStats, NoiseSpec, PhotonicCore, PhotonicGemmSpec, available_backends, photonic_gemm
 from .graph.onnx_import import from_onnx
+from .energy import Report, evaluate  # cost model: latency, power, energy of a Graph on a HardwareConfig
 from .sweep import sweep  # design-space sweeps; dask, pyarrow and tqdm are imported only when one runs
 
 try:
