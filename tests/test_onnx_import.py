@@ -244,3 +244,56 @@ def test_opsets_before_broadcasting_are_refused():
     model.opset_import[0].version = 6
     with pytest.raises(UnsupportedOpError, match="opset 6.*version_converter"):
         from_onnx(model)
+
+
+def _i64(name, values):
+    return numpy_helper.from_array(np.asarray(values, dtype=np.int64), name)
+
+
+# One-node models for normalisations the test models do not reach: (opset, node, input shape, initializers,
+# expected canonical attributes).
+ONE_NODE_CASES = {
+    "pad_axes_input": (18, helper.make_node("Pad", ["x", "p", "", "ax"], ["y"], mode="reflect"), [2, 3, 4],
+                       [_i64("p", [1, 2]), _i64("ax", [-1])], {"pads": [0, 0, 1, 0, 0, 2], "mode": "reflect",
+                                                                "value": 0.0}),
+    "split_num_outputs": (18, helper.make_node("Split", ["x"], ["y", "z"], axis=-1, num_outputs=2), [2, 3, 5], [],
+                          {"axis": 2, "split": [3, 2]}),
+    "squeeze_all_ones": (13, helper.make_node("Squeeze", ["x"], ["y"]), [1, 3, 1, 4], [], {"axes": [0, 2]}),
+    "reduce_mean_noop": (18, helper.make_node("ReduceMean", ["x"], ["y"], noop_with_empty_axes=1), [2, 3], [], {}),
+    "reduce_mean_all": (13, helper.make_node("ReduceMean", ["x"], ["y"], keepdims=0), [2, 3], [],
+                        {"axes": [0, 1], "keepdims": 0}),
+    "clip_max_only": (13, helper.make_node("Clip", ["x", "", "hi"], ["y"]), [2, 3],
+                      [numpy_helper.from_array(np.float32(0.5), "hi")], {"min": -np.inf, "max": 0.5}),
+    "maxpool_same_lower": (17, helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], auto_pad="SAME_LOWER"),
+                           [1, 2, 5, 5], [], {"kernel_shape": [2, 2], "strides": [1, 1], "pads": [1, 1, 0, 0],
+                                              "dilations": [1, 1], "ceil_mode": 0}),
+    "softmax_old_last_axis": (11, helper.make_node("Softmax", ["x"], ["y"], axis=-1), [2, 3, 4], [], {"axis": 2}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ONE_NODE_CASES))
+def test_one_node_normalisations(case):
+    opset, node, shape, inits, expected = ONE_NODE_CASES[case]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)
+    ranks = {"squeeze_all_ones": 2, "reduce_mean_all": 0}  # output rank where it differs from the input's
+    outputs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, [None] * ranks.get(case, len(shape)))
+               for o in node.output]
+    model = _one_node_model(node, [x], outputs, opset, inits)
+    graph = from_onnx(model)
+    (imported,) = graph.nodes
+    assert imported.attrs == expected
+    assert imported.inputs == ("x",)  # parameter inputs became attributes
+    feeds = {"x": np.random.default_rng(0).standard_normal(shape).astype(np.float32)}
+    results = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)
+    assert [graph.shape(o) for o in graph.outputs] == [r.shape for r in results]
+
+
+def test_lstm_full_length_sequence_lens_is_dropped_and_shorter_is_refused():
+    model = MODELS["lstm"]()
+    lstm = model.graph.node[0]
+    lstm.input[4] = "lens"
+    model.graph.initializer.append(numpy_helper.from_array(np.array([5, 5], np.int32), "lens"))
+    assert from_onnx(model).nodes[0].inputs[4] == ""
+    model.graph.initializer[-1].CopyFrom(numpy_helper.from_array(np.array([5, 3], np.int32), "lens"))
+    with pytest.raises(UnsupportedOpError, match="sequence_lens"):
+        from_onnx(model)
