@@ -49,6 +49,11 @@ def test_more_laser_power_never_lowers_snr(p_mw, factor):
     assert link_budget(CFG, p_mw * factor).snr_db >= link_budget(CFG, p_mw).snr_db
 
 
+def test_one_ulp_more_light_never_lowers_snr():
+    for p in np.geomspace(1e-3, 1e7, 2001):
+        assert link_budget(CFG, float(np.nextafter(p, np.inf))).snr_db >= link_budget(CFG, float(p)).snr_db
+
+
 def test_snr_approaches_the_rin_ceiling_from_below():
     ceiling = max_enob_bits(CFG)
     enobs = [link_budget(CFG, p).enob_bits for p in np.geomspace(1, 1e9, 19)]

@@ -165,7 +165,10 @@ def link_budget(cfg: HardwareConfig, laser_power_mw: float | None = None) -> Lin
     shot_var = 2.0 * ELEMENTARY_CHARGE_C * i_fs * bandwidth_hz
     rin_var = rin_lin * i_fs * i_fs * bandwidth_hz
     total_var = thermal_var + shot_var + rin_var
-    snr_db = 10.0 * math.log10(0.5 * i_fs * i_fs / total_var)
+    # 1/SNR as a sum of terms each monotone in i_fs, so that rounding can never
+    # make more light give a lower SNR (tested with Hypothesis).
+    inv_snr = 2.0 * (thermal_var / (i_fs * i_fs) + 2.0 * ELEMENTARY_CHARGE_C * bandwidth_hz / i_fs + rin_lin * bandwidth_hz)
+    snr_db = -10.0 * math.log10(inv_snr)
 
     p_fs = PhotonicGemmSpec(
         rows=cfg.photonic.rows, cols=cfg.photonic.cols,
