@@ -49,7 +49,6 @@ class _Builder:
     def model(self, name: str, inputs: dict, outputs: dict, opset: int) -> onnx.ModelProto:
         def info(items):
             return [helper.make_tensor_value_info(n, dtype, shape) for n, (dtype, shape) in items.items()]
-        # Rename the last producers to the declared output names.
         graph = helper.make_graph(self.nodes, name, info(inputs), info(outputs), self.inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=IR_VERSION,
                                   producer_name="adept-tests")
