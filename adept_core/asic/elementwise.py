@@ -1,0 +1,176 @@
+"""Element-wise ASIC ops: activations and broadcasting arithmetic (ONNX semantics).
+
+Every function takes ``(node, args, ctx)`` and returns the node's outputs;
+``args`` are the input arrays in ONNX order (``None`` for an omitted
+optional input). Values arrive on the ASIC's number grid; the executor puts
+each float result back on it (:mod:`adept_core.asic.numfmt`). The math
+inside one op is float32.
+
+Transcendentals use their numerically safe forms (sigmoid through
+``exp(-|x|)``, so no overflow), and ``erf`` is ``math.erf`` vectorised by
+Numba because NumPy has none and SciPy is not a dependency.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+_SQRT_HALF = np.float32(1.0 / math.sqrt(2.0))
+_TANH_GELU_C = np.float32(math.sqrt(2.0 / math.pi))
+_TANH_GELU_A = np.float32(0.044715)
+_F32 = np.float32
+
+
+@numba.vectorize(["float32(float32)"], cache=True)
+def _erf32(x):
+    return math.erf(x)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """float32 erf, element-wise."""
+    return _erf32(np.asarray(x, dtype=np.float32))
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-x))`` without overflow for large ``|x|``."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, _F32(1) / (_F32(1) + e), e / (_F32(1) + e)).astype(np.float32, copy=False)
+
+
+def gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
+    """GELU: ``"none"`` = exact erf form, ``"tanh"`` = the tanh approximation."""
+    if approximate == "tanh":
+        inner = _TANH_GELU_C * (x + _TANH_GELU_A * x * x * x)
+        return _F32(0.5) * x * (_F32(1) + np.tanh(inner))
+    return _F32(0.5) * x * (_F32(1) + erf(x * _SQRT_HALF))
+
+
+def _unary(fn):
+    def op(node, args, ctx):
+        return (fn(args[0]),)
+
+    op.__doc__ = f"ONNX element-wise op computed as ``{getattr(fn, '__name__', fn)}``."
+    return op
+
+
+def _attr_str(node, name: str, default: str) -> str:
+    value = node.attrs.get(name, default)
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def op_gelu(node, args, ctx):
+    return (gelu(args[0], _attr_str(node, "approximate", "none")),)
+
+
+def op_clip(node, args, ctx):
+    """Clip / ReLU6: bounds from inputs 1, 2 (opset >= 11) or attributes (older)."""
+    x = args[0]
+    lo = args[1] if len(args) > 1 and args[1] is not None else node.attrs.get("min")
+    hi = args[2] if len(args) > 2 and args[2] is not None else node.attrs.get("max")
+    if lo is not None:
+        x = np.maximum(x, np.asarray(lo, dtype=x.dtype))
+    if hi is not None:
+        x = np.minimum(x, np.asarray(hi, dtype=x.dtype))
+    return (x if (lo is not None or hi is not None) else x.copy(),)
+
+
+def op_leaky_relu(node, args, ctx):
+    alpha = _F32(node.attrs.get("alpha", 0.01))
+    x = args[0]
+    return (np.where(x >= 0, x, alpha * x),)
+
+
+def op_hard_sigmoid(node, args, ctx):
+    alpha, beta = _F32(node.attrs.get("alpha", 0.2)), _F32(node.attrs.get("beta", 0.5))
+    return (np.clip(alpha * args[0] + beta, _F32(0), _F32(1)),)
+
+
+def op_hard_swish(node, args, ctx):
+    x = args[0]
+    return (x * np.clip(x * _F32(1 / 6) + _F32(0.5), _F32(0), _F32(1)),)
+
+
+def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if np.issubdtype(a.dtype, np.integer) and np.issubdtype(b.dtype, np.integer):
+        return (np.trunc(a / b)).astype(np.result_type(a, b))  # ONNX integer Div truncates
+    return a / b
+
+
+def _pow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.power(a, b.astype(a.dtype) if np.issubdtype(a.dtype, np.floating) else b)
+    return out.astype(a.dtype, copy=False)  # ONNX Pow returns the base's type
+
+
+def _binary(fn):
+    def op(node, args, ctx):
+        return (fn(args[0], args[1]),)
+
+    op.__doc__ = f"ONNX broadcasting binary op ``{getattr(fn, '__name__', fn)}``."
+    return op
+
+
+def _variadic(fn):
+    def op(node, args, ctx):
+        out = args[0]
+        for a in args[1:]:
+            out = fn(out, a)
+        return (out,)
+
+    return op
+
+
+def op_mean(node, args, ctx):
+    total = _variadic(np.add)(node, args, ctx)[0]
+    return (total / _F32(len(args)),)
+
+
+def op_where(node, args, ctx):
+    return (np.where(args[0], args[1], args[2]),)
+
+
+UNARY = {
+    "Relu": lambda x: np.maximum(x, x.dtype.type(0)),
+    "Sigmoid": sigmoid,
+    "Tanh": np.tanh,
+    "Erf": erf,
+    "Sqrt": np.sqrt,
+    "Exp": np.exp,
+    "Log": np.log,
+    "Neg": np.negative,
+    "Abs": np.abs,
+    "Reciprocal": lambda x: _F32(1) / x,
+    "Floor": np.floor,
+    "Ceil": np.ceil,
+    "Not": np.logical_not,
+}
+
+BINARY = {
+    "Add": np.add,
+    "Sub": np.subtract,
+    "Mul": np.multiply,
+    "Div": _div,
+    "Pow": _pow,
+    "Equal": np.equal,
+    "Less": np.less,
+    "Greater": np.greater,
+    "And": np.logical_and,
+    "Or": np.logical_or,
+}
+
+OPS = {name: _unary(fn) for name, fn in UNARY.items()}
+OPS.update({name: _binary(fn) for name, fn in BINARY.items()})
+OPS.update({
+    "Sum": _variadic(np.add),
+    "Max": _variadic(np.maximum),
+    "Min": _variadic(np.minimum),
+    "Mean": op_mean,
+    "Gelu": op_gelu,
+    "Clip": op_clip,
+    "LeakyRelu": op_leaky_relu,
+    "HardSigmoid": op_hard_sigmoid,
+    "HardSwish": op_hard_swish,
+    "Where": op_where,
+})

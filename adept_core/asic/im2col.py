@@ -1,0 +1,141 @@
+"""Convolution geometry and im2col: how a Conv becomes the GEMM that :mod:`~adept_core.graph.lowering` names.
+
+The column layout matches ``W.reshape(Cout, Cin/group*kh*kw)``: row
+``(b*Ho + i)*Wo + j`` of group ``g`` holds the receptive field of output
+pixel ``(b, i, j)`` ordered ``(c, u, v)``, so the lowered GEMM is
+``cols[g] [B*Ho*Wo, K] x W_g^T [K, Cout/group]``.
+
+Two implementations, bit-identical (they only copy values):
+
+- ``"cython"``: :mod:`adept_core.asic._im2col`, built by CMake with the
+  kernel; one pass, no padding copy (the default when built);
+- ``"numpy"``: ``np.pad`` + ``sliding_window_view`` + one transpose copy;
+  the readable reference, and what runs from an uncompiled source tree.
+
+``"auto"`` picks ``"cython"`` when the module is built, else ``"numpy"``
+(the result is the same; only the speed differs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..errors import BackendUnavailableError, ConfigError, ShapeError, UnsupportedOpError
+
+try:
+    from . import _im2col
+except ImportError as _exc:  # source tree without the compiled module
+    _im2col = None
+    _IMPORT_ERROR = str(_exc)
+
+IMPLS = ("auto", "cython", "numpy")
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Everything im2col needs, resolved from ONNX attributes (NCHW, 2-D only).
+
+    Attributes are ints: kernel ``kh, kw``; strides ``sh, sw``; dilations
+    ``dh, dw``; pads top/left/bottom/right ``pt, pl, pb, pr``; ``groups``.
+    """
+
+    kh: int
+    kw: int
+    sh: int = 1
+    sw: int = 1
+    dh: int = 1
+    dw: int = 1
+    pt: int = 0
+    pl: int = 0
+    pb: int = 0
+    pr: int = 0
+    groups: int = 1
+
+    @classmethod
+    def from_attrs(cls, attrs: dict, kernel_shape=None, name: str = "?") -> "ConvGeometry":
+        """Read ONNX Conv / pooling attributes; ``kernel_shape`` overrides the attribute."""
+        ks = tuple(kernel_shape if kernel_shape is not None else attrs.get("kernel_shape", ()))
+        if len(ks) != 2:
+            raise UnsupportedOpError(f"node {name!r}: only 2-D convolution/pooling is supported, kernel_shape={ks}")
+        auto_pad = attrs.get("auto_pad", "NOTSET")
+        if isinstance(auto_pad, bytes):
+            auto_pad = auto_pad.decode()
+        if auto_pad not in ("NOTSET", "VALID"):
+            raise UnsupportedOpError(
+                f"node {name!r}: auto_pad={auto_pad!r} must be resolved into explicit 'pads' by the importer"
+            )
+        sh, sw = attrs.get("strides", (1, 1))
+        dh, dw = attrs.get("dilations", (1, 1))
+        pads = tuple(attrs.get("pads", (0, 0, 0, 0)))
+        if len(pads) != 4:
+            raise ShapeError(f"node {name!r}: pads must have 4 entries (top, left, bottom, right), got {pads}")
+        geo = cls(int(ks[0]), int(ks[1]), int(sh), int(sw), int(dh), int(dw), *(int(p) for p in pads),
+                  groups=int(attrs.get("group", 1)))
+        if min(geo.kh, geo.kw, geo.sh, geo.sw, geo.dh, geo.dw, geo.groups) < 1 or min(pads) < 0:
+            raise ShapeError(f"node {name!r}: kernel, strides, dilations and group must be >= 1 and pads >= 0: {geo}")
+        return geo
+
+    def output_hw(self, h: int, w: int) -> tuple[int, int]:
+        ho = (h + self.pt + self.pb - self.dh * (self.kh - 1) - 1) // self.sh + 1
+        wo = (w + self.pl + self.pr - self.dw * (self.kw - 1) - 1) // self.sw + 1
+        if ho < 1 or wo < 1:
+            raise ShapeError(f"input {h}x{w} is smaller than the (dilated, padded) kernel {self}")
+        return ho, wo
+
+
+def im2col(x: np.ndarray, geo: ConvGeometry, impl: str = "auto") -> np.ndarray:
+    """Lower NCHW float32 ``x`` to columns ``[groups, B*Ho*Wo, Cin/groups*kh*kw]`` (C-contiguous)."""
+    if x.dtype != np.float32 or x.ndim != 4:
+        raise ShapeError(f"im2col needs a float32 NCHW tensor, got {x.dtype} with shape {x.shape}")
+    b, cin, h, w = x.shape
+    if cin % geo.groups:
+        raise ShapeError(f"{cin} input channels do not split into {geo.groups} groups")
+    ho, wo = geo.output_hw(h, w)
+    impl = _resolve(impl)
+    if geo.kh == geo.kw == 1 and not (geo.pt or geo.pl or geo.pb or geo.pr):
+        # A pointwise conv's columns are a strided NCHW -> NHWC transpose; NumPy's
+        # blocked copy already does that at memory speed, in either impl.
+        xs = x[:, :, ::geo.sh, ::geo.sw].reshape(b, geo.groups, cin // geo.groups, ho * wo)
+        return np.ascontiguousarray(xs.transpose(1, 0, 3, 2)).reshape(geo.groups, b * ho * wo, cin // geo.groups)
+    if impl == "numpy":
+        return _im2col_numpy(x, geo, ho, wo)
+    out = np.empty((geo.groups, b * ho * wo, cin // geo.groups * geo.kh * geo.kw), dtype=np.float32)
+    _im2col.im2col_into(np.ascontiguousarray(x), out, geo.kh, geo.kw, geo.sh, geo.sw, geo.dh, geo.dw,
+                        geo.pt, geo.pl, geo.groups, ho, wo)
+    return out
+
+
+def windows(x: np.ndarray, geo: ConvGeometry, pad_value: float = 0.0) -> np.ndarray:
+    """Strided view ``[B, C, Ho, Wo, kh, kw]`` of the padded input (no copy of the windows)."""
+    if geo.pt or geo.pl or geo.pb or geo.pr:
+        x = np.pad(x, ((0, 0), (0, 0), (geo.pt, geo.pb), (geo.pl, geo.pr)), constant_values=pad_value)
+    eff_h, eff_w = geo.dh * (geo.kh - 1) + 1, geo.dw * (geo.kw - 1) + 1
+    view = sliding_window_view(x, (eff_h, eff_w), axis=(2, 3))
+    return view[:, :, ::geo.sh, ::geo.sw, ::geo.dh, ::geo.dw]
+
+
+def _im2col_numpy(x: np.ndarray, geo: ConvGeometry, ho: int, wo: int) -> np.ndarray:
+    b, cin = x.shape[:2]
+    v = windows(x, geo)
+    assert v.shape[2:4] == (ho, wo)
+    v = v.reshape(b, geo.groups, cin // geo.groups, ho, wo, geo.kh, geo.kw).transpose(1, 0, 3, 4, 2, 5, 6)
+    return np.ascontiguousarray(v).reshape(geo.groups, b * ho * wo, -1)
+
+
+def cython_available() -> bool:
+    return _im2col is not None
+
+
+def _resolve(impl: str) -> str:
+    if impl not in IMPLS:
+        raise ConfigError(f"im2col impl {impl!r} is unknown; choose one of {', '.join(IMPLS)}")
+    if impl == "auto":
+        return "cython" if _im2col is not None else "numpy"
+    if impl == "cython" and _im2col is None:
+        raise BackendUnavailableError(
+            f"the Cython im2col module is not built ({_IMPORT_ERROR}); rebuild with `pip install -e .`"
+        )
+    return impl

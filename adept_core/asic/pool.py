@@ -1,0 +1,102 @@
+"""Pooling and depthwise convolution on the ASIC (NCHW, 2-D).
+
+Depthwise convolution runs here and not on the photonic core
+(:func:`adept_core.graph.lowering.is_depthwise`): lowered to a GEMM it would
+use ``kh*kw`` (9 or 25) of the core's rows and one output column per
+channel, so the core would sit >99 % idle while paying full laser and ADC
+power; on the ASIC it is ``kh*kw`` multiply-adds per output, accumulated in
+float32 and rounded once (see ``docs/asic.md``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import ShapeError
+from .im2col import ConvGeometry, windows
+
+
+def _ceil_extension(geo: ConvGeometry, h: int, w: int, ceil_mode: bool) -> ConvGeometry:
+    """Extra bottom/right padding so that floor division gives the ceil_mode output size."""
+    if not ceil_mode:
+        return geo
+    eff_h, eff_w = geo.dh * (geo.kh - 1) + 1, geo.dw * (geo.kw - 1) + 1
+    ho = math.ceil((h + geo.pt + geo.pb - eff_h) / geo.sh) + 1
+    wo = math.ceil((w + geo.pl + geo.pr - eff_w) / geo.sw) + 1
+    # ONNX/PyTorch: the last window must start inside the input or left padding.
+    if (ho - 1) * geo.sh >= h + geo.pt:
+        ho -= 1
+    if (wo - 1) * geo.sw >= w + geo.pl:
+        wo -= 1
+    extra_h = max(0, (ho - 1) * geo.sh + eff_h - (h + geo.pt + geo.pb))
+    extra_w = max(0, (wo - 1) * geo.sw + eff_w - (w + geo.pl + geo.pr))
+    return ConvGeometry(geo.kh, geo.kw, geo.sh, geo.sw, geo.dh, geo.dw, geo.pt, geo.pl,
+                        geo.pb + extra_h, geo.pr + extra_w, geo.groups)
+
+
+def op_max_pool(node, args, ctx):
+    x = args[0]
+    if len(node.outputs) > 1 and node.outputs[1]:
+        raise ShapeError(f"MaxPool {node.name!r}: the Indices output is not supported")
+    geo = ConvGeometry.from_attrs(node.attrs, name=node.name)
+    geo = _ceil_extension(geo, x.shape[2], x.shape[3], bool(node.attrs.get("ceil_mode", 0)))
+    return (windows(x, geo, pad_value=-np.inf).max(axis=(4, 5)),)
+
+
+def op_average_pool(node, args, ctx):
+    x = args[0]
+    base = ConvGeometry.from_attrs(node.attrs, name=node.name)
+    geo = _ceil_extension(base, x.shape[2], x.shape[3], bool(node.attrs.get("ceil_mode", 0)))
+    total = windows(x, geo).sum(axis=(4, 5), dtype=np.float32)
+    # Divisor per output: window cells inside the input, plus the explicit pads when
+    # count_include_pad=1 (the ceil_mode extension never counts).
+    ones = np.ones((1, 1) + x.shape[2:], dtype=np.float32)
+    if node.attrs.get("count_include_pad", 0):
+        ones = np.pad(ones, ((0, 0), (0, 0), (base.pt, base.pb), (base.pl, base.pr)), constant_values=1.0)
+        geo = ConvGeometry(geo.kh, geo.kw, geo.sh, geo.sw, geo.dh, geo.dw, 0, 0,
+                           geo.pb - base.pb, geo.pr - base.pr, geo.groups)
+    count = windows(ones, geo).sum(axis=(4, 5), dtype=np.float32)
+    return (total / count,)
+
+
+def op_global_average_pool(node, args, ctx):
+    x = args[0]
+    return (np.mean(x, axis=tuple(range(2, x.ndim)), keepdims=True, dtype=np.float32),)
+
+
+def op_global_max_pool(node, args, ctx):
+    x = args[0]
+    return (np.max(x, axis=tuple(range(2, x.ndim)), keepdims=True),)
+
+
+def depthwise_conv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, geo: ConvGeometry) -> np.ndarray:
+    """Depthwise conv ``[B, C, H, W] * [C*mult, 1, kh, kw]`` (group = C), float32 accumulation.
+
+    Output channel ``o`` reads input channel ``o // mult``. Accumulates the
+    ``kh*kw`` taps one shifted view at a time, so memory stays at one output.
+    """
+    b, c, h, wd = x.shape
+    cout = w.shape[0]
+    if w.shape[1] != 1 or geo.groups != c or cout % c:
+        raise ShapeError(f"depthwise conv needs weight [C*mult, 1, kh, kw] with group = C = {c}, got {w.shape}")
+    mult = cout // c
+    if mult > 1:
+        x = np.repeat(x, mult, axis=1)
+    v = windows(x, geo)  # [B, Cout, Ho, Wo, kh, kw], a view
+    out = np.zeros(v.shape[:4], dtype=np.float32)
+    for u in range(geo.kh):
+        for t in range(geo.kw):
+            out += v[..., u, t] * w[None, :, 0, u, t, None, None]
+    if bias is not None:
+        out += bias[None, :, None, None]
+    return out
+
+
+OPS = {
+    "MaxPool": op_max_pool,
+    "AveragePool": op_average_pool,
+    "GlobalAveragePool": op_global_average_pool,
+    "GlobalMaxPool": op_global_max_pool,
+}

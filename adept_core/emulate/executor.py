@@ -1,0 +1,353 @@
+"""The executor: runs a Graph as the ADEPT chip would compute it.
+
+Usage::
+
+    model = prepare(graph, spec=kernel_spec(config), adc="calibrated")
+    model.calibrate(calibration_inputs)          # per-layer ADC ranges, stored
+    result = model.run(inputs, seed=0)           # outputs + per-layer statistics
+
+Every GEMM-class node goes to the photonic engine exactly as
+:func:`~adept_core.graph.lowering.gemm_calls` lowers it (checked: the MACs
+the engine ran per node must equal the lowering's); every other node runs
+on the emulated ASIC (:mod:`adept_core.asic`) and its float result is
+rounded to the ASIC number format. ``precision="fp32"`` swaps the photonic
+engine for float32 BLAS and the ASIC format for float32: the reference.
+
+Inputs are streamed in chunks of the Graph's batch size along each input's
+batch axis (``graph.meta["batch_axes"]``, default 0); a short last chunk is
+zero-padded and its padding dropped from the outputs. Intermediate values
+are freed after their last reader, so memory is bounded by one chunk's
+live activations plus the programmed weights. See ``docs/executor.md``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..asic import ASIC_OPS, DATA_MOVEMENT, rounder
+from ..asic.im2col import IMPLS
+from ..errors import AdeptError, ConfigError, ShapeError, UnsupportedOpError
+from ..graph.ir import Graph
+from ..graph.lowering import GEMM_OPS, gemm_calls
+from ..kernels import PhotonicGemmSpec
+from .engine import ADC_POLICIES, Fp32Engine, LayerStats, PhotonicEngine
+from .gemm_ops import PROGRAMMED_INPUTS, RUNNERS
+from .passes import fold_batchnorm
+
+PRECISIONS = ("adept", "fp32")
+#: Ops the executor can run: the ASIC's plus the GEMM-class runners.
+EXECUTABLE_OPS = frozenset(ASIC_OPS) | frozenset(RUNNERS)
+
+
+@dataclass
+class EmulationResult:
+    """Outputs of a run and what it cost in host time.
+
+    Attributes
+    ----------
+    outputs : dict
+        Graph output name -> array (all samples, padding removed).
+    layers : list of LayerStats
+        Per photonic layer (``"node/role"``): calls, MACs, ADC conversions, clipped.
+    clipped_layers : list of (str, float)
+        Layers whose clipped fraction exceeds the model's ``clip_threshold``.
+    seconds : dict
+        Host seconds by where they went: ``gemm`` (kernel calls), ``lowering``
+        (im2col and output relayout), ``asic`` (ASIC ops incl. rounding),
+        ``glue`` (the rest: executor bookkeeping), ``total``.
+    """
+
+    outputs: dict[str, np.ndarray]
+    layers: list[LayerStats]
+    clipped_layers: list[tuple[str, float]]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class PreparedModel:
+    """A Graph bound to a precision, hardware spec, ADC policy and (optionally) calibration.
+
+    Parameters
+    ----------
+    graph : Graph
+        The model; BatchNormalization is folded into convs first (``fold_bn``).
+    spec : PhotonicGemmSpec, optional
+        Core size, resolutions, noise (e.g. ``adept_core.hardware.kernel_spec(config)``).
+    precision : {"adept", "fp32"}
+        ``"fp32"``: float32 GEMMs and float32 ASIC ops, no quantization, no noise.
+    asic_format : {"bf16", "fp32"}
+        Number format of the ASIC in ``"adept"`` precision.
+    adc : {"worst_case", "calibrated"}
+        ADC range policy (see :mod:`adept_core.emulate.engine`).
+    calibration : dict, optional
+        Per-layer ranges from an earlier :meth:`calibrate` (``model.calibration``).
+    backend : str
+        Kernel backend (``"auto"``, ``"cpp"``, ``"numba"``, ``"numpy"``).
+    clip_threshold : float
+        Report layers whose ADC clipped fraction exceeds this.
+    headroom : float
+        Multiplier (>= 1) on calibrated ADC full scales.
+    threads : int, optional
+        Kernel threads (default: all cores).
+    """
+
+    def __init__(self, graph: Graph, spec: PhotonicGemmSpec | None = None, precision: str = "adept",
+                 asic_format: str = "bf16", adc: str = "worst_case", calibration: dict | None = None,
+                 backend: str = "auto", clip_threshold: float = 1e-3, headroom: float = 1.0,
+                 fold_bn: bool = True, im2col_impl: str = "auto", threads: int | None = None) -> None:
+        if precision not in PRECISIONS:
+            raise ConfigError(f"precision {precision!r} is unknown; choose one of {', '.join(PRECISIONS)}")
+        if im2col_impl not in IMPLS:
+            raise ConfigError(f"im2col_impl {im2col_impl!r} is unknown; choose one of {', '.join(IMPLS)}")
+        if adc not in ADC_POLICIES:
+            raise ConfigError(f"ADC range policy {adc!r} is unknown; choose one of {', '.join(ADC_POLICIES)}")
+        graph.validate()
+        self.graph = fold_batchnorm(graph) if fold_bn else graph
+        unsupported = sorted({n.op for n in self.graph.nodes if n.op not in EXECUTABLE_OPS})
+        if unsupported:
+            first = next(n for n in self.graph.nodes if n.op in unsupported)
+            raise UnsupportedOpError(
+                f"graph {graph.name!r}: op(s) {unsupported} have no executor implementation (first: node "
+                f"{first.name!r}); supported: {', '.join(sorted(EXECUTABLE_OPS))}"
+            )
+        self.precision = precision
+        self.spec = spec if spec is not None else PhotonicGemmSpec()
+        self.asic_format = "fp32" if precision == "fp32" else asic_format
+        self.round = rounder(self.asic_format)
+        self.adc = adc
+        self.clip_threshold = float(clip_threshold)
+        self.im2col_impl = im2col_impl
+        if precision == "fp32":
+            self.engine = Fp32Engine()
+        else:
+            self.engine = PhotonicEngine(self.spec, backend, adc, calibration, headroom=headroom, threads=threads)
+        self._expected_macs = {n.name: sum(c.macs for c in gemm_calls(n, self.graph)) for n in self.graph.nodes
+                               if n.op in GEMM_OPS}
+        self._arrays = self._asic_weights()
+        self._last_use = self._lifetimes()
+        self.lowering_seconds = 0.0
+
+    # -- preparation -----------------------------------------------------------------
+    def _asic_weights(self) -> dict[str, np.ndarray]:
+        """Weights read as arrays (not programmed into a core), in the ASIC's format."""
+        arrays = {}
+        for node in self.graph.nodes:
+            programmed = PROGRAMMED_INPUTS.get(node.op, ()) if node.op in GEMM_OPS else ()
+            for i, name in enumerate(node.inputs):
+                if name and self.graph.is_weight(name) and i not in programmed and name not in arrays:
+                    arrays[name] = self._as_asic(self.graph.weight(name))
+        return arrays
+
+    def _as_asic(self, a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a)
+        if a.dtype == np.float64:
+            a = a.astype(np.float32)
+        return self.round(a) if a.dtype == np.float32 else a
+
+    def weight_array(self, name: str) -> np.ndarray:
+        """A weight's values (materialised now; programmed weights are not kept as float arrays)."""
+        w = self._arrays.get(name)
+        return w if w is not None else np.asarray(self.graph.weight(name), dtype=np.float32)
+
+    def _lifetimes(self) -> dict[str, int]:
+        last = {}
+        for i, node in enumerate(self.graph.nodes):
+            for name in node.inputs:
+                if name and not self.graph.is_weight(name):
+                    last[name] = i
+        for name in self.graph.outputs:
+            last[name] = len(self.graph.nodes)
+        return last
+
+    @property
+    def calibration(self) -> dict:
+        """Per-layer ``{"x_absmax", "full_scale"}`` (JSON-ready), empty for worst_case / fp32."""
+        return getattr(self.engine, "calibration", {})
+
+    # -- execution -------------------------------------------------------------------
+    def gemm(self, node, role: str, index, x: np.ndarray, w_fn, operand) -> np.ndarray:
+        """Run one GEMM of ``node``: stationary when ``operand`` is None (a weight), else programmed per call."""
+        if operand is None:
+            return self.engine.weight_gemm(node.name, role, index, x, w_fn)
+        return self.engine.act_gemm(node.name, role, index, x, w_fn())
+
+    def calibrate(self, inputs: dict[str, np.ndarray], progress: bool | None = None) -> dict:
+        """Record per-layer input and ADC ranges from ``inputs`` (only for ``adc="calibrated"``)."""
+        if self.precision != "adept" or self.adc != "calibrated":
+            raise ConfigError("calibrate() applies to precision='adept' with adc='calibrated'")
+        self.engine.begin_calibration()
+        try:
+            self.run(inputs, seed=0, progress=progress)
+        finally:
+            self.engine.end_calibration()
+        return self.calibration
+
+    def run(self, inputs: dict[str, np.ndarray], seed: int = 0, progress: bool | None = None) -> EmulationResult:
+        """Run the model on ``inputs`` (graph input name -> array with any number of samples)."""
+        if isinstance(self.engine, PhotonicEngine):
+            self.engine.seed = seed
+        self.engine.reset_stats()
+        self.lowering_seconds = 0.0
+        chunks, n_samples = self._chunks(inputs)
+        bar = _progress_bar(len(chunks) * len(self.graph.nodes), progress, self.graph.name)
+        asic_seconds = 0.0
+        t_start = time.perf_counter()
+        pieces: dict[str, list[np.ndarray]] = {name: [] for name in self.graph.outputs}
+        for c, chunk in enumerate(chunks):
+            self.engine.begin_chunk(c)
+            outs, asic_s = self._run_chunk(chunk, bar)
+            asic_seconds += asic_s
+            for name in self.graph.outputs:
+                pieces[name].append(outs[name])
+        if bar is not None:
+            bar.close()
+        total = time.perf_counter() - t_start
+        outputs = {name: self._join(name, parts, n_samples) for name, parts in pieces.items()}
+        layers = list(self.engine.stats.values())
+        gemm_s = sum(st.seconds for st in layers)
+        clipped = [(st.layer, st.clipped_fraction) for st in layers if st.clipped_fraction > self.clip_threshold]
+        seconds = {"gemm": gemm_s, "lowering": self.lowering_seconds, "asic": asic_seconds,
+                   "glue": max(0.0, total - gemm_s - self.lowering_seconds - asic_seconds), "total": total}
+        return EmulationResult(outputs, layers, clipped, seconds)
+
+    def _run_chunk(self, feeds: dict[str, np.ndarray], bar) -> tuple[dict[str, np.ndarray], float]:
+        values: dict[str, np.ndarray] = dict(feeds)
+        asic_seconds = 0.0
+        arrays = self._arrays
+        last = self._last_use
+        for i, node in enumerate(self.graph.nodes):
+            runner = RUNNERS.get(node.op)
+            programmed = PROGRAMMED_INPUTS.get(node.op, ()) if runner is not None else ()
+            args = []
+            for j, name in enumerate(node.inputs):
+                if not name:
+                    args.append(None)
+                elif name in values:
+                    args.append(values[name])
+                elif j in programmed:
+                    args.append(None)  # the engine programs it from the weight
+                else:
+                    args.append(arrays[name])
+            t0 = time.perf_counter()
+            with np.errstate(all="ignore"):  # the ASIC computes IEEE results (inf, nan) like hardware does
+                if runner is not None:
+                    gemm_before = self._node_gemm_seconds()
+                    low_before = self.lowering_seconds
+                    outs = runner(self, node, args)
+                    asic_seconds += (time.perf_counter() - t0) - (self._node_gemm_seconds() - gemm_before) - (
+                        self.lowering_seconds - low_before)
+                    self._check_lowering(node)
+                else:
+                    outs = ASIC_OPS[node.op](node, args, self)
+                    if node.op not in DATA_MOVEMENT:
+                        outs = tuple(self.round(o) if isinstance(o, np.ndarray) and o.dtype == np.float32 else o
+                                     for o in outs)
+                    asic_seconds += time.perf_counter() - t0
+            for name, value in zip(node.outputs, outs):
+                if name:
+                    values[name] = np.asarray(value)
+            missing = [name for name in node.outputs[len(outs):] if name and name in last]
+            if missing:
+                raise UnsupportedOpError(f"node {node.name!r} ({node.op}): output(s) {missing} are not computed")
+            for name in node.inputs:
+                if name and last.get(name) == i:
+                    values.pop(name, None)
+            if bar is not None:
+                bar.update(1)
+        return {name: values[name] for name in self.graph.outputs}, asic_seconds
+
+    def _node_gemm_seconds(self) -> float:
+        return sum(st.seconds for st in self.engine.stats.values())
+
+    def _check_lowering(self, node) -> None:
+        """The engine must have run exactly the MACs the lowering (and so the scheduler) counts."""
+        expected = self._expected_macs.get(node.name, 0)
+        ran = self.engine.node_macs.pop(node.name, 0)
+        if ran != expected:
+            raise AdeptError(f"internal: node {node.name!r} ran {ran} photonic MACs, the lowering counts {expected}")
+
+    # -- batching --------------------------------------------------------------------
+    def _axis(self, name: str) -> int:
+        return int(self.graph.meta.get("batch_axes", {}).get(name, 0))
+
+    def _chunks(self, inputs: dict[str, np.ndarray]) -> tuple[list[dict[str, np.ndarray]], int]:
+        missing = sorted(set(self.graph.inputs) - set(inputs))
+        extra = sorted(set(inputs) - set(self.graph.inputs))
+        if missing or extra:
+            raise ShapeError(f"graph {self.graph.name!r} takes inputs {sorted(self.graph.inputs)}; "
+                             f"missing {missing}, unexpected {extra}")
+        counts = set()
+        arrays = {}
+        for name, shape in self.graph.inputs.items():
+            a = inputs[name]
+            want = np.dtype(self.graph.input_dtypes.get(name, "float32"))
+            if not isinstance(a, np.ndarray) or a.dtype != want:
+                raise ShapeError(f"input {name!r} must be a numpy array of {want}, got "
+                                 f"{getattr(a, 'dtype', type(a).__name__)} (adept never casts silently)")
+            axis = self._axis(name)
+            if a.ndim != len(shape) or any(a.shape[d] != s for d, s in enumerate(shape) if d != axis):
+                raise ShapeError(f"input {name!r} must have shape {shape} with any size on axis {axis}, "
+                                 f"got {a.shape}")
+            if not np.issubdtype(a.dtype, np.integer) and not np.all(np.isfinite(a)):
+                raise ShapeError(f"input {name!r} contains NaN or Inf")
+            counts.add(a.shape[axis])
+            arrays[name] = self._as_asic(a)
+        if len(counts) != 1:
+            raise ShapeError(f"inputs disagree on the number of samples: {sorted(counts)}")
+        n = counts.pop()
+        chunks = []
+        for start in range(0, max(n, 1), self._batch()):
+            chunk = {}
+            for name, a in arrays.items():
+                axis, size = self._axis(name), self.graph.inputs[name][self._axis(name)]
+                part = np.take(a, np.arange(start, min(start + size, n)), axis=axis)
+                if part.shape[axis] < size:
+                    widths = [(0, 0)] * a.ndim
+                    widths[axis] = (0, size - part.shape[axis])
+                    part = np.pad(part, widths)
+                chunk[name] = np.ascontiguousarray(part)
+            chunks.append(chunk)
+        return chunks, n
+
+    def _batch(self) -> int:
+        sizes = {self.graph.inputs[name][self._axis(name)] for name in self.graph.inputs}
+        if len(sizes) != 1:
+            raise ShapeError(f"graph inputs disagree on the batch size: {sorted(sizes)}")
+        return sizes.pop()
+
+    def _join(self, name: str, parts: list[np.ndarray], n: int) -> np.ndarray:
+        axis = int(self.graph.meta.get("batch_axes", {}).get(name, 0))
+        out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
+        if out.ndim and out.shape[axis] > n:
+            out = np.take(out, np.arange(n), axis=axis)
+        return out
+
+
+def _progress_bar(total: int, progress: bool | None, name: str):
+    """A tqdm bar on stderr; ``None`` means on only when stderr is a terminal."""
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=f"emulating {name}", unit="op", leave=False, file=sys.stderr)
+
+
+def prepare(graph: Graph, **kwargs) -> PreparedModel:
+    """Bind ``graph`` to an emulation setup; see :class:`PreparedModel` for the options."""
+    return PreparedModel(graph, **kwargs)
+
+
+def emulate(graph: Graph, inputs: dict[str, np.ndarray], seed: int = 0, calibration_inputs=None,
+            **kwargs) -> EmulationResult:
+    """One-shot: prepare, calibrate when ``adc="calibrated"`` (on ``calibration_inputs`` or ``inputs``), run."""
+    model = PreparedModel(graph, **kwargs)
+    if model.precision == "adept" and model.adc == "calibrated" and not model.calibration:
+        model.calibrate(calibration_inputs if calibration_inputs is not None else inputs)
+    return model.run(inputs, seed=seed)
+
+

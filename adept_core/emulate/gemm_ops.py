@@ -1,0 +1,122 @@
+"""GEMM-class nodes: Conv, Gemm, MatMul, LSTM, GRU, each as the GEMMs of :func:`~adept_core.graph.lowering.gemm_calls`.
+
+Each runner takes ``(ex, node, args)``: ``ex`` is the executor context
+(engine, rounding, weights, graph), ``args`` the node's input arrays with
+``None`` at the positions of programmed weights (fetched via ``ex.matrix``
+only when a core is first programmed). Depthwise Conv is not a GEMM: it runs
+on the ASIC (:func:`adept_core.asic.depthwise_conv`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+
+from ..asic import ConvGeometry, depthwise_conv
+from ..asic.im2col import im2col
+from ..asic.rnn import gru, lstm
+from ..errors import ShapeError
+from ..graph.lowering import is_depthwise
+
+#: Input positions of each op whose operand a weight-stationary core holds.
+PROGRAMMED_INPUTS = {"Conv": (1,), "Gemm": (1,), "MatMul": (1,), "LSTM": (1, 2), "GRU": (1, 2)}
+
+
+def _operand(ex, node, args, i: int) -> np.ndarray:
+    """Input ``i`` as an array (materialising a programmed weight when an op needs its values)."""
+    return args[i] if args[i] is not None else ex.weight_array(node.inputs[i])
+
+
+def run_conv(ex, node, args):
+    x = args[0]
+    wshape = ex.graph.shape(node.inputs[1])
+    geo = ConvGeometry.from_attrs(node.attrs, kernel_shape=wshape[2:], name=node.name)
+    bias = args[2] if len(args) > 2 else None
+    if is_depthwise(node, ex.graph):
+        return (depthwise_conv(x, _operand(ex, node, args, 1), bias, geo),)
+    b = x.shape[0]
+    t0 = time.perf_counter()
+    cols = im2col(x, geo, ex.im2col_impl)
+    ex.lowering_seconds += time.perf_counter() - t0
+    ho, wo = geo.output_hw(x.shape[2], x.shape[3])
+    cout = wshape[0]
+    ng = cout // geo.groups
+    ys = []
+    for g in range(geo.groups):
+        def w_fn(g=g):
+            w = _operand(ex, node, args, 1)
+            return np.ascontiguousarray(w[g * ng:(g + 1) * ng].reshape(ng, -1).T)
+        ys.append(ex.gemm(node, "conv", g, cols[g], w_fn, args[1]))
+    t0 = time.perf_counter()
+    y = np.stack(ys) if geo.groups > 1 else ys[0][None]  # [G, B*Ho*Wo, ng]
+    y = y.reshape(geo.groups, b, ho * wo, ng).transpose(1, 0, 3, 2).reshape(b, cout, ho, wo)
+    y = ex.round(np.ascontiguousarray(y))
+    ex.lowering_seconds += time.perf_counter() - t0
+    if bias is not None:
+        y += bias[None, :, None, None]
+    return (y,)
+
+
+def run_gemm(ex, node, args):
+    a = args[0]
+    if node.attrs.get("transA", 0):
+        a = a.T
+    trans_b = bool(node.attrs.get("transB", 0))
+
+    def w_fn():
+        w = _operand(ex, node, args, 1)
+        return np.ascontiguousarray(w.T if trans_b else w)
+
+    y = ex.round(ex.gemm(node, "fc", 0, np.ascontiguousarray(a), w_fn, args[1]))
+    alpha, beta = np.float32(node.attrs.get("alpha", 1.0)), np.float32(node.attrs.get("beta", 1.0))
+    if alpha != 1:
+        y = ex.round(alpha * y)
+    c = args[2] if len(args) > 2 else None
+    if c is not None and beta != 0:
+        y = y + (c if beta == 1 else ex.round(beta * c))
+    return (y,)
+
+
+def run_matmul(ex, node, args):
+    a = args[0]
+    bshape = ex.graph.shape(node.inputs[1]) if args[1] is None else args[1].shape
+    if a.ndim < 2 or len(bshape) < 2:
+        raise ShapeError(f"MatMul {node.name!r}: 1-D operands are not supported ({a.shape} x {bshape})")
+    k, n = bshape[-2:]
+    if args[1] is None and len(bshape) == 2:  # weight-stationary: all rows stream through one core
+        y = ex.gemm(node, "fc", 0, a.reshape(-1, k), lambda: np.ascontiguousarray(ex.weight_array(node.inputs[1])))
+        return (y.reshape(a.shape[:-1] + (n,)),)
+    b = _operand(ex, node, args, 1)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    if ex.precision == "fp32":
+        return (np.matmul(a, b),)
+    a = np.broadcast_to(a, batch + a.shape[-2:])
+    b = np.broadcast_to(b, batch + b.shape[-2:])
+    out = np.empty(batch + (a.shape[-2], n), np.float32)
+    for i, idx in enumerate(itertools.product(*(range(d) for d in batch))):
+        w = b[idx]
+        out[idx] = ex.gemm(node, "matmul", i, a[idx], (lambda w=w: np.ascontiguousarray(w)),
+                           args[1] if args[1] is None else w)
+    return (out,)
+
+
+def _rnn(cell, role):
+    def run(ex, node, args):
+        def gemm_in(d, x2d):
+            return ex.gemm(node, f"{role}_input", d, x2d,
+                           lambda: np.ascontiguousarray(_operand(ex, node, args, 1)[d].T), args[1])
+
+        def gemm_rec(d, t, h, cols):
+            key = d if cols == slice(None) else (d, cols.start, cols.stop)
+            return ex.gemm(node, f"{role}_recurrent", key, h,
+                           lambda: np.ascontiguousarray(_operand(ex, node, args, 2)[d][cols].T), args[2])
+
+        return cell(node, args, gemm_in, gemm_rec, ex.round)
+
+    return run
+
+
+RUNNERS = {"Conv": run_conv, "Gemm": run_gemm, "MatMul": run_matmul, "LSTM": _rnn(lstm, "lstm"),
+           "GRU": _rnn(gru, "gru")}
