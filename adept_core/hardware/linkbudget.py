@@ -142,7 +142,7 @@ def _channels(cfg: HardwareConfig) -> int:
 def _receiver(cfg: HardwareConfig) -> tuple[float, float, float]:
     """Bandwidth B (Hz), thermal variance (A^2), linear RIN (1/Hz)."""
     op = cfg.optics
-    bandwidth_hz = op.tia_bandwidth_ghz * 1e9
+    bandwidth_hz = op.tia_bandwidth_per_clock * cfg.photonic.clock_ghz * 1e9
     thermal_var = (op.tia_noise_pa_per_rthz * 1e-12) ** 2 * bandwidth_hz
     return bandwidth_hz, thermal_var, 10.0 ** (op.rin_db_per_hz / 10.0)
 
@@ -193,7 +193,7 @@ def link_budget(cfg: HardwareConfig, laser_power_mw: float | None = None) -> Lin
         total_loss_db=total_loss_db,
         detector_power_mw=p_det_w * 1e3,
         photocurrent_ua=i_fs * 1e6,
-        bandwidth_ghz=cfg.optics.tia_bandwidth_ghz,
+        bandwidth_ghz=bandwidth_hz * 1e-9,
         thermal_noise_ua=math.sqrt(thermal_var) * 1e6,
         shot_noise_ua=math.sqrt(shot_var) * 1e6,
         rin_noise_ua=math.sqrt(rin_var) * 1e6,

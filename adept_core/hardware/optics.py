@@ -29,5 +29,5 @@ class OpticsConfig(Section):
     wdm_mux_demux_loss_db: float = spec(LOSS_DB, "mux + demux loss, charged only when wdm_channels > 1, dB")
     responsivity_a_per_w: float = spec(POSITIVE, "photodiode responsivity, A/W")
     tia_noise_pa_per_rthz: float = spec(POSITIVE, "TIA input-referred noise current density, pA/sqrt(Hz)")
-    tia_bandwidth_ghz: float = spec(POSITIVE, "receiver noise bandwidth, GHz")
+    tia_bandwidth_per_clock: float = spec(POSITIVE, "receiver noise bandwidth / photonic clock (0.5: integrate-and-dump over one symbol)")
     rin_db_per_hz: float = spec(RIN_DB_PER_HZ, "laser relative intensity noise, dB/Hz")
