@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from adept_core import cli
 from adept_core.commands import linkbudget as command
 from adept_core.errors import ConfigError
-from adept_core.hardware import kernel_spec, link_budget, load_config, noise_spec, required_laser_power
+from adept_core.hardware import effective_bits, kernel_spec, link_budget, load_config, noise_spec, required_laser_power
 from adept_core.hardware.linkbudget import max_enob_bits
 from adept_core.kernels import PhotonicGemmSpec, photonic_gemm
 
@@ -106,6 +106,14 @@ def test_losses_and_levers_move_the_budget_the_right_way():
     assert cores.total_wall_plug_mw == pytest.approx(8 * cores.wall_plug_power_mw)
     small = link_budget(load_config("adept", {"photonic.rows": 64, "photonic.cols": 64}))
     assert small.snr_db > base.snr_db  # shorter mesh, less fan-out
+
+
+def test_receiver_bandwidth_follows_the_clock():
+    slow = load_config("adept", {"photonic.clock_ghz": 5.0})
+    assert link_budget(slow).bandwidth_ghz == pytest.approx(2.5) and link_budget(CFG).bandwidth_ghz == pytest.approx(5.0)
+    assert effective_bits(slow) > effective_bits(CFG) == link_budget(CFG).enob_bits
+    # Only B changes: the thermal variance halves with the clock.
+    assert link_budget(slow).thermal_noise_ua == pytest.approx(link_budget(CFG).thermal_noise_ua / math.sqrt(2))
 
 
 def test_kernel_spec_matches_config_and_link_budget():

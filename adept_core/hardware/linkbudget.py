@@ -210,6 +210,11 @@ def noise_spec(cfg: HardwareConfig, laser_power_mw: float | None = None) -> Nois
     return link_budget(cfg, laser_power_mw).noise
 
 
+def effective_bits(cfg: HardwareConfig, laser_power_mw: float | None = None) -> float:
+    """ENOB at the configured (or given) laser power: ``link_budget(cfg, laser_power_mw).enob_bits``."""
+    return link_budget(cfg, laser_power_mw).enob_bits
+
+
 def kernel_spec(cfg: HardwareConfig, laser_power_mw: float | None = None) -> PhotonicGemmSpec:
     """The photonic GEMM spec of one core: geometry and bits from ``cfg.photonic``, noise from the link budget."""
     ph = cfg.photonic
