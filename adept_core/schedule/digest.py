@@ -98,21 +98,29 @@ def digest(graph: Graph) -> GraphDigest:
 def _build(graph: Graph) -> GraphDigest:
     if not graph.nodes:
         raise ShapeError(f"graph {graph.name!r} has no nodes to schedule")
-    layer_cols: dict[str, list] = {k: [] for k in ("photonic", "asic_ops", "asic_macs", "read", "write", "foot", "aux")}
+    weights = graph.weights
+    sizes: dict[str, int] = {}
+
+    def size(name: str) -> int:
+        n = sizes.get(name)
+        if n is None:
+            n = sizes[name] = math.prod(graph.shape(name))
+        return n
+
     consumers: dict[str, int] = {}
     for node in graph.nodes:
         for name in node.inputs:
             consumers[name] = consumers.get(name, 0) + 1
     previous_outputs: tuple[str, ...] = ()
-    call_cols: dict[str, list] = {k: [] for k in ("layer", "m", "k", "n", "count", "distinct", "stat", "seq", "step")}
+    layer_rows, call_rows = [], []
     for index, node in enumerate(graph.nodes):
         photonic = is_photonic(node, graph)
         calls = gemm_calls(node, graph) if photonic else []
-        programmed = {call.weight for call in calls if call.weight}
-        aux = sum(math.prod(graph.shape(name)) for name in node.inputs if name and graph.is_weight(name) and name not in programmed)
-        act_in = [v for v in node.inputs if v and not graph.is_weight(v)]
-        read = sum(math.prod(graph.shape(v)) for v in act_in)
-        write = sum(math.prod(graph.shape(v)) for v in node.outputs)
+        programmed = {call.weight for call in calls}
+        act_in = [v for v in node.inputs if v and v not in weights]
+        aux = sum(size(v) for v in node.inputs if v in weights and v not in programmed)
+        read = sum(size(v) for v in act_in)
+        write = sum(size(v) for v in node.outputs)
         footprint = read + write
         ops = macs = 0
         if not photonic:
@@ -123,41 +131,37 @@ def _build(graph: Graph) -> GraphDigest:
                 read = 0
         previous_outputs = node.outputs
         for call in calls:
-            distinct = call.count
-            step_ops = 0
+            distinct, step_ops = call.count, 0
             if call.sequential:
-                w_elems = math.prod(graph.shape(call.weight)) if call.weight else call.k * call.n
+                w_elems = size(call.weight) if call.weight else call.k * call.n
                 distinct = max(1, w_elems // (call.k * call.n))
                 step_ops = recurrent_step_ops(node.op, node.attrs["hidden_size"]) * call.m * distinct
-            for key, value in zip(call_cols, (index, call.m, call.k, call.n, call.count, distinct,
-                                              call.weight_stationary, call.sequential, step_ops)):
-                call_cols[key].append(value)
-        for key, value in zip(layer_cols, (bool(calls), ops, macs, read, write, footprint, aux)):
-            layer_cols[key].append(value)
+            call_rows.append((index, call.m, call.k, call.n, call.count, distinct,
+                              call.weight_stationary, call.sequential, step_ops))
+        layer_rows.append((bool(calls), ops, macs, read, write, footprint, aux))
 
-    def ints(values):
-        return np.asarray(values, dtype=np.int64)
-
+    layer = np.array(layer_rows, dtype=np.int64).T
+    call = np.array(call_rows, dtype=np.int64).reshape(-1, 9).T
     return GraphDigest(
         name=graph.name,
         layer_names=tuple(node.name for node in graph.nodes),
         layer_ops=tuple(node.op for node in graph.nodes),
-        layer_photonic=np.asarray(layer_cols["photonic"], dtype=bool),
-        layer_asic_ops=ints(layer_cols["asic_ops"]),
-        layer_asic_macs=ints(layer_cols["asic_macs"]),
-        layer_act_read_elems=ints(layer_cols["read"]),
-        layer_act_write_elems=ints(layer_cols["write"]),
-        layer_footprint_elems=ints(layer_cols["foot"]),
-        layer_aux_weight_elems=ints(layer_cols["aux"]),
-        call_layer=ints(call_cols["layer"]),
-        call_m=ints(call_cols["m"]),
-        call_k=ints(call_cols["k"]),
-        call_n=ints(call_cols["n"]),
-        call_count=ints(call_cols["count"]),
-        call_distinct=ints(call_cols["distinct"]),
-        call_stationary=np.asarray(call_cols["stat"], dtype=bool),
-        call_sequential=np.asarray(call_cols["seq"], dtype=bool),
-        call_step_ops=ints(call_cols["step"]),
+        layer_photonic=layer[0].astype(bool),
+        layer_asic_ops=layer[1],
+        layer_asic_macs=layer[2],
+        layer_act_read_elems=layer[3],
+        layer_act_write_elems=layer[4],
+        layer_footprint_elems=layer[5],
+        layer_aux_weight_elems=layer[6],
+        call_layer=call[0],
+        call_m=call[1],
+        call_k=call[2],
+        call_n=call[3],
+        call_count=call[4],
+        call_distinct=call[5],
+        call_stationary=call[6].astype(bool),
+        call_sequential=call[7].astype(bool),
+        call_step_ops=call[8],
     )
 
 
