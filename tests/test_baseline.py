@@ -50,3 +50,12 @@ def test_baseline_runs_the_same_macs_on_the_preset():
         s = schedule(graph, params)
         assert s.total("engine_macs")[0] == graph_macs(graph)
         assert s.total("dac_conversions")[0] == s.total("adc_conversions")[0] == 0
+
+
+def test_several_arrays_share_the_folds():
+    m, k, n = 100, 64, 64  # 2 x 4 = 8 folds on a 32 x 16 array
+    one = schedule(gemm_graph(m, k, n, relu=False), systolic_params())
+    three = schedule(gemm_graph(m, k, n, relu=False), systolic_params(cores=3))
+    fold = (2 * 32 + 16 + m - 2) / 1e9
+    assert one.layers["latency_s"][0, 0] == pytest.approx(8 * fold, rel=1e-12)
+    assert three.layers["latency_s"][0, 0] == pytest.approx(3 * fold, rel=1e-12)

@@ -6,8 +6,10 @@ ISPASS 2020): a GEMM ``[m, k] x [k, n]`` on an ``R x C`` weight-stationary
 array is cut into ``folds = ceil(k/R) * ceil(n/C)`` weight folds; one fold
 takes ``2R + C + m - 2`` cycles (``R`` to load the weights, ``R + C - 2`` of
 input skew and output drain, ``m`` streaming). Folds run one after another.
-A recurrent call whose weights fit the array in one fold keeps them loaded,
-so each step costs ``R + C + m - 2`` cycles.
+With ``cores`` identical arrays (1 in the ``systolic`` preset) the folds
+are dealt out in ``ceil(folds / cores)`` rounds. A recurrent call whose
+weights fit the arrays at once keeps them loaded, so each step costs
+``R + C + m - 2`` cycles.
 
 Idle PE-cycles (PEs without a MAC while the array is busy) are counted so
 the energy model can charge their clock and register energy.
@@ -19,21 +21,21 @@ import numpy as np
 
 from ..schedule.arraycost import ArrayCost, Tiling
 from ..schedule.digest import GraphDigest
-from ..schedule.params import CostParams
+from ..schedule.params import CostParams, ceil_div
 
 
 def systolic_cost(d: GraphDigest, p: CostParams, t: Tiling) -> ArrayCost:
     fold_cycles = 2 * p.rows + p.cols + d.call_m - 2
     seq = d.call_sequential
     load = p.rows / p.clock_hz * np.ones(np.broadcast(fold_cycles, t.slots).shape)
-    occupancy = t.slots * fold_cycles / p.clock_hz
+    occupancy = ceil_div(t.slots, p.cores) * fold_cycles / p.clock_hz
     resident_step = (p.rows + p.cols + d.call_m - 2) / p.clock_hz
     time_s = np.where(seq, 0.0, occupancy - load)
     fill_s = np.where(seq & ~t.resident, 0.0, load)
     step_s = np.where(seq, np.where(t.resident, resident_step, occupancy), 0.0)
     busy_cycles = (time_s + fill_s + t.steps * step_s) * p.clock_hz
     macs = d.call_m * d.call_k * d.call_n * d.call_count
-    idle_pe_cycles = np.maximum(p.rows * p.cols * busy_cycles - macs, 0.0)
+    idle_pe_cycles = np.maximum(p.rows * p.cols * p.cores * busy_cycles - macs, 0.0)
     zeros = np.zeros_like(time_s)
     return ArrayCost(
         time_s=time_s,
