@@ -171,3 +171,11 @@ def test_stacked_designs_match_one_by_one(zoo_graphs, presets):
         single = schedule(zoo_graphs["resnet50"], p)
         for key in single.layers:
             np.testing.assert_allclose(stacked.layers[key][i], single.layers[key][0], rtol=1e-12, err_msg=key)
+
+
+def test_every_graph_op_has_a_cost():
+    from adept_core.graph.lowering import GEMM_OPS
+    from adept_core.graph.ops import GRAPH_OPS
+    from adept_core.schedule.asic_ops import SUPPORTED_ASIC_OPS
+
+    assert GRAPH_OPS <= SUPPORTED_ASIC_OPS | GEMM_OPS
