@@ -102,10 +102,12 @@ def plot_metric(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
         ax.set_xticks(range(len(ticks)), [str(t) for t in ticks])
     ax.set_xscale("log" if logx else "linear")
     ax.set_yscale("log" if logy else "linear")
+    if logx and not categorical:
+        _label_values(ax, sorted(set(xs)))
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.grid(True, which="major", alpha=0.3)
-    ax.set_title(title or _title(y, x, where))
+    ax.set_title(title or _title(y, x, where), fontsize="medium")
     if color:
         ax.legend(fontsize="small")
     _save(fig, out)
@@ -131,6 +133,9 @@ def plot_pareto(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
 
     ``y`` is maximised (e.g. ``inferences_per_s_per_w``); ``x`` too, unless
     ``x_higher_better`` is false (an error metric rather than an accuracy).
+    With ``color``, each colour group gets its own front: designs are only
+    compared within a group (colour by ``workload``: a ResNet-50 point does
+    not dominate a BERT-large one). Row indices refer to the rows kept by ``where``.
     """
     rows, failed = select_rows(table, where)
     if rows.num_rows == 0:
@@ -141,21 +146,34 @@ def plot_pareto(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
     groups = _column(rows, color) if color else [None] * len(xs)
     groups = [groups[i] for i in valid]
     fig, ax = _figure()
+    fronts = []
     for key in _ordered(set(groups)):
         idx = [i for i, g in enumerate(groups) if g == key]
-        ax.scatter([xs[i] for i in idx], [ys[i] for i in idx], s=18, alpha=0.7,
-                   label=None if key is None else f"{color} = {key}")
-    front = pareto_front(xs, ys, x_higher_better)
-    ax.plot([xs[i] for i in front], [ys[i] for i in front], color="black", linewidth=1.2, marker="o",
-            markerfacecolor="none", markersize=9, label="Pareto front")
+        dots = ax.scatter([xs[i] for i in idx], [ys[i] for i in idx], s=18, alpha=0.6,
+                          label=None if key is None else f"{color} = {key}")
+        front = [idx[j] for j in pareto_front([xs[i] for i in idx], [ys[i] for i in idx], x_higher_better)]
+        ax.plot([xs[i] for i in front], [ys[i] for i in front], color=dots.get_facecolor()[0][:3], linewidth=1.4,
+                marker="o", markerfacecolor="none", markersize=9)
+        fronts += front
+    ax.plot([], [], color="grey", marker="o", markerfacecolor="none", markersize=9, label="Pareto front")
     ax.set_yscale("log" if logy else "linear")
     ax.set_xlabel(x + ("" if x_higher_better else "  (lower is better)"))
     ax.set_ylabel(y)
     ax.grid(True, alpha=0.3)
-    ax.set_title(title or _title(y, x, where, "Pareto: "))
+    ax.set_title(title or _title(y, x, where, "Pareto front: "), fontsize="medium")
     ax.legend(fontsize="small")
     _save(fig, out)
-    return [valid[i] for i in front]
+    return sorted(valid[i] for i in fronts)
+
+
+def _label_values(ax: Any, values: list) -> None:
+    """On a log axis with few distinct values (1, 2, 4, 8, 16 cores), label the values themselves."""
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
+    if 1 < len(values) <= 12:
+        ax.xaxis.set_major_locator(FixedLocator(values))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(ScalarFormatter())
 
 
 def _ordered(keys: set) -> list:
@@ -168,4 +186,4 @@ def _ordered(keys: set) -> list:
 
 def _title(y: str, x: str, where: Mapping[str, Any] | None, prefix: str = "") -> str:
     pinned = ", ".join(f"{k}={v}" for k, v in (where or {}).items())
-    return f"{prefix}{y} vs {x}" + (f"  [{pinned}]" if pinned else "")
+    return f"{prefix}{y} vs {x}" + (f"\n{pinned}" if pinned else "")
