@@ -118,20 +118,16 @@ def build_report(s: Schedule, *, batch: int, config: str, accelerator: str, prov
     engine_unit = "photonic" if s.params.arch == "photonic" else "systolic"
     bounds = np.stack([layer[k] for k in _BOUNDS] + [layer["fill_s"] + layer["recurrence_s"]])
     bound_names = ("engine", "asic", "sram", "dram", "recurrence")
-    macs = d.layer_macs().tolist()
+    macs = [int(x) for x in d.layer_macs().tolist()]
     bound = np.asarray(bound_names + ("none",))[np.where(layer["latency_s"] > 0, np.argmax(bounds, axis=0), -1)].tolist()
     own = np.where(d.layer_photonic, util["engine"], util["asic"]).tolist()
-    util_cols = {k: v.tolist() for k, v in util.items()}
-    latencies, energies = layer["latency_s"].tolist(), layer_energy.tolist()
+    unit_names = tuple(util)
+    by_unit = [dict(zip(unit_names, row)) for row in zip(*(util[k].tolist() for k in unit_names))]
     units = [engine_unit if photonic else "asic" for photonic in d.layer_photonic.tolist()]
-    layers = [
-        LayerReport(
-            name=name, kind=d.layer_ops[i], macs=int(macs[i]), unit=units[i], latency_s=latencies[i],
-            energy_j=energies[i], utilization=own[i], bound=bound[i],
-            utilization_by_unit={k: v[i] for k, v in util_cols.items()},
-        )
-        for i, name in enumerate(d.layer_names)
-    ]
+    layers = list(map(
+        LayerReport, d.layer_names, d.layer_ops, macs, units, layer["latency_s"].tolist(), layer_energy.tolist(),
+        own, bound, by_unit,
+    ))
     peak_engine = pick(peak_engine_macs_per_s(s), s.params.designs, index)
     lane_rate = pick(s.params.asic_lanes * s.params.asic_clock_hz, s.params.designs, index)
     totals = {k: float(v.sum()) for k, v in layer.items()}

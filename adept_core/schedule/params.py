@@ -97,6 +97,7 @@ class CostParams:
     static_power_w: float | np.ndarray
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_designs", max(np.size(getattr(self, f.name)) for f in fields(self) if f.name != "arch"))
         if self.arch not in ("photonic", "systolic"):
             raise ConfigError(f"CostParams.arch must be 'photonic' or 'systolic', got {self.arch!r}")
         for f in fields(self):
@@ -118,7 +119,7 @@ class CostParams:
     @property
     def designs(self) -> int:
         """Number of stacked designs (1 for scalar parameters)."""
-        return max(np.size(getattr(self, f.name)) for f in fields(self) if f.name != "arch")
+        return self._designs
 
 
 _MUST_BE_POSITIVE = frozenset({
