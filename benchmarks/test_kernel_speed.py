@@ -1,0 +1,79 @@
+"""Speed of the C++ photonic GEMM against numpy float32 ``x @ w`` (issue 2, section 4).
+
+Noise on (all three terms, so the per-element sqrt runs), 8/8/8 bits, 128 x 128 core, weights
+programmed before timing, ADC range calibrated on the input (outside the timed call). Each
+shape is one benchmark group; the conftest prints each median as a ratio to numpy's.
+Targets: <= 1.0x on the ResNet-50 / BERT-large shapes, <= 2.0x on the RNN-T LSTM steps.
+
+Every benchmark checks its answer: the cpp output equals the NumPy oracle bit for bit on the
+first rows, and its error against float32 matmul is bounded.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from adept_core import NoiseSpec, PhotonicCore, PhotonicGemmSpec
+from adept_core.kernels.registry import available_backends
+
+SHAPES = {  # (M, K, N) -> speed target (ratio to numpy)
+    (3136, 576, 64): 1.0,    # ResNet-50 conv2_x 3x3 (im2col)
+    (784, 1152, 128): 1.0,   # ResNet-50 conv3_x 3x3
+    (384, 1024, 4096): 1.0,  # BERT-large FFN up
+    (384, 4096, 1024): 1.0,  # BERT-large FFN down
+    (1, 2048, 4096): 2.0,    # RNN-T LSTM step, batch 1
+    (64, 1024, 4096): 2.0,   # RNN-T LSTM step, batch 64
+}
+#: Partial-sum units. Assumption: a mid-range link budget; all three terms on so the
+#: general (sqrt per element) noise path is the one timed.
+NOISE = NoiseSpec(sigma_const=2.0, shot_coeff=0.5, rin_coeff=1e-3)
+SEED = 123
+CHECK_ROWS = 2
+
+needs_cpp = pytest.mark.skipif("cpp" not in available_backends(), reason="C++ extension not built")
+
+
+@lru_cache(maxsize=1)  # one shape alive at a time keeps memory small
+def _problem(shape):
+    m, k, n = shape
+    gen = np.random.default_rng(sum(shape))
+    x = gen.standard_normal((m, k), dtype=np.float32)
+    w = gen.standard_normal((k, n), dtype=np.float32)
+    core = PhotonicCore(w, PhotonicGemmSpec(noise=NOISE))
+    full_scale = core.calibrate_full_scale(x[:8])  # a few rows keep the numpy int64 pass short
+    return x, w, core, full_scale
+
+
+def _group(shape):
+    return "gemm {}x{}x{}".format(*shape)
+
+
+def _cases():
+    for shape in SHAPES:  # numpy and cpp of one shape run back to back on the same data
+        yield pytest.param(shape, "numpy_matmul", id=f"{_group(shape)}-numpy_matmul")
+        yield pytest.param(shape, "cpp_core", id=f"{_group(shape)}-cpp_core", marks=needs_cpp)
+
+
+@pytest.mark.parametrize("shape, impl", list(_cases()))
+def test_kernel_speed(benchmark, shape, impl):
+    x, w, core, full_scale = _problem(shape)
+    benchmark.group = _group(shape)
+    if impl == "numpy_matmul":
+        y = benchmark(np.matmul, x, w)
+        assert y.shape == (x.shape[0], w.shape[1]) and np.isfinite(y).all()
+        return
+    benchmark.extra_info["target_ratio"] = SHAPES[shape]
+
+    def run():
+        return core(x, seed=SEED, adc_full_scale=full_scale, backend="cpp", return_stats=True)
+
+    run()  # pack the weights for this tile length once, as a programmed core would be
+    y, stats = benchmark(run)
+    ref = core(x[:CHECK_ROWS], seed=SEED, adc_full_scale=full_scale, x_scale=stats.x_scale, backend="numpy")
+    assert np.array_equal(y[:CHECK_ROWS], ref)
+    exact = x.astype(np.float64) @ w.astype(np.float64)
+    rel = np.linalg.norm(y - exact) / np.linalg.norm(exact)
+    assert rel < 0.2, f"relative error {rel:.3f} vs float matmul"

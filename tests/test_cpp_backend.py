@@ -1,0 +1,294 @@
+"""C++ backend specifics: spec mirror, SIMD == portable, int16 path, threads, GIL, raw-binding errors.
+
+The cross-backend equality grid (numpy == numba == cpp) lives in tests/test_kernel_*.py; here
+the C++ kernel is compared with the NumPy oracle only where a C++-only path needs it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import fields
+
+import numpy as np
+import pytest
+
+from adept_core import NoiseSpec, PhotonicCore, PhotonicGemmSpec
+from adept_core.kernels import rng
+from adept_core.kernels.registry import get_backend
+from adept_core.kernels.spec import qmax
+
+native = pytest.importorskip("adept_core._native", reason="C++ extension not built (pip install -e .)")
+
+HAS_AVX512 = native.avx512_vnni_supported()
+needs_avx512 = pytest.mark.skipif(not HAS_AVX512, reason="CPU without AVX-512 VNNI: only the portable path exists")
+
+NOISES = [NoiseSpec(), NoiseSpec(sigma_const=3.0), NoiseSpec(shot_coeff=0.8), NoiseSpec(rin_coeff=0.02),
+          NoiseSpec(1.5, 0.4, 0.01)]
+
+
+def _call(core: PhotonicCore, x: np.ndarray, *, isa: str = "auto", threads: int = 1, seed: int = 0,
+          call_key: int = 0, full_scale: object = "worst_case", x_scale: float = 0.0):
+    """Run the raw binding on a programmed core; returns (y, x_absmax, x_scale, clipped)."""
+    spec = core.spec
+    cspec = native.GemmSpec()
+    cspec.rows, cspec.cols = spec.rows, spec.cols
+    cspec.input_bits, cspec.weight_bits, cspec.adc_bits = spec.input_bits, spec.weight_bits, spec.adc_bits
+    cspec.noise.sigma_const = spec.noise.sigma_const
+    cspec.noise.shot_coeff = spec.noise.shot_coeff
+    cspec.noise.rin_coeff = spec.noise.rin_coeff
+    wide = spec.input_bits > 8 or spec.weight_bits > 8
+    packed = native.pack_weights(core.qw, spec.rows, wide)
+    lsb = core.full_scale(full_scale) / float(qmax(spec.adc_bits))
+    return native.gemm(packed, x, cspec, x_scale, lsb, core.w_scale, rng.call_base(seed, call_key),
+                       rng.normal_table(), threads, isa)
+
+
+def _case(rng_: np.random.Generator, m: int, k: int, n: int, spec: PhotonicGemmSpec):
+    x = (rng_.standard_normal((m, k)) * rng_.uniform(0.1, 10.0)).astype(np.float32)
+    w = rng_.standard_normal((k, n)).astype(np.float32)
+    return PhotonicCore(w, spec), x
+
+
+def _assert_same(a, b):
+    ya, *sa = a
+    yb, *sb = b
+    assert np.array_equal(ya, yb), f"{np.count_nonzero(ya != yb)} of {ya.size} outputs differ"
+    assert sa == sb
+
+
+def test_spec_struct_mirrors_the_python_dataclasses():
+    mirror = native.spec_fields()
+    assert mirror["GemmSpec"] == [f.name for f in fields(PhotonicGemmSpec)]
+    assert mirror["NoiseSpec"] == [f.name for f in fields(NoiseSpec)]
+    # defaults agree too
+    cspec, pspec = native.GemmSpec(), PhotonicGemmSpec()
+    for name in mirror["GemmSpec"]:
+        if name != "noise":
+            assert getattr(cspec, name) == getattr(pspec, name), name
+    for name in mirror["NoiseSpec"]:
+        assert getattr(cspec.noise, name) == getattr(pspec.noise, name), name
+
+
+def test_backend_is_available_and_auto_prefers_it():
+    backend = get_backend("cpp")
+    assert backend.unavailable_reason() is None
+    assert get_backend("auto").name == "cpp"
+
+
+@needs_avx512
+@pytest.mark.parametrize("noise", NOISES, ids=lambda s: f"sc{s.sigma_const}-sh{s.shot_coeff}-rin{s.rin_coeff}")
+def test_simd_path_equals_portable_path(noise):
+    gen = np.random.default_rng(7)
+    shapes = [(1, 1, 1), (1, 300, 33), (7, 128, 32), (9, 129, 31), (70, 515, 257), (65, 64, 600), (130, 40, 65)]
+    bit_sets = [(8, 8, 8), (2, 2, 2), (4, 6, 3), (8, 8, 14), (5, 8, 16)]
+    for i, (m, k, n) in enumerate(shapes):
+        for bits in bit_sets:
+            rows = int(gen.choice([128, 64, 37, 4, 1, 256]))
+            spec = PhotonicGemmSpec(rows=rows, input_bits=bits[0], weight_bits=bits[1], adc_bits=bits[2], noise=noise)
+            core, x = _case(gen, m, k, n, spec)
+            full_scale = "worst_case" if i % 2 else core.calibrate_full_scale(x) * 0.4  # forces clipping
+            seed = int(gen.integers(0, 2**64, dtype=np.uint64))
+            kwargs = dict(seed=seed, call_key=i, full_scale=full_scale)
+            portable = _call(core, x, isa="portable", **kwargs)
+            simd = _call(core, x, isa="avx512_vnni", threads=2, **kwargs)
+            _assert_same(portable, simd)
+            if noise.enabled and i % 2 == 0 and m * k > 1:
+                assert portable[3] > 0  # the clipping branch really ran
+
+
+@needs_avx512
+def test_simd_equals_portable_with_caller_scale_and_saturating_inputs():
+    gen = np.random.default_rng(3)
+    core, x = _case(gen, 33, 300, 70, PhotonicGemmSpec(rows=100, noise=NoiseSpec(1.0, 0.1, 0.0)))
+    x[0, :5] = [0.5, -0.5, 1.5, -2.5, 1e30]  # ties at code boundaries and far beyond the clamp
+    for x_scale in (1.0, 0.5, 1e-30):
+        _assert_same(_call(core, x, isa="portable", x_scale=x_scale), _call(core, x, isa="avx512_vnni", x_scale=x_scale))
+
+
+@pytest.mark.parametrize("bits", [(12, 12, 12), (16, 16, 16), (8, 16, 8), (16, 4, 10), (9, 8, 8)])
+def test_int16_path_matches_the_numpy_oracle(bits):
+    gen = np.random.default_rng(bits[0] * 100 + bits[1])
+    spec = PhotonicGemmSpec(rows=256, input_bits=bits[0], weight_bits=bits[1], adc_bits=bits[2],
+                            noise=NoiseSpec(2.0, 0.3, 0.001))
+    x = gen.standard_normal((21, 700)).astype(np.float32)
+    w = gen.standard_normal((700, 45)).astype(np.float32)
+    x[0] = np.abs(x).max()  # row 0 x column 0 at full scale: partial sums of 256 * qmax_x * qmax_w
+    w[:, 0] = 1.0
+    core = PhotonicCore(w, spec)
+    if bits[:2] == (16, 16):
+        assert core.calibrate_full_scale(x) > 2**31  # the int64 tile sum really is needed
+    ref, ref_stats = core(x, seed=11, backend="numpy", return_stats=True)
+    y, stats = core(x, seed=11, backend="cpp", return_stats=True)
+    assert np.array_equal(y, ref)
+    assert stats.clipped == ref_stats.clipped
+
+
+def test_env_var_forces_portable_path_and_bits_do_not_change(monkeypatch):
+    gen = np.random.default_rng(5)
+    core, x = _case(gen, 40, 260, 50, PhotonicGemmSpec(noise=NoiseSpec(1.0, 0.5, 0.01)))
+    ref = core(x, seed=2, backend="numpy")
+    monkeypatch.setenv("ADEPT_ISA", "portable")
+    assert get_backend("cpp").isa() == "portable"
+    assert np.array_equal(core(x, seed=2, backend="cpp"), ref)
+    monkeypatch.setenv("ADEPT_ISA", "avx512")
+    with pytest.raises(ValueError, match="ADEPT_ISA"):
+        core(x, backend="cpp")
+
+
+@pytest.mark.parametrize("isa", ["portable", pytest.param("avx512_vnni", marks=needs_avx512)])
+def test_thread_count_does_not_change_bits(isa):
+    gen = np.random.default_rng(9)
+    core, x = _case(gen, 200, 300, 530, PhotonicGemmSpec(rows=64, noise=NoiseSpec(1.0, 0.5, 0.01)))
+    one = _call(core, x, isa=isa, threads=1, seed=4)
+    for threads in (2, 3, 64):
+        _assert_same(one, _call(core, x, isa=isa, threads=threads, seed=4))
+
+
+def test_two_python_threads_at_once_equal_sequential_calls():
+    gen = np.random.default_rng(13)
+    core, _ = _case(gen, 1, 512, 384, PhotonicGemmSpec(noise=NoiseSpec(1.0, 0.5, 0.01)))
+    xs = [gen.standard_normal((96, 512)).astype(np.float32) for _ in range(4)]
+    sequential = [core(x, seed=i, backend="cpp", threads=1) for i, x in enumerate(xs)]
+    results: dict[int, np.ndarray] = {}
+    barrier = threading.Barrier(2)
+
+    def worker(ids):
+        barrier.wait()
+        for _ in range(3):
+            for i in ids:
+                results[i] = core(xs[i], seed=i, backend="cpp", threads=1)
+
+    threads = [threading.Thread(target=worker, args=(ids,)) for ids in ((0, 1), (2, 3))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, y in enumerate(sequential):
+        assert np.array_equal(results[i], y)
+
+
+def test_call_releases_the_gil():
+    # While one thread is inside a long kernel call, a pure-Python thread must keep running.
+    # With the GIL held it could run at most until the call started (one switch interval).
+    gen = np.random.default_rng(17)
+    core, x = _case(gen, 512, 2048, 512, PhotonicGemmSpec(noise=NoiseSpec(1.0, 0.5, 0.01)))
+    core(x[:8], backend="cpp")  # pack the weights outside the timed window
+    stamps: list[float] = []
+    stop = threading.Event()
+
+    def ticker():
+        while not stop.is_set():
+            stamps.append(time.perf_counter())
+
+    t = threading.Thread(target=ticker)
+    t.start()
+    try:
+        time.sleep(0.01)
+        start = time.perf_counter()
+        _call(core, x, threads=1)
+        end = time.perf_counter()
+    finally:
+        stop.set()
+        t.join()
+    assert end - start > 0.02, "call too short to tell"
+    late = [s for s in stamps if start + 0.6 * (end - start) < s < end]
+    assert late, "no Python bytecode ran during the second half of the call: the GIL was held"
+
+
+class TestRawBindingRejectsBadInput:
+    """Every malformed argument raises a Python exception naming it; none crashes."""
+
+    @pytest.fixture()
+    def parts(self):
+        gen = np.random.default_rng(1)
+        core, x = _case(gen, 5, 40, 6, PhotonicGemmSpec(rows=16, noise=NoiseSpec(1.0)))
+        packed = native.pack_weights(core.qw, 16, False)
+        spec = native.GemmSpec()
+        spec.rows = 16
+        spec.noise.sigma_const = 1.0
+        args = dict(packed=packed, x=x, spec=spec, x_scale=0.0, lsb=np.ones(6), w_scale=core.w_scale,
+                    base_key=1, normal_table=rng.normal_table(), threads=1, isa="auto")
+        return core, args
+
+    def test_good_arguments_work(self, parts):
+        _, args = parts
+        y, amax, sx, clipped = native.gemm(**args)
+        assert y.shape == (5, 6) and y.dtype == np.float32 and amax > 0 and sx > 0 and clipped >= 0
+
+    @pytest.mark.parametrize("name, value, match", [
+        ("x", "float64", "dtype float32"),
+        ("x", "1d", "2-D"),
+        ("x", "noncontig", "C-contiguous"),
+        ("x", "wrong_k", "columns"),
+        ("lsb", np.ones(6, np.float32), "dtype float64"),
+        ("lsb", np.ones(5), "length 6"),
+        ("lsb", np.zeros(6), "lsb must be finite and > 0"),
+        ("w_scale", np.ones(7, np.float32), "length 6"),
+        ("normal_table", np.ones(100, np.float32), "length 65536"),
+        ("threads", 0, "threads"),
+        ("isa", "sse9", "isa must be"),
+        ("x_scale", float("nan"), "x_scale"),
+        ("x_scale", -1.0, "x_scale"),
+    ])
+    def test_bad_argument(self, parts, name, value, match):
+        _, args = parts
+        x = args["x"]
+        value = {"float64": x.astype(np.float64), "1d": x[0], "noncontig": np.asfortranarray(x),
+                 "wrong_k": x[:, :39].copy()}.get(value, value) if isinstance(value, str) and name == "x" else value
+        args[name] = value
+        with pytest.raises((TypeError, ValueError), match=match):
+            native.gemm(**args)
+
+    @pytest.mark.parametrize("field, value, match", [
+        ("rows", 32, "rows"),
+        ("input_bits", 1, "input_bits"),
+        ("input_bits", 17, "input_bits"),
+        ("adc_bits", 0, "adc_bits"),
+        ("input_bits", 12, "wide"),
+    ])
+    def test_bad_spec(self, parts, field, value, match):
+        _, args = parts
+        setattr(args["spec"], field, value)
+        with pytest.raises(ValueError, match=match):
+            native.gemm(**args)
+
+    @pytest.mark.parametrize("field", ["sigma_const", "shot_coeff", "rin_coeff"])
+    def test_bad_noise(self, parts, field):
+        _, args = parts
+        setattr(args["spec"].noise, field, -0.5)
+        with pytest.raises(ValueError, match=field):
+            native.gemm(**args)
+
+    def test_non_finite_input_returns_early_without_casting(self, parts):
+        _, args = parts
+        for bad in (np.nan, np.inf, -np.inf):
+            x = args["x"].copy()
+            x[3, 7] = bad
+            args["x"] = x
+            for isa in ("portable", "avx512_vnni") if HAS_AVX512 else ("portable",):
+                args["isa"] = isa
+                _, amax, _, _ = native.gemm(**args)
+                assert not np.isfinite(amax)
+                assert np.isnan(amax) == np.isnan(bad)
+
+    def test_bad_weights(self):
+        with pytest.raises(TypeError, match="qw must have dtype"):
+            native.pack_weights(np.ones((4, 4), np.float32), 4, False)
+        with pytest.raises(TypeError, match="qw must have dtype"):
+            native.pack_weights(np.ones((4, 4), np.int32), 4, False)
+        with pytest.raises(ValueError, match="2-D"):
+            native.pack_weights(np.ones(4, np.int8), 4, False)
+        with pytest.raises(ValueError, match="C-contiguous"):
+            native.pack_weights(np.ones((4, 6), np.int8)[:, ::2], 4, False)
+        with pytest.raises(ValueError, match="wide"):
+            native.pack_weights(np.ones((4, 4), np.int16), 4, False)
+        with pytest.raises(ValueError, match="rows"):
+            native.pack_weights(np.ones((4, 4), np.int8), 0, False)
+
+    def test_requesting_missing_isa_is_an_error(self):
+        if HAS_AVX512:
+            assert native.resolve_isa("auto") == "avx512_vnni"
+        else:
+            with pytest.raises(ValueError, match="AVX-512"):
+                native.resolve_isa("avx512_vnni")
