@@ -9,7 +9,7 @@ it too. ``power_w = energy per run / latency``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -96,8 +96,13 @@ class Report:
     provenance: dict
 
     def to_dict(self) -> dict:
-        """JSON-able dict (the keys of ``adept perf --json``)."""
-        return asdict(self)
+        """JSON-able dict (the keys of ``adept perf --json``); a fresh copy, safe to modify."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key, value in out.items():
+            if isinstance(value, dict):
+                out[key] = dict(value)
+        out["layers"] = [{**vars(layer), "utilization_by_unit": dict(layer.utilization_by_unit)} for layer in self.layers]
+        return out
 
     def top_layers(self, n: int = 5, by: str = "latency_s") -> list[LayerReport]:
         """The ``n`` layers with the largest ``by`` (``latency_s`` or ``energy_j``)."""
