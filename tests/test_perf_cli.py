@@ -73,3 +73,16 @@ def test_compare_prints_ratios_and_writes_json_and_plot(tmp_path, capsys):
         assert r["adept"]["accelerator"] == "adept" and r["systolic"]["accelerator"] == "systolic"
     assert data["paper_ratios"] == {"arXiv 2109.01126 v1": 7.19, "journal version": 5.73}
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_perf_reads_a_toml_file(tmp_path, capsys):
+    path = tmp_path / "two_cores.toml"
+    path.write_text('base = "adept"\nname = "two_cores"\n\n[photonic]\nnum_cores = 2\n')
+    out = tmp_path / "r.json"
+    assert run(["perf", "resnet50", "--config", str(path), "--json", str(out)]) == 0
+    assert "resnet50 on two_cores (adept" in capsys.readouterr().out
+    two = json.loads(out.read_text())
+    assert run(["perf", "resnet50", "--json", str(out)]) == 0
+    one = json.loads(out.read_text())
+    assert two["provenance"]["config_hash"] != one["provenance"]["config_hash"]
+    assert two["latency_s"] < one["latency_s"]
