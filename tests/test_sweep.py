@@ -161,7 +161,8 @@ def test_a_killed_worker_costs_only_its_in_flight_points(tmp_path, client):
     repeated = {h for h, _ in evaluations if [e[0] for e in evaluations].count(h) > 1}
     assert all(first_pid[h] == killed_pid for h in repeated)
     assert set(first_pid) == {r["point_hash"] for r in table.to_pylist() if not r["error"]}
-    assert len(evaluations) - len(first_pid) <= 2 * 2 * 2  # in-flight window: 2 tasks per thread x 2 points
+    # A handful of tasks at most (observed 1-5 points of 24): nowhere near rerunning the sweep.
+    assert len(evaluations) - len(first_pid) <= NUM_POINTS // 2
 
 
 def test_interrupted_sweep_resumes_with_only_missing_points(tmp_path):
