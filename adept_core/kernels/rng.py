@@ -73,12 +73,17 @@ def row_keys(base: int, t: int, m: np.ndarray) -> np.ndarray:
 
 
 def lowbias32(x: np.ndarray) -> np.ndarray:
-    """Wellons' lowbias32 hash on uint32 arrays (wrapping arithmetic)."""
+    """Wellons' lowbias32 hash on uint32 arrays (wrapping arithmetic).
+
+    The Numba backend compiles this very function for uint32 scalars, where
+    Numba widens integer arithmetic to 64 bits; the ``np.uint32`` casts
+    restore the 32-bit wrap there and are no-ops on uint32 arrays.
+    """
     x = x ^ (x >> np.uint32(16))
-    x = x * np.uint32(0x7FEB352D)
+    x = np.uint32(x * np.uint32(0x7FEB352D))
     x = x ^ (x >> np.uint32(15))
-    x = x * np.uint32(0x846CA68B)
-    return x ^ (x >> np.uint32(16))
+    x = np.uint32(x * np.uint32(0x846CA68B))
+    return np.uint32(x ^ (x >> np.uint32(16)))
 
 
 def element_hash(rk: np.ndarray, n: np.ndarray) -> np.ndarray:

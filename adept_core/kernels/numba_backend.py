@@ -1,0 +1,189 @@
+"""The Numba backend: BLAS for the exact tile products, one jitted fused epilogue per tile.
+
+How it stays bit-identical to the NumPy oracle while running near matmul speed:
+
+- **Exact products in floating point.** The quantized codes are passed to
+  BLAS as floats. Every partial sum of a tile, and every intermediate sum
+  BLAS may form in any order or blocking, is an integer of magnitude at most
+  ``rows * max|qx| * max|qw|``. Below ``2**24`` such integers are exact in
+  float32 (8-bit operands on a 128- or 1024-row tile qualify), below
+  ``2**53`` in float64. The largest core (4096 rows) with 16-bit operands
+  gives ``4096 * 32767**2 < 2**42``, so float64 always suffices and no
+  integer GEMM path is needed; :func:`product_dtype` asserts the bound.
+- **Fused epilogue.** Noise, ADC, clipping count, accumulation and (on the
+  last tile) dequantization run in one jitted call per tile, row by row, so
+  each partial sum is read once and no noise or code array is ever stored (:func:`numba_kernels.tile_epilogue`), using the very hash functions
+  of :mod:`adept_core.kernels.rng` compiled by Numba.
+- **Blocking.** Rows of the output are processed in blocks of at most
+  ``BLOCK_ELEMENTS`` partial sums, so the extra memory is one block of
+  partial sums and accumulators, not ``M x N x tiles``. Blocks and tiles are
+  independent inputs of the epilogue, so blocking never changes bits.
+- **Threads.** Per tile, one BLAS call (BLAS threads on its own) computes a
+  block's partial sums; then ``plan.threads`` Python threads run the
+  GIL-free epilogue on disjoint row ranges. Each element is computed by one
+  thread in the contract's order, so the thread count changes only speed.
+  Python threads are used instead of Numba's ``prange`` because its OpenMP
+  workers spin between calls: on a 2-core machine shared with BLAS (whose
+  threads also spin) and other processes this was measured 10-40x slower
+  than sleeping threads. Pool threads sleep on a condition variable, and a
+  call made from several Python threads at once is safe (Numba's workqueue
+  layer would abort the process).
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
+import numpy as np
+
+from .plan import CallPlan, RunResult
+from .spec import qmax
+
+try:
+    from . import numba_kernels as _k
+except ImportError as exc:  # pragma: no cover - exercised only without numba
+    _IMPORT_ERROR: str | None = f"numba is not importable ({exc}); install it with `pip install numba`"
+else:
+    _IMPORT_ERROR = None
+
+#: Partial sums per row block (2**20: 4 MiB of float32 partial sums plus as
+#: much in accumulators). Larger blocks mean fewer BLAS calls, each of which
+#: wakes BLAS's threads; smaller ones bound the extra memory.
+BLOCK_ELEMENTS = 1 << 20
+
+
+def product_dtype(rows: int, input_qmax: int, weight_absmax: int) -> np.dtype:
+    """Float type in which BLAS tile products of these codes are exact.
+
+    Parameters
+    ----------
+    rows : int
+        Tile length (K-tile).
+    input_qmax, weight_absmax : int
+        Largest possible ``|qx|`` and the largest actual ``|qw|``.
+
+    Returns
+    -------
+    np.dtype
+        float32 when every partial sum is below ``2**24``, else float64.
+    """
+    bound = rows * input_qmax * weight_absmax
+    if bound < 1 << 24:
+        return np.dtype(np.float32)
+    assert bound < 1 << 53, "spec limits keep tile sums below 2**53"
+    return np.dtype(np.float64)
+
+
+def accumulator_dtype(k_tiles: int, q_adc: int) -> np.dtype:
+    """int32 when ``k_tiles * q_adc`` codes cannot overflow it, else int64."""
+    return np.dtype(np.int32) if k_tiles * q_adc < 1 << 31 else np.dtype(np.int64)
+
+
+def row_chunks(m_rows: int, parts: int) -> list[tuple[int, int]]:
+    """Split ``range(m_rows)`` into at most ``parts`` contiguous, nearly equal ranges."""
+    parts = max(1, min(parts, m_rows))
+    bounds = [m_rows * i // parts for i in range(parts + 1)]
+    return [(bounds[i], bounds[i + 1]) for i in range(parts)]
+
+
+@lru_cache(maxsize=None)
+def _pool(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="adept-numba")
+
+
+def on_threads(fn, chunks: list[tuple[int, int]]) -> list:
+    """``[fn(m0, m1) for each chunk]``, the first chunk on the calling thread, the rest on a pool.
+
+    The jitted kernels release the GIL, so the chunks run in parallel.
+    Python's pool threads sleep on a condition variable between calls, unlike
+    spinning OpenMP workers, which on a small, shared machine steal the cores
+    that BLAS and the other chunks need (measured: 10-40x slowdowns).
+    """
+    if len(chunks) == 1:
+        return [fn(*chunks[0])]
+    futures = [_pool(len(chunks) - 1).submit(fn, *c) for c in chunks[1:]]
+    first = fn(*chunks[0])
+    return [first] + [f.result() for f in futures]
+
+
+class NumbaProgram:
+    """Weights programmed for the Numba backend: the codes, converted lazily per product dtype."""
+
+    def __init__(self, qw: np.ndarray) -> None:
+        self.qw = qw
+        self.absmax = int(np.max(np.abs(qw.astype(np.int64)))) if qw.size else 0
+        self._as: dict[np.dtype, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def weights(self, dtype: np.dtype) -> np.ndarray:
+        """The weight codes as a C-contiguous ``dtype`` array [K, N]."""
+        with self._lock:
+            if dtype not in self._as:
+                self._as[dtype] = np.ascontiguousarray(self.qw, dtype=dtype)
+            return self._as[dtype]
+
+
+class NumbaBackend:
+    """Numba backend (see the module docstring for how it stays exact)."""
+
+    name = "numba"
+
+    @staticmethod
+    def unavailable_reason() -> str | None:
+        return _IMPORT_ERROR
+
+    def program(self, qw: np.ndarray) -> NumbaProgram:
+        return NumbaProgram(qw)
+
+    def run(self, programmed: NumbaProgram, x: np.ndarray, plan: CallPlan) -> RunResult:
+        m_rows, k = x.shape
+        n_cols = programmed.qw.shape[1]
+        chunks = row_chunks(m_rows, plan.threads)
+
+        peaks = on_threads(lambda m0, m1: _k.row_absmax(x[m0:m1]), chunks)
+        x_absmax = np.float32(np.nan) if any(np.isnan(v) for v in peaks) else np.float32(max(peaks))
+        if not np.isfinite(x_absmax):
+            return RunResult(np.empty((m_rows, n_cols), np.float32), float(x_absmax), 0.0, 0)
+        x_scale = np.float32(plan.x_scale)
+        if x_scale == 0:
+            x_scale = np.float32(1.0) if x_absmax == 0 else np.float32(x_absmax / np.float32(qmax(plan.input_bits)))
+
+        q_x = qmax(plan.input_bits)
+        q_adc = qmax(plan.adc_bits)
+        dtype = product_dtype(plan.rows, q_x, programmed.absmax)
+        qw = programmed.weights(dtype)
+        k_tiles = -(-k // plan.rows)
+        acc_dtype = accumulator_dtype(k_tiles, q_adc)
+        factor = plan.lsb * (np.float64(x_scale) * plan.w_scale.astype(np.float64))
+        base = np.uint64(plan.base_key)
+        out = np.empty((m_rows, n_cols), dtype=np.float32)
+        codes = np.empty((m_rows, k), dtype=dtype)
+        on_threads(lambda m0, m1: _k.quantize_codes(x[m0:m1], x_scale, q_x, codes[m0:m1]), chunks)
+        block = max(1, min(m_rows, BLOCK_ELEMENTS // n_cols))
+        partial = np.empty((block, n_cols), dtype=dtype)
+        acc = np.empty((block, n_cols), dtype=acc_dtype)
+        scratch = np.empty((len(chunks), n_cols), dtype=np.float64)  # one work row per thread
+        clipped = 0
+        for b0 in range(0, m_rows, block):
+            b1 = min(m_rows, b0 + block)
+            p_blk, acc_blk = partial[: b1 - b0], acc[: b1 - b0]
+            acc_blk.fill(0)
+            parts = row_chunks(b1 - b0, len(chunks))
+            work_row = {r0: scratch[i] for i, (r0, _) in enumerate(parts)}
+            for t in range(k_tiles):
+                k0 = t * plan.rows
+                k1 = min(k, k0 + plan.rows)
+                np.matmul(codes[b0:b1, k0:k1], qw[k0:k1], out=p_blk)
+                last = t == k_tiles - 1
+
+                def epilogue(r0: int, r1: int) -> int:
+                    return _k.tile_epilogue(
+                        p_blk[r0:r1], acc_blk[r0:r1], out[b0 + r0:b0 + r1], b0 + r0, t, last, base,
+                        plan.normal_table, plan.lsb, factor, plan.sigma_const, plan.shot_coeff, plan.rin_coeff,
+                        plan.noisy, q_adc, work_row[r0],
+                    )
+
+                clipped += sum(on_threads(epilogue, parts))
+        return RunResult(out, float(x_absmax), float(x_scale), int(clipped))
