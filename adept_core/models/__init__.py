@@ -24,6 +24,9 @@ _BUILDERS = {"minilm": minilm.real_model, "efficientnet-lite0": efficientnet_lit
 #: Names accepted by :func:`build`.
 REAL_MODELS = tuple(_BUILDERS)
 
+#: Model name -> {metric: meaning} of its ``compare``.
+METRIC_HELP = {"minilm": minilm.METRIC_HELP, "efficientnet-lite0": efficientnet_lite.METRIC_HELP}
+
 
 def build(name: str, **params) -> RealModel:
     """Load real model ``name`` with its data (see each loader's ``real_model`` for ``params``)."""
@@ -38,4 +41,4 @@ def build(name: str, **params) -> RealModel:
     return builder(**params)
 
 
-__all__ = ["REAL_MODELS", "RealModel", "build"]
+__all__ = ["METRIC_HELP", "REAL_MODELS", "RealModel", "build"]

@@ -170,6 +170,15 @@ class _Net:
             raise InputError(f"EfficientNet-Lite0 checkpoint lacks {key!r}") from None
 
 
+#: Fidelity metrics of :func:`real_model` and their meaning.
+METRIC_HELP = {
+    "top1_agree": "fraction of photos whose top-1 class equals fp32's",
+    "top5_overlap": "mean |top-5(ADEPT) & top-5(fp32)| / 5",
+    "logit_cos_mean": "mean cosine(ADEPT logits, fp32 logits)",
+    "label_top1": "top-1 in the hand-checked label set (adept_core.models.imagenet.PHOTO_LABELS), labelled photos only",
+    "label_top5": "label set hit within the top-5, same photos",
+}
+
 #: Photos evaluated, in batch order (labelled ones first; see :data:`.imagenet.PHOTO_LABELS`).
 EVAL_PHOTOS = ("chelsea", "coffee", "rocket", "motorcycle", "camera", "astronaut", "hubble_deep_field", "coins")
 
@@ -216,11 +225,5 @@ def real_model(photos: tuple[str, ...] | list[str] | None = None) -> RealModel:
         name="efficientnet-lite0", graph=graph, inputs={"image": x},
         calibration_inputs={"image": np.ascontiguousarray(x[:, :, :, ::-1])},
         samples=photos, compare=compare, describe=describe,
-        metric_help={
-            "top1_agree": "fraction of photos whose top-1 class equals fp32's",
-            "top5_overlap": "mean |top-5(ADEPT) & top-5(fp32)| / 5",
-            "logit_cos_mean": "mean cosine(ADEPT logits, fp32 logits)",
-            "label_top1": f"top-1 in the hand-checked label set, over the {len(labelled)} labelled photos",
-            "label_top5": "label set hit within the top-5, same photos",
-        },
+        metric_help=METRIC_HELP,
     )

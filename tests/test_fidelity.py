@@ -1,0 +1,86 @@
+"""The fidelity study on small subsets: settings -> hardware, the headroom diagnostic, a tiny study, the CLI."""
+
+import argparse
+import json
+import math
+
+import pytest
+
+from adept_core import fidelity
+from adept_core.commands import fidelity as fidelity_cmd
+from adept_core.errors import ConfigError
+from adept_core.fidelity import Setting, hardware_for, layer_headroom, run_study
+from adept_core.hardware import link_budget, load_config
+
+
+def test_settings_reach_the_hardware():
+    assert hardware_for(Setting("ref", precision="fp32")) == (None, None)
+    spec, budget = hardware_for(Setting("6b", bits=6))
+    assert (spec.input_bits, spec.weight_bits, spec.adc_bits) == (6, 6, 6)
+    assert budget.laser_power_mw == load_config("adept").optics.laser_power_mw
+    quiet, _ = hardware_for(Setting("8b", bits=8, noise=False))
+    assert not quiet.noise.enabled
+    loud, dim = hardware_for(Setting("dim", bits=8, laser_factor=0.1))
+    base, _ = hardware_for(Setting("base", bits=8))
+    # Thermal noise is a fixed current: a 10x weaker signal makes it 10x larger in partial-sum units.
+    assert loud.noise.sigma_const == pytest.approx(10 * base.noise.sigma_const)
+    assert dim.enob_bits < budget.enob_bits
+    with pytest.raises(ConfigError, match="laser_factor"):
+        hardware_for(Setting("bad", laser_factor=0.0))
+
+
+def test_headroom_matches_the_link_budget_at_full_scale():
+    spec, budget = hardware_for(Setting("8b", bits=8))
+    rows = layer_headroom({"full": {"x_absmax": 1.0, "full_scale": spec.worst_case_full_scale},
+                           "small": {"x_absmax": 1.0, "full_scale": spec.worst_case_full_scale / 32}}, spec)
+    assert rows[0]["range_fraction"] == 1.0
+    assert rows[0]["peak_enob_bits"] == pytest.approx(budget.enob_bits, abs=1e-9)
+    # 1/32 of the range: the signal is 5 bits smaller, the noise shrinks only by its RIN and shot
+    # parts (RIN dominates at full scale at the default laser power), so 3.9 of the 5 bits are lost.
+    assert 3.5 < rows[0]["peak_enob_bits"] - rows[1]["peak_enob_bits"] < 5.0
+    quiet, _ = hardware_for(Setting("q", bits=8, noise=False))
+    assert math.isinf(layer_headroom({"l": {"x_absmax": 1.0, "full_scale": 10.0}}, quiet)[0]["peak_enob_bits"])
+    assert link_budget(load_config("adept")).enob_bits == pytest.approx(budget.enob_bits)
+
+
+@pytest.fixture(scope="module")
+def tiny_study():
+    settings = (
+        Setting("fp32", precision="fp32"),
+        Setting("8-bit, no noise", bits=8, noise=False),
+        Setting("8-bit, no noise, worst-case ADC", bits=8, noise=False, adc="worst_case"),
+        Setting("8-bit, laser x 1000", bits=8, laser_factor=1000.0),
+    )
+    return run_study(["minilm"], settings, model_params={"minilm": {"pairs": 1}})
+
+
+def test_tiny_study(tiny_study):
+    ref, calibrated, worst, bright = tiny_study
+    assert ref.metrics["emb_cos_min"] == pytest.approx(1.0) and ref.laser_power_mw is None
+    # Calibrated 8-bit ADC ranges keep the embeddings; the worst-case range rounds most partial sums away.
+    assert calibrated.metrics["emb_cos_mean"] > 0.9
+    assert worst.metrics["emb_cos_mean"] < calibrated.metrics["emb_cos_mean"] - 0.3
+    # With 1000x the laser power the noise is negligible: same as no noise, to within seed effects.
+    assert bright.metrics["emb_cos_mean"] == pytest.approx(calibrated.metrics["emb_cos_mean"], abs=0.02)
+    assert bright.headroom["peak_enob_median"] > 8.0 and 0 < bright.headroom["range_fraction_median"] < 1
+    assert worst.headroom == {}  # no calibration, no headroom figures
+    table = fidelity.format_table(tiny_study)
+    assert "**minilm**" in table and all(r.setting.label in table for r in tiny_study)
+    assert json.loads(json.dumps([r.as_dict() for r in tiny_study], default=float))[1]["setting"]["bits"] == 8
+
+
+def test_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(fidelity, "STANDARD_SETTINGS", (Setting("fp32", precision="fp32"),
+                                                        Setting("8-bit, no noise", bits=8, noise=False)))
+    monkeypatch.setattr(fidelity_cmd, "QUICK_PARAMS", {"minilm": {"pairs": 1}})
+    parser = argparse.ArgumentParser()
+    fidelity_cmd.register(parser.add_subparsers())
+    out = tmp_path / "f.json"
+    args = parser.parse_args(["fidelity", "--models", "minilm", "--quick", "--json", str(out)])
+    assert args.func(args) == 0
+    printed = capsys.readouterr().out
+    assert "| 8-bit, no noise | 11000 |" in printed and "label_auc:" in printed
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["setting"]["label"] for r in rows] == ["fp32", "8-bit, no noise"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["fidelity", "--models", "resnet50"])
