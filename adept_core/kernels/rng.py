@@ -12,9 +12,10 @@ A standard normal ``z`` for partial sum ``(t, m, n)`` of call
 
 No transcendental function is evaluated on the hot path; the table is built
 once in Python and handed to every backend, so all three read the same
-65,536 values. The table truncates the normal at +-4.33 sigma; the variance
-it misses (about 3e-4 relative) is below what the statistics tests can see
-with 10**6 samples and far below any physical uncertainty of the noise model.
+65,536 values. The table truncates the normal at +-4.32 sigma; its variance
+is 1 - 2.0e-5 (tests/test_kernel_noise_stats.py), below what the statistics
+tests can see with 10**6 samples and far below any physical uncertainty of
+the noise model.
 
 ``splitmix64`` is Steele, Lea and Flood's SplitMix64 finalizer; ``lowbias32``
 is Chris Wellons' 2-round 32-bit hash (bias 0.17), both public domain.
