@@ -114,6 +114,16 @@ def plot_metric(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
     return rows.num_rows
 
 
+def default_fidelity_column(table: Any) -> str:
+    """The first ``fidelity_*`` metric with values (the headline one of the model's ``compare``)."""
+    for name in table.column_names:
+        has_values = table.column(name).null_count < table.num_rows
+        if name.startswith("fidelity_") and name != "fidelity_clipped_layers" and has_values:
+            return name
+    raise ConfigError("results have no fidelity metric: run the sweep with compute = ['cost', 'fidelity'] "
+                      "on a real model, or pass --x")
+
+
 def pareto_front(xs: list[float], ys: list[float], x_higher_better: bool = True) -> list[int]:
     """Indices of the Pareto-optimal points (maximising y, and x unless ``x_higher_better`` is false), by x."""
     sign = 1.0 if x_higher_better else -1.0

@@ -85,6 +85,8 @@ def test_plot_command_metric_and_pareto(results, capsys):
     assert main(["plot", str(out), "--x", "nope", "--y", "power_w", "--out", str(png)]) == 2
     assert "no column 'nope'" in capsys.readouterr().err
     assert main(["plot", str(out), "--x", "batch"]) == 2
+    assert main(["plot", str(out), "--pareto"]) == 2
+    assert "no fidelity metric" in capsys.readouterr().err
 
 
 def test_plot_refuses_an_empty_selection(results):
@@ -98,3 +100,34 @@ def test_pareto_front_maximises_both():
     ys = [5.0, 4.0, 1.0, 1.0, 6.0, 0.5]
     assert pareto_front(xs, ys) == [4, 0, 1, 2]          # (2,1) and (3,0.5) are dominated
     assert pareto_front(xs, ys, x_higher_better=False) == [4]  # lowest x also has the highest y
+
+
+def test_fidelity_sweep_on_a_real_model(tmp_path):
+    """compute = both on one photo: cost and fidelity columns; the seed is the noise seed."""
+    from adept_core.sweep import run_sweep
+
+    spec = {"workloads": [{"name": "efficientnet-lite0", "params": {"photos": ["chelsea"]}, "label": "effnet"}],
+            "compute": "both", "axes": {"seed": [0, 1]}}
+    rows = run_sweep(spec, out=tmp_path / "f.parquet", workers=0).table.to_pylist()
+    assert len(rows) == 2 and not any(r["error"] for r in rows)
+    for r in rows:
+        assert r["workload"] == "effnet" and r["batch"] is None  # the data set sets the batch
+        assert r["inferences_per_s_per_w"] > 0 and 0 < r["link_enob_bits"] < 16
+        assert 0.0 <= r["fidelity_top1_agree"] <= 1.0 and -1.0 <= r["fidelity_logit_cos_mean"] <= 1.0
+    assert rows[0]["fidelity_logit_cos_mean"] != rows[1]["fidelity_logit_cos_mean"]  # another noise draw
+    assert rows[0]["inferences_per_s_per_w"] == rows[1]["inferences_per_s_per_w"]  # same design, same cost
+    quiet = run_sweep({**spec, "compute": ["fidelity"], "fidelity": {"noise": False}, "axes": {}},
+                      workers=0).table.to_pylist()
+    # 8-bit quantization alone keeps the logits close to float32's.
+    assert quiet[0]["fidelity_logit_cos_mean"] > 0.9 and quiet[0]["link_enob_bits"] == float("inf")
+
+
+def test_builtin_evaluator_checks_workloads():
+    from adept_core.sweep import run_sweep
+
+    with pytest.raises(ConfigError, match="unknown workload 'resnet18'.*resnet50"):
+        run_sweep({"workloads": ["resnet18"]}, workers=0)
+    with pytest.raises(ConfigError, match="fidelity needs trained weights"):
+        run_sweep({"workloads": ["resnet50"], "compute": ["fidelity"]}, workers=0)
+    with pytest.raises(ConfigError, match="runs its own data set"):
+        run_sweep({"workloads": ["minilm"], "axes": {"batch": [1, 2]}}, workers=0)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-#: Default axes of --pareto: fidelity (x) against efficiency (y).
-PARETO_X = "fidelity_top1_agreement"
+#: Default y of --pareto (x defaults to the first fidelity metric of the results).
 PARETO_Y = "inferences_per_s_per_w"
 
 
@@ -21,8 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
                    help="keep only rows where COLUMN equals VALUE (repeatable)")
     p.add_argument("--pareto", action="store_true",
-                   help=f"Pareto plot: every design and the front maximising both axes (default x {PARETO_X}, "
-                        f"y {PARETO_Y})")
+                   help=f"Pareto plot: every design and the front maximising both axes (default x: the first "
+                        f"fidelity_* metric of the results, y: {PARETO_Y})")
     p.add_argument("--x-lower-better", action="store_true", help="with --pareto: x is an error (minimise it)")
     p.add_argument("--logx", action="store_true", help="logarithmic x axis")
     p.add_argument("--logy", action="store_true", help="logarithmic y axis")
@@ -34,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..plot import plot_metric, plot_pareto
+    from ..plot import default_fidelity_column, plot_metric, plot_pareto
     from ..sweep import read_results
 
     where = {}
@@ -45,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         where[key] = value
     table = read_results(args.results)
     if args.pareto:
-        x, y = args.x or PARETO_X, args.y or PARETO_Y
+        x, y = args.x or default_fidelity_column(table), args.y or PARETO_Y
     elif not (args.x and args.y):
         raise ConfigError("--x and --y are required (or --pareto)")
     else:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from ..errors import ConfigError
-from .evaluate import Evaluator, evaluate_point, run_batch
+from .evaluate import Evaluator, check_builtin, evaluate_point, run_batch
 from .points import Point, expand
 from .spec import SweepSpec, load_spec
 
@@ -133,6 +133,8 @@ def run_sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = Non
         raise ConfigError(f"workers must be an integer >= 0, got {workers!r}")
     if points_per_task is not None and (not isinstance(points_per_task, int) or points_per_task < 1):
         raise ConfigError(f"points_per_task must be a positive integer, got {points_per_task!r}")
+    if evaluator is None:
+        check_builtin(spec)
     points = expand(spec, __version__, evaluator_id(evaluator))
     store = ResultStore(out)
     todo = [p for p in points if p.point_hash not in store.done]
@@ -295,7 +297,8 @@ def _progress_bar(total: int, progress: bool | None) -> Any:
     from tqdm import tqdm
 
     # disable=None: tqdm shows the bar only on a terminal, so logs and CI stay clean.
-    return tqdm(total=total, unit="pt", desc="adept sweep", dynamic_ncols=True, disable=None if progress is None else False)
+    return tqdm(total=total, unit="pt", desc="adept sweep", dynamic_ncols=True,
+                disable=None if progress is None else False)
 
 
 def _advance(bar: Any, n: int, counts: dict[str, int], total: int) -> None:

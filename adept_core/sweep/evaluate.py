@@ -21,6 +21,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from .points import Point
+from .spec import SweepSpec
 
 #: The evaluation interface.
 Evaluator = Callable[[Point], Mapping[str, Any]]
@@ -37,7 +38,9 @@ def evaluate_point(point: Point) -> dict[str, Any]:
     Cost metrics are :meth:`adept_core.energy.Report.to_dict` without the
     per-layer table: ``latency_s``, ``inferences_per_s``, ``power_w``,
     ``inferences_per_s_per_w``, ``energy_per_inference_j``, ``macs``, the
-    energy breakdown (``energy_breakdown_<part>_j``), utilisations and event counts.
+    energy breakdown (``energy_breakdown_<part>_j``), utilisations and event
+    counts. Fidelity metrics (real models only) are the model's own
+    ``compare`` metrics prefixed ``fidelity_`` (see :func:`fidelity_metrics`).
     """
     if point.config is None:
         from ..errors import ConfigError
@@ -47,23 +50,104 @@ def evaluate_point(point: Point) -> dict[str, Any]:
     if "cost" in point.compute:
         from ..energy import evaluate
 
-        report = evaluate(zoo_graph(point.workload.name, point.workload.params, point.batch), point.config,
+        report = evaluate(workload_graph(point.workload.name, point.workload.params, point.batch), point.config,
                           batch=point.batch).to_dict()
         metrics.update((k, v) for k, v in report.items() if k not in _COST_REPORT_SKIP)
     if "fidelity" in point.compute:
-        from ..fidelity import sweep_metrics
-
-        metrics.update(sweep_metrics(point.workload.name, dict(point.workload.params), point.config,
-                                     batch=point.batch, seed=point.seed, **dict(point.fidelity)))
+        metrics.update(fidelity_metrics(point))
     return metrics
 
 
+def check_builtin(spec: SweepSpec) -> None:
+    """What the built-in evaluator needs from a spec: known workloads, trained ones for fidelity.
+
+    Zoo models (:data:`adept_core.graph.zoo.ZOO_NAMES`) have shapes but
+    synthetic weights: cost only. Real models
+    (:data:`adept_core.models.REAL_MODELS`) carry trained weights and their
+    data set, whose size fixes the batch (no ``batch`` axis).
+    """
+    from ..errors import ConfigError
+    from ..graph.zoo import ZOO_NAMES
+    from ..models import REAL_MODELS
+
+    for w in spec.workloads:
+        if w.name not in ZOO_NAMES + REAL_MODELS:
+            raise ConfigError(f"unknown workload {w.name!r}; zoo models (cost): {', '.join(ZOO_NAMES)}; "
+                              f"real models (cost and fidelity): {', '.join(REAL_MODELS)}")
+        if "fidelity" in spec.compute and w.name not in REAL_MODELS:
+            raise ConfigError(f"fidelity needs trained weights and data: workload {w.name!r} is a zoo model; "
+                              f"use one of {', '.join(REAL_MODELS)} (or compute = ['cost'])")
+        if w.name in REAL_MODELS and any(axis.key == "batch" for axis in spec.axes):
+            raise ConfigError(f"real model {w.name!r} runs its own data set (its size is the batch); "
+                              "remove the batch axis or sweep it on zoo models in another spec")
+
+
+def is_real_model(name: str) -> bool:
+    from ..models import REAL_MODELS
+
+    return name in REAL_MODELS
+
+
 @functools.lru_cache(maxsize=16)
-def zoo_graph(name: str, params: tuple, batch: int):
-    """The zoo graph of a workload, built once per worker process (points of a task share it)."""
+def workload_graph(name: str, params: tuple, batch: int | None):
+    """The Graph of a workload, built once per worker process (points of a task share it)."""
+    if is_real_model(name):
+        return real_model(name, params)[0].graph
     from ..graph import zoo
 
     return zoo.build(name, **dict(params), batch=batch)
+
+
+@functools.lru_cache(maxsize=2)
+def real_model(name: str, params: tuple):
+    """A real model and its float32 reference outputs, once per worker process."""
+    from ..emulate import prepare
+    from ..models import build
+
+    model = build(name, **dict(params))
+    reference = prepare(model.graph, precision="fp32").run(model.inputs).outputs
+    return model, reference
+
+
+#: Options of the ``[fidelity]`` table of a spec and their defaults.
+FIDELITY_OPTIONS = {"adc": "calibrated", "noise": True, "backend": "auto", "threads": 1}
+
+
+def fidelity_metrics(point: Point) -> dict[str, Any]:
+    """Fidelity of a real model on the point's design, against its float32 run.
+
+    The kernel spec comes from the config through the link budget
+    (:func:`adept_core.hardware.kernel_spec`: core size, bits, and noise from
+    laser power, losses, detector and clock); ADC ranges are calibrated on the
+    model's calibration inputs (``adc = "calibrated"``, as a deployed chip) or
+    set to the worst case; the evaluation run uses ``point.seed``. Options
+    (``[fidelity]`` table): ``adc``, ``noise`` (false: quantization only),
+    ``backend``, ``threads`` (kernel threads; 1 by default because Dask
+    already runs one worker process per core).
+
+    Returns the model's ``compare`` metrics prefixed ``fidelity_`` (e.g.
+    ``fidelity_top1_agree``, ``fidelity_emb_cos_mean``), the link budget's
+    ``link_enob_bits`` and ``fidelity_clipped_layers``.
+    """
+    from dataclasses import replace
+
+    from ..emulate import prepare
+    from ..hardware import kernel_spec, link_budget
+    from ..kernels import NoiseSpec
+
+    opts = {**FIDELITY_OPTIONS, **dict(point.fidelity)}
+    model, reference = real_model(point.workload.name, point.workload.params)
+    spec = kernel_spec(point.config)
+    if not opts["noise"]:
+        spec = replace(spec, noise=NoiseSpec())
+    prepared = prepare(model.graph, spec=spec, adc=opts["adc"], backend=opts["backend"], threads=opts["threads"])
+    if opts["adc"] == "calibrated":
+        prepared.calibrate(model.calibration_inputs)
+    result = prepared.run(model.inputs, seed=point.seed)
+    metrics = {f"fidelity_{k}": v for k, v in model.compare(reference, result.outputs).items()}
+    metrics["fidelity_clipped_layers"] = len(result.clipped_layers)
+    metrics["link_enob_bits"] = link_budget(point.config).enob_bits if opts["noise"] else float("inf")
+    return metrics
 
 
 def flatten_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:

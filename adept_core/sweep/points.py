@@ -35,8 +35,8 @@ class Point:
         ``None`` when the overrides make an impossible config.
     config_error : str
         Why the config could not be built ("" when it could).
-    batch : int
-        Inferences per run.
+    batch : int or None
+        Inferences per run (``None`` for a real model: its data set sets the batch).
     seed : int
         Noise seed (fidelity runs).
     compute : tuple of str
@@ -53,7 +53,7 @@ class Point:
     values: tuple[tuple[str, Scalar], ...]
     config: Any
     config_error: str
-    batch: int
+    batch: int | None
     seed: int
     compute: tuple[str, ...]
     fidelity: tuple[tuple[str, Any], ...]
@@ -83,6 +83,7 @@ def expand(spec: SweepSpec, version: str, evaluator_id: str = "") -> list[Point]
         Identifies a custom evaluator ("" for the built-in one); part of the hash.
     """
     from ..hardware import config_hash, load_config
+    from ..models import REAL_MODELS as real_models
 
     base = load_config(spec.preset)
     for key in spec.config_keys:
@@ -103,7 +104,9 @@ def expand(spec: SweepSpec, version: str, evaluator_id: str = "") -> list[Point]
                     configs[cache_key] = (None, f"ConfigError: {exc}", "")
             cfg, error, chash = configs[cache_key]
             named = dict(values)
-            batch, seed = int(named.get("batch", 1)), int(named.get("seed", 0))
+            # A real model's data set fixes its batch: recorded as null, not as a batch it did not run.
+            batch = None if workload.name in real_models else int(named.get("batch", 1))
+            seed = int(named.get("seed", 0))
             identity = {
                 "config": chash or {"preset": spec.preset, "overrides": sorted(overrides.items())},
                 "workload": [workload.name, list(workload.params)],

@@ -62,7 +62,8 @@ class Workload:
     name : str
         Zoo name, passed to :func:`adept_core.graph.zoo.build`.
     params : tuple of (str, value)
-        Keyword arguments of ``build``, sorted by name (hashable, canonical).
+        Keyword arguments of ``build``, sorted by name (hashable, canonical;
+        list values become tuples).
     label : str
         The value of the ``workload`` column of the results; unique in a spec.
     """
@@ -190,9 +191,7 @@ def _parse(data: dict, where: str) -> SweepSpec:
     if not isinstance(compute, list) or not compute or any(c not in COMPUTE_KINDS for c in compute):
         raise ConfigError(f"{where}: compute must be a non-empty list from {list(COMPUTE_KINDS)} (or 'both'), "
                           f"got {data.get('compute')!r}")
-    fidelity = data.get("fidelity", {})
-    if not isinstance(fidelity, dict):
-        raise ConfigError(f"{where}: [fidelity] must be a table of options, got {fidelity!r}")
+    fidelity = _parse_fidelity(data.get("fidelity", {}), where)
     ppt = data.get("points_per_task")
     if ppt is not None and (isinstance(ppt, bool) or not isinstance(ppt, int) or ppt < 1):
         raise ConfigError(f"{where}: points_per_task must be a positive integer, got {ppt!r}")
@@ -207,6 +206,26 @@ def _parse(data: dict, where: str) -> SweepSpec:
     )
 
 
+#: Options of the [fidelity] table: name -> (check, what is allowed).
+_FIDELITY_CHECKS = {
+    "adc": (lambda v: v in ("calibrated", "worst_case"), "'calibrated' or 'worst_case'"),
+    "noise": (lambda v: isinstance(v, bool), "true or false"),
+    "backend": (lambda v: v in ("auto", "cpp", "numba", "numpy"), "'auto', 'cpp', 'numba' or 'numpy'"),
+    "threads": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer >= 1"),
+}
+
+
+def _parse_fidelity(raw: Any, where: str) -> dict:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: [fidelity] must be a table of options, got {raw!r}")
+    _reject_unknown(raw, tuple(_FIDELITY_CHECKS), f"{where}: [fidelity]")
+    for key, value in raw.items():
+        ok, allowed = _FIDELITY_CHECKS[key]
+        if not ok(value):
+            raise ConfigError(f"{where}: fidelity.{key} must be {allowed}, got {value!r}")
+    return raw
+
+
 def _reject_unknown(table: Mapping, allowed: tuple[str, ...], where: str) -> None:
     unknown = sorted(set(table) - set(allowed))
     if unknown:
@@ -219,6 +238,13 @@ def _check_scalar(value: Any, where: str) -> Scalar:
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{where}: values must be finite, got {value!r}")
     return value
+
+
+def _check_param(value: Any, where: str) -> Scalar | tuple[Scalar, ...]:
+    """A workload parameter: a scalar, or a list of scalars (kept as a tuple: points must be hashable)."""
+    if isinstance(value, list):
+        return tuple(_check_scalar(v, where) for v in value)
+    return _check_scalar(value, where)
 
 
 def _parse_workloads(raw: Any, where: str) -> tuple[Workload, ...]:
@@ -238,8 +264,8 @@ def _parse_workloads(raw: Any, where: str) -> tuple[Workload, ...]:
         params = item.get("params", {})
         if not isinstance(params, dict):
             raise ConfigError(f"{here}: params must be a table, got {params!r}")
-        params = tuple(sorted((k, _check_scalar(v, f"{here}.params.{k}")) for k, v in params.items()))
-        label = item.get("label") or (name if not params else f"{name}(" + ",".join(f"{k}={v}" for k, v in params) + ")")
+        params = tuple(sorted((k, _check_param(v, f"{here}.params.{k}")) for k, v in params.items()))
+        label = item.get("label") or name + ("(" + ",".join(f"{k}={v}" for k, v in params) + ")" if params else "")
         if not isinstance(label, str):
             raise ConfigError(f"{here}: label must be a string, got {label!r}")
         out.append(Workload(name=name, params=params, label=label))
@@ -303,7 +329,8 @@ def expand_range(table: Mapping[str, Any], where: str = "range") -> tuple[Scalar
     _reject_unknown(table, _RANGE_KEYS, where)
     kinds = [k for k in ("step", "factor", "num") if k in table]
     if len(kinds) != 1 or "from" not in table or "to" not in table:
-        raise ConfigError(f"{where}: a range needs 'from', 'to' and exactly one of step, factor, num; got {dict(table)}")
+        raise ConfigError(f"{where}: a range needs 'from', 'to' and exactly one of step, factor, num; "
+                          f"got {dict(table)}")
     if "scale" in table and kinds != ["num"]:
         raise ConfigError(f"{where}: 'scale' only goes with 'num'")
     start, stop, kind = table["from"], table["to"], kinds[0]
@@ -322,7 +349,8 @@ def expand_range(table: Mapping[str, Any], where: str = "range") -> tuple[Scalar
         values = [start + i * arg for i in range(count)]
     elif kind == "factor":
         if arg <= 1 or start <= 0:
-            raise ConfigError(f"{where}: a geometric range needs factor > 1 and from > 0, got factor={arg}, from={start}")
+            raise ConfigError(f"{where}: a geometric range needs factor > 1 and from > 0, "
+                              f"got factor={arg}, from={start}")
         values, v = [], start
         while v <= stop * (1 + 1e-12):
             values.append(v)
