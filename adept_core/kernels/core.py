@@ -128,7 +128,13 @@ class PhotonicCore:
                     "an array of N positive numbers, or PhotonicCore.calibrate_full_scale(x)"
                 )
             return np.full(self.n, self.spec.worst_case_full_scale, dtype=np.float64)
-        fs = np.asarray(adc_full_scale, dtype=np.float64)
+        values = None if isinstance(adc_full_scale, (bool, np.bool_)) else np.asarray(adc_full_scale)
+        if values is None or values.dtype.kind not in "iuf":
+            raise ConfigError(
+                "adc_full_scale must be 'worst_case', a positive number or an array of N positive numbers "
+                f"(partial-sum units), got {adc_full_scale!r}"
+            )
+        fs = values.astype(np.float64)
         if fs.ndim == 0:
             fs = np.full(self.n, float(fs))
         if fs.shape != (self.n,):
@@ -160,7 +166,10 @@ class PhotonicCore:
         if x_scale is None:
             amax = np.float32(np.max(np.abs(x)))
             return np.float32(1.0) if amax == 0 else np.float32(amax / np.float32(qmax(self.spec.input_bits)))
-        sx = np.float32(x_scale)
+        if isinstance(x_scale, (bool, np.bool_)) or not isinstance(x_scale, (int, float, np.integer, np.floating)):
+            raise ConfigError(f"x_scale must be a real number (a finite float32 > 0) or None, got {x_scale!r}")
+        with np.errstate(over="ignore"):  # a too-large scale becomes inf and is refused below
+            sx = np.float32(x_scale)
         if not (np.isfinite(sx) and sx > 0):
             raise ConfigError(f"x_scale must be a finite float32 > 0, got {x_scale!r}")
         return sx
