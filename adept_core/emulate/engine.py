@@ -71,7 +71,7 @@ class _Engine:
         self.stats.clear()
         self.node_macs.clear()
 
-    def _record(self, node: str, role: str, m: int, k: int, n: int, seconds: float, adc: int = 0, clipped: int = 0):
+    def record(self, node: str, role: str, m: int, k: int, n: int, seconds: float, adc: int = 0, clipped: int = 0):
         layer = f"{node}/{role}"
         st = self.stats.get(layer)
         if st is None:
@@ -103,7 +103,7 @@ class Fp32Engine(_Engine):
     def act_gemm(self, node: str, role: str, index, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         t0 = time.perf_counter()
         y = x @ w
-        self._record(node, role, x.shape[0], x.shape[1], w.shape[1], time.perf_counter() - t0)
+        self.record(node, role, x.shape[0], x.shape[1], w.shape[1], time.perf_counter() - t0)
         return y
 
 
@@ -129,6 +129,7 @@ class PhotonicEngine(_Engine):
         self.calibration: dict[str, dict[str, float]] = dict(calibration or {})
         self._recording = False
         self._cores: dict[tuple, PhotonicCore] = {}
+        self._tiled_weights: dict[int, tuple] = {}  # calibration only: id(core) -> (core, [T, rows, N])
 
     # -- calibration -----------------------------------------------------------------
     def begin_calibration(self) -> None:
@@ -138,24 +139,31 @@ class PhotonicEngine(_Engine):
 
     def end_calibration(self) -> None:
         self._recording = False
+        self._tiled_weights.clear()
 
     def _peak_partial_sum(self, core: PhotonicCore, x: np.ndarray, sx: np.float32) -> float:
         """Largest noiseless ``|p|`` over every K-tile (what ``calibrate_full_scale`` returns).
 
         Float BLAS on the integer codes is exact here: each tile sum is an
         integer below ``rows*qmax_x*qmax_w``; float32 holds integers up to
-        2**24 exactly, float64 up to 2**53.
+        2**24 exactly, float64 up to 2**53. All tiles go in one batched
+        matmul (``[T, M, rows] x [T, rows, N]``, ``T*M*N = MACs / rows`` values).
         """
         spec = self.spec
-        exact32 = spec.worst_case_full_scale < 2 ** 24
-        dtype = np.float32 if exact32 else np.float64
-        qx = quantize(x, sx, spec.input_bits).astype(dtype)
-        qw = core.qw.astype(dtype)
-        peak = 1.0
-        for k0 in range(0, core.k, spec.rows):
-            p = qx[:, k0:k0 + spec.rows] @ qw[k0:k0 + spec.rows]
-            peak = max(peak, float(np.max(np.abs(p))))
-        return peak
+        dtype = np.float32 if spec.worst_case_full_scale < 2 ** 24 else np.float64
+        rows, (m, k), n = spec.rows, x.shape, core.n
+        tiles = -(-k // rows)
+        qx = np.zeros((m, tiles * rows), dtype)
+        qx[:, :k] = quantize(x, sx, spec.input_bits)
+        cached = self._tiled_weights.get(id(core))
+        if cached is None:
+            qw = np.zeros((tiles * rows, n), dtype)
+            qw[:k] = core.qw
+            # The entry holds the core itself, so its id cannot be reused while cached.
+            cached = self._tiled_weights[id(core)] = (core, qw.reshape(tiles, rows, n))
+        qw = cached[1]
+        p = np.matmul(qx.reshape(m, tiles, rows).transpose(1, 0, 2), qw)
+        return max(1.0, float(np.max(np.abs(p))))
 
     def _scales(self, layer: str, core: PhotonicCore, x: np.ndarray):
         """(x_scale, adc_full_scale) of one call under the ADC policy."""
@@ -201,5 +209,5 @@ class PhotonicEngine(_Engine):
         call_key = stable_key(node, role, index, count, self._chunk)
         y, st = core(x, seed=self.seed, call_key=call_key, adc_full_scale=full_scale, x_scale=x_scale,
                      backend=self.backend, threads=self.threads, return_stats=True)
-        self._record(node, role, st.m, st.k, st.n, time.perf_counter() - t0, st.adc_conversions, st.clipped)
+        self.record(node, role, st.m, st.k, st.n, time.perf_counter() - t0, st.adc_conversions, st.clipped)
         return y

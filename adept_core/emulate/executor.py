@@ -319,11 +319,18 @@ class PreparedModel:
         return sizes.pop()
 
     def _join(self, name: str, parts: list[np.ndarray], n: int) -> np.ndarray:
+        """Concatenate an output's chunks along its batch axis and drop the padding."""
+        batch = self._batch()
+        if len(parts) == 1 and n == batch:
+            return parts[0]  # exactly one graph batch: nothing to join or trim
         axis = int(self.graph.meta.get("batch_axes", {}).get(name, 0))
+        if parts[0].ndim <= axis or parts[0].shape[axis] != batch:
+            raise ShapeError(
+                f"output {name!r} (shape {parts[0].shape}) has no batch axis {axis} of size {batch}, so "
+                f"{n} samples cannot be streamed in chunks of {batch}; pass exactly {batch} samples"
+            )
         out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
-        if out.ndim and out.shape[axis] > n:
-            out = np.take(out, np.arange(n), axis=axis)
-        return out
+        return np.take(out, np.arange(n), axis=axis) if out.shape[axis] > n else out
 
 
 def _progress_bar(total: int, progress: bool | None, name: str):

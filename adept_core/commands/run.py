@@ -1,0 +1,147 @@
+"""``adept run``: emulate a network on ADEPT, print its fidelity vs float32 and its cost.
+
+Examples::
+
+    adept run resnet50                          # the main command: zoo ResNet-50, batch 1
+    adept run bert-large --seed 3 --json bert.json
+    adept run minilm                            # real trained model on real sentences
+    adept run model.onnx --input x.npz --adc worst_case
+    adept run resnet50 --set photonic.laser_power_mw=1
+
+The same Graph (after batch-norm folding) is run three ways: float32
+reference, ADEPT emulation (photonic GEMMs with the link-budget noise of
+the configuration, bf16 ASIC), and the cost model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+from ..emulate import compare, fold_batchnorm, prepare
+from ..emulate.inputs import load_inputs, synthetic_inputs
+from ..errors import ConfigError
+from ..graph import zoo
+from ..kernels.registry import BACKEND_NAMES
+from .linkbudget import parse_override
+
+REAL_MODELS = ("minilm", "efficientnet-lite0")
+MODEL_CHOICES = zoo.ZOO_NAMES + REAL_MODELS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "run", help="emulate a network on ADEPT: fidelity vs float32 and the cost report",
+        description="Run MODEL through the emulated chip and the float32 reference, then print "
+                    "their agreement and the cost of the same Graph on the same design (docs/executor.md).",
+    )
+    p.add_argument("model", help=f"{', '.join(MODEL_CHOICES)}, or a path to an .onnx file")
+    p.add_argument("--config", default="adept", help="preset name or path to a .toml file [adept]")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one config value, e.g. --set photonic.adc_bits=6 (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed of the run [0]")
+    p.add_argument("--input", metavar="FILE", help=".npy (single-input model) or .npz (name -> array) inputs; "
+                   "any number of samples, streamed in chunks of --batch")
+    p.add_argument("--batch", type=int, default=1, help="batch the zoo graph is built for (chunk size) [1]")
+    p.add_argument("--backend", default="auto", choices=("auto",) + BACKEND_NAMES, help="kernel backend [auto]")
+    p.add_argument("--adc", default="calibrated", choices=("calibrated", "worst_case"),
+                   help="ADC range policy; calibrated uses a separate synthetic (or held-out) batch [calibrated]")
+    p.add_argument("--asic-format", default="bf16", choices=("bf16", "fp32"), help="ASIC number format [bf16]")
+    p.add_argument("--no-cost", action="store_true", help="skip the cost report")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when not a TTY)")
+    p.add_argument("--json", metavar="FILE", help="write fidelity, timings, clipped layers and cost as JSON")
+    p.set_defaults(func=run)
+
+
+def _load_model(args):
+    """(graph, inputs, calibration inputs, real-model metrics or None)."""
+    name = args.model
+    if name in zoo.ZOO_NAMES:
+        graph = zoo.build(name, batch=args.batch)
+        return graph, None, synthetic_inputs(graph, seed=1_000_003), None
+    if name in REAL_MODELS:
+        from .. import models
+
+        real = models.build(name)
+        return real.graph, real.inputs, real.calibration_inputs, real
+    if name.endswith(".onnx") or os.path.exists(name):
+        from ..graph.onnx_import import from_onnx
+
+        graph = from_onnx(name)
+        return graph, None, synthetic_inputs(graph, seed=1_000_003), None
+    raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(MODEL_CHOICES)} or give an .onnx path")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..hardware import kernel_spec, load_config
+
+    t_start = time.perf_counter()
+    cfg = load_config(args.config, dict(parse_override(o) for o in args.overrides))
+    spec = kernel_spec(cfg)
+    graph, inputs, calib, real = _load_model(args)
+    if args.input:
+        inputs = load_inputs(args.input, graph)
+    elif inputs is None:
+        inputs = synthetic_inputs(graph, seed=args.seed)
+    progress = False if args.no_progress else None
+
+    graph = fold_batchnorm(graph)  # once, so the reference, the emulation and the cost see one Graph
+    ref_model = prepare(graph, precision="fp32")
+    reference = ref_model.run(inputs, progress=progress)
+    model = prepare(graph, spec=spec, precision="adept", asic_format=args.asic_format, adc=args.adc,
+                    backend=args.backend)
+    if args.adc == "calibrated":
+        model.calibrate(calib, progress=progress)
+    result = model.run(inputs, seed=args.seed, progress=progress)
+
+    print(f"{graph.name}: {len(model.graph.nodes)} ops, seed {args.seed}, config {cfg.name}, "
+          f"{spec.rows}x{spec.cols} core, {spec.input_bits}/{spec.weight_bits}/{spec.adc_bits}-bit DAC/weight/ADC, "
+          f"noise sigma_const={spec.noise.sigma_const:.3g} shot={spec.noise.shot_coeff:.3g} "
+          f"rin={spec.noise.rin_coeff:.3g}, ADC range {args.adc}, ASIC {args.asic_format}")
+    fidelity = {}
+    for name in graph.outputs:
+        ref, got = reference.outputs[name], result.outputs[name]
+        f = compare(got, ref, classifier=ref.ndim >= 2 and ref.shape[-1] > 1)
+        fidelity[name] = f.as_dict()
+        top1 = "" if f.top1_agreement is None else f"  argmax agreement {f.top1_agreement:.3f}"
+        print(f"  {name}: relative error {f.rel_error:.3e}  cosine {f.cosine:.6f}{top1}")
+    if real is not None:
+        metrics = real.compare(reference.outputs, result.outputs)
+        fidelity["task_metrics"] = metrics
+        for key, value in metrics.items():
+            print(f"  {key}: {value:.4f}")
+    for layer, frac in result.clipped_layers:
+        print(f"  warning: layer {layer} clipped {frac:.2%} of its ADC conversions")
+    s = result.seconds
+    print(f"emulation {s['total']:.2f} s (GEMM {s['gemm']:.2f}, im2col/relayout {s['lowering']:.2f}, "
+          f"ASIC ops {s['asic']:.2f}, glue {s['glue']:.3f}); fp32 reference {reference.seconds['total']:.2f} s")
+    data = {"model": graph.name, "config": cfg.name, "seed": args.seed, "adc": args.adc,
+            "asic_format": args.asic_format, "fidelity": fidelity,
+            "clipped_layers": [list(c) for c in result.clipped_layers], "seconds": s,
+            "reference_seconds": reference.seconds["total"]}
+    if not args.no_cost:
+        from ..energy import evaluate
+        from ..energy.table import format_report
+
+        report = evaluate(model.graph, cfg, batch=graph.meta.get("batch"))
+        print()
+        print(format_report(report, top=3))
+        data["cost"] = report.to_dict()
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(data, fh, indent=1, default=_jsonable)
+        print(f"wrote {args.json}")
+    print(f"(adept run took {time.perf_counter() - t_start:.1f} s)")
+    return 0
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
