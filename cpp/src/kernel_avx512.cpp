@@ -28,6 +28,12 @@ inline __m512i lowbias32(__m512i x) {
   return _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
 }
 
+// acc += u8 x s8 dot products of 4-byte groups. Inline asm ties the accumulator to one register:
+// GCC 12 copies the accumulators around every _mm512_dpbusd_epi32 in an unrolled kernel.
+inline void dpbusd(__m512i& acc, __m512i u8, __m512i s8) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u8), "v"(s8));
+}
+
 inline __m256 high_half(__m512 v) { return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)); }
 
 // Per-call constants of the vector epilogue.
@@ -36,9 +42,12 @@ struct Consts {
 };
 
 // Noise + ADC + accumulate for 8 partial sums (doubles) of one row; ``valid`` masks real columns.
+// The same IEEE operations in the same order as adc_code() in kernels.hpp. (An approximate
+// reciprocal/rsqrt path with an exact fallback was tried: the epilogue is bound by the number
+// of vector instructions, not by div/sqrt latency, and it was slower.)
 template <int Kind>
 inline void adc8(__m512d pd, __m512d z, const double* lsb, double* acc, __mmask8 valid, const Consts& c,
-                 std::int64_t* clipped) {
+                 std::int64_t& clipped) {
   __m512d y = pd;
   if (Kind == kNoiseConstSigma) {
     y = _mm512_add_pd(pd, _mm512_mul_pd(c.sigma, z));
@@ -48,35 +57,78 @@ inline void adc8(__m512d pd, __m512d z, const double* lsb, double* acc, __mmask8
                                       _mm512_mul_pd(rp, rp));
     y = _mm512_add_pd(pd, _mm512_mul_pd(_mm512_sqrt_pd(var), z));
   }
-  const __m512d step = _mm512_mask_loadu_pd(_mm512_set1_pd(1.0), valid, lsb);
-  const __m512d r = _mm512_roundscale_pd(_mm512_div_pd(y, step), kRound);
-  const __mmask8 over = _mm512_mask_cmp_pd_mask(valid, _mm512_abs_pd(r), c.qmax, _CMP_GT_OQ);
-  *clipped += __builtin_popcount(static_cast<unsigned>(over));
+  const __m512d r = _mm512_roundscale_pd(_mm512_div_pd(y, _mm512_loadu_pd(lsb)), kRound);
   const __m512d code = _mm512_min_pd(_mm512_max_pd(r, c.neg_qmax), c.qmax);
+  // |r| > qmax exactly when clamping changed r (r is never NaN: y and lsb are finite, lsb > 0).
+  clipped += __builtin_popcount(static_cast<unsigned>(_mm512_mask_cmp_pd_mask(valid, r, code, _CMP_NEQ_UQ)));
   _mm512_mask_storeu_pd(acc, valid, _mm512_add_pd(_mm512_maskz_loadu_pd(valid, acc), code));
 }
 
 // Epilogue of 16 columns [n, n+16) of row m, tile t: p holds the exact partial sums.
 template <int Kind>
 inline void epilogue16(const Job& j, __m512i p, __m512i n_golden, std::uint64_t rk, std::int64_t n, double* acc,
-                       __mmask16 valid, const Consts& c, std::int64_t* clipped) {
+                       __mmask16 valid, const Consts& c, std::int64_t& clipped) {
   __m512 z = _mm512_setzero_ps();
   if (Kind != kNoiseOff) {
     const __m512i counter = _mm512_add_epi32(n_golden, _mm512_set1_epi32(static_cast<int>(rk >> 32)));
     const __m512i h = lowbias32(_mm512_xor_si512(counter, _mm512_set1_epi32(static_cast<int>(rk & 0xFFFFFFFFu))));
-    z = _mm512_i32gather_ps(_mm512_srli_epi32(h, 16), j.table, 4);
+    z = _mm512_i32gather_ps(_mm512_srli_epi32(h, 32 - kTableBits), j.table, 4);
   }
   const __m512d p_lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(p));
-  const __m512d p_hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(p, 1));
   const __m512d z_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(z));
-  const __m512d z_hi = _mm512_cvtps_pd(high_half(z));
-  adc8<Kind>(p_lo, z_lo, j.lsb + n, acc, static_cast<__mmask8>(valid), c, clipped);
-  if (valid >> 8) adc8<Kind>(p_hi, z_hi, j.lsb + n + 8, acc + 8, static_cast<__mmask8>(valid >> 8), c, clipped);
+  adc8<Kind>(p_lo, z_lo, j.lsb_pad + n, acc, static_cast<__mmask8>(valid), c, clipped);
+  if (valid >> 8) {
+    const __m512d p_hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(p, 1));
+    const __m512d z_hi = _mm512_cvtps_pd(high_half(z));
+    adc8<Kind>(p_hi, z_hi, j.lsb_pad + n + 8, acc + 8, static_cast<__mmask8>(valid >> 8), c, clipped);
+  }
+}
+
+// Exact partial sums of MR input rows x kNr columns over ``groups`` groups of 4 k:
+// u8 (q + 128) x s8 dot products, then minus 128 * sum(w): p[i][c] as int32.
+template <int MR>
+__attribute__((noinline)) void micro_kernel(const std::uint8_t* xr, std::int64_t x_stride, const std::int8_t* wp, int groups,
+                         __m512i ws0, __m512i ws1, __m512i (&p)[kMr][2]) {
+  // Full unrolling lets GCC keep the 2 * MR accumulators in registers.
+  __m512i a[MR][2];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) a[i][0] = a[i][1] = _mm512_setzero_si512();
+  for (int g = 0; g < groups; ++g) {
+    const __m512i w0 = _mm512_loadu_si512(wp + g * 128);
+    const __m512i w1 = _mm512_loadu_si512(wp + g * 128 + 64);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      std::int32_t quad;
+      std::memcpy(&quad, xr + i * x_stride + 4 * g, 4);
+      const __m512i xb = _mm512_set1_epi32(quad);
+      dpbusd(a[i][0], xb, w0);
+      dpbusd(a[i][1], xb, w1);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    p[i][0] = _mm512_sub_epi32(a[i][0], ws0);
+    p[i][1] = _mm512_sub_epi32(a[i][1], ws1);
+  }
+}
+
+inline void partial_sums(int rows, const std::uint8_t* xr, std::int64_t x_stride, const std::int8_t* wp, int groups,
+                         __m512i ws0, __m512i ws1, __m512i (&p)[kMr][2]) {
+  switch (rows) {  // a short block (e.g. M = 1) does not pay for kMr rows
+    case 1: return micro_kernel<1>(xr, x_stride, wp, groups, ws0, ws1, p);
+    case 2: return micro_kernel<2>(xr, x_stride, wp, groups, ws0, ws1, p);
+    case 3: return micro_kernel<3>(xr, x_stride, wp, groups, ws0, ws1, p);
+    case 4: return micro_kernel<4>(xr, x_stride, wp, groups, ws0, ws1, p);
+    case 5: return micro_kernel<5>(xr, x_stride, wp, groups, ws0, ws1, p);
+    case 6: return micro_kernel<6>(xr, x_stride, wp, groups, ws0, ws1, p);
+    case 7: return micro_kernel<7>(xr, x_stride, wp, groups, ws0, ws1, p);
+    default: return micro_kernel<kMr>(xr, x_stride, wp, groups, ws0, ws1, p);
+  }
 }
 
 template <int Kind>
 void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
-                       std::int64_t* clipped) {
+                       std::int64_t* clipped_out) {
   const std::int64_t width = n1 - n0;
   for (std::int64_t i = 0; i < (m1 - m0) * width; ++i) acc[i] = 0.0;
   Consts c;
@@ -86,10 +138,13 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
   c.sigma = _mm512_set1_pd(j.sigma_fixed);
   c.qmax = _mm512_set1_pd(j.qmax_adc);
   c.neg_qmax = _mm512_set1_pd(-j.qmax_adc);
-  const int groups = j.rows4 / 4;
+  std::int64_t clipped = 0;
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i golden = _mm512_set1_epi32(static_cast<int>(kGolden32));
+  __m512i p[kMr][2];
   for (std::int64_t t = 0; t < j.tiles; ++t) {
+    const std::int64_t len = j.k - t * j.rows < j.rows ? j.k - t * j.rows : j.rows;
+    const int groups = static_cast<int>((len + 3) / 4);  // the padding of a short last tile is zero
     for (std::int64_t np = n0; np < n1; np += kNr) {
       const std::int8_t* wp = j.w8 + (t * (j.n_pad / kNr) + np / kNr) * j.rows4 * kNr;
       const __m512i ws0 = _mm512_loadu_si512(j.wsum128 + t * j.n_pad + np);
@@ -98,32 +153,19 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
       const __m512i ng1 = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(np + 16)), iota), golden);
       const __mmask16 valid0 = lanes16(n1 - np), valid1 = n1 - np > 16 ? lanes16(n1 - np - 16) : 0;
       for (std::int64_t mm = m0; mm < m1; mm += kMr) {
-        const std::uint8_t* xr = j.xq8 + mm * j.x_stride + t * j.rows4;
-        __m512i a[kMr][2];
-        for (int i = 0; i < kMr; ++i) a[i][0] = a[i][1] = _mm512_setzero_si512();
-        for (int g = 0; g < groups; ++g) {
-          const __m512i w0 = _mm512_loadu_si512(wp + g * 128);
-          const __m512i w1 = _mm512_loadu_si512(wp + g * 128 + 64);
-          for (int i = 0; i < kMr; ++i) {
-            std::int32_t quad;
-            std::memcpy(&quad, xr + i * j.x_stride + 4 * g, 4);
-            const __m512i xb = _mm512_set1_epi32(quad);
-            a[i][0] = _mm512_dpbusd_epi32(a[i][0], xb, w0);
-            a[i][1] = _mm512_dpbusd_epi32(a[i][1], xb, w1);
-          }
-        }
-        const std::int64_t rows_here = m1 - mm < kMr ? m1 - mm : kMr;
+        const int rows_here = static_cast<int>(m1 - mm < kMr ? m1 - mm : kMr);
+        partial_sums(rows_here, j.xq8 + mm * j.x_stride + t * j.rows4, j.x_stride, wp, groups, ws0, ws1, p);
         for (int i = 0; i < rows_here; ++i) {
           const std::int64_t m = mm + i;
           const std::uint64_t rk = Kind != kNoiseOff ? row_key(j.base_key, t, m) : 0;
           double* acc_row = acc + (m - m0) * width + (np - n0);
-          epilogue16<Kind>(j, _mm512_sub_epi32(a[i][0], ws0), ng0, rk, np, acc_row, valid0, c, clipped);
-          if (valid1)
-            epilogue16<Kind>(j, _mm512_sub_epi32(a[i][1], ws1), ng1, rk, np + 16, acc_row + 16, valid1, c, clipped);
+          epilogue16<Kind>(j, p[i][0], ng0, rk, np, acc_row, valid0, c, clipped);
+          if (valid1) epilogue16<Kind>(j, p[i][1], ng1, rk, np + 16, acc_row + 16, valid1, c, clipped);
         }
       }
     }
   }
+  *clipped_out += clipped;
   for (std::int64_t m = m0; m < m1; ++m)
     for (std::int64_t col = 0; col < width; ++col)
       j.y[m * j.n + n0 + col] = static_cast<float>(acc[(m - m0) * width + col] * j.factor[n0 + col]);

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "adept/gemm_spec.hpp"  // constants only (kTableBits)
+
 namespace adept::detail {
 
 enum NoiseKind : int { kNoiseOff = 0, kNoiseConstSigma = 1, kNoiseFull = 2 };
@@ -34,6 +36,7 @@ struct Job {
   double sigma_fixed = 0.0;                 // sqrt(sc2) when only sigma_const is set
   double qmax_adc = 0.0;
   const double* lsb = nullptr;     // [n]
+  const double* lsb_pad = nullptr;  // [n_pad] lsb, padded with 1.0 so vector loads need no mask
   const double* factor = nullptr;  // [n] lsb * (double(sx) * double(sw))
   const float* table = nullptr;
   std::uint64_t base_key = 0;
@@ -66,7 +69,7 @@ static inline double adc_code(double pd, std::uint64_t rk, std::int64_t n, const
   if (j.noise_kind != kNoiseOff) {
     std::uint32_t counter = static_cast<std::uint32_t>(n) * kGolden32 + static_cast<std::uint32_t>(rk >> 32);
     std::uint32_t h = lowbias32(counter ^ static_cast<std::uint32_t>(rk));
-    double z = static_cast<double>(j.table[h >> 16]);
+    double z = static_cast<double>(j.table[h >> (32 - kTableBits)]);
     double sigma;
     if (j.noise_kind == kNoiseConstSigma) {
       sigma = j.sigma_fixed;

@@ -247,10 +247,13 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
     j.noise_kind = detail::kNoiseFull;
   }
   j.qmax_adc = static_cast<double>(qmax(s.adc_bits));
-  std::vector<double> factor(static_cast<std::size_t>(n));
-  for (std::int64_t c = 0; c < n; ++c)
+  std::vector<double> factor(static_cast<std::size_t>(n)), lsb_pad(static_cast<std::size_t>(w.n_pad), 1.0);
+  for (std::int64_t c = 0; c < n; ++c) {
     factor[c] = plan.lsb[c] * (static_cast<double>(sx) * static_cast<double>(plan.w_scale[c]));
+    lsb_pad[c] = plan.lsb[c];
+  }
   j.lsb = plan.lsb;
+  j.lsb_pad = lsb_pad.data();
   j.factor = factor.data();
   j.table = plan.normal_table;
   j.base_key = plan.base_key;
