@@ -117,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
     for layer, frac in result.clipped_layers:
         print(f"  warning: layer {layer} clipped {frac:.2%} of its ADC conversions")
     s = result.seconds
-    print(f"emulation {s['total']:.2f} s (GEMM {s['gemm']:.2f}, im2col/relayout {s['lowering']:.2f}, "
+    print(f"emulation {s['total']:.2f} s (GEMM {s['gemm']:.2f}, programming cores {s['program']:.2f}, "
+          f"im2col/relayout {s['lowering']:.2f}, "
           f"ASIC ops {s['asic']:.2f}, glue {s['glue']:.3f}); fp32 reference {reference.seconds['total']:.2f} s")
     data = {"model": graph.name, "config": cfg.name, "seed": args.seed, "adc": args.adc,
             "asic_format": args.asic_format, "fidelity": fidelity,

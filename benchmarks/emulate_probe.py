@@ -1,0 +1,65 @@
+"""Run one zoo model through the emulator in a fresh process; print seconds, breakdown and peak RSS as JSON.
+
+Used by ``benchmarks/test_emulate_speed.py`` (a subprocess, so the peak RSS
+is this model's alone) and by hand::
+
+    python benchmarks/emulate_probe.py bert-large --seq-len 384
+    python benchmarks/emulate_probe.py rnnt --utterance-s 7.2
+    python benchmarks/emulate_probe.py resnet50
+
+The hardware is the ``adept`` preset (noise from its link budget), ADC range
+``worst_case`` (no calibration pass), backend ``auto``, one inference per
+repeat; the first run (which programs every core) is reported separately
+from the steady-state median of ``--repeats`` further runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+
+import numpy as np
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser()
+    p.add_argument("model", choices=("resnet50", "bert-large", "rnnt"))
+    p.add_argument("--seq-len", type=int, default=384)
+    p.add_argument("--utterance-s", type=float, default=7.2)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--backend", default="auto")
+    args = p.parse_args(argv)
+
+    from adept_core.emulate import fold_batchnorm, prepare
+    from adept_core.emulate.inputs import synthetic_inputs
+    from adept_core.graph import zoo
+    from adept_core.graph.lowering import graph_macs
+    from adept_core.hardware import kernel_spec, load_config
+
+    params = {"bert-large": {"seq_len": args.seq_len}, "rnnt": {"utterance_s": args.utterance_s}}.get(args.model, {})
+    graph = fold_batchnorm(zoo.build(args.model, **params))
+    inputs = synthetic_inputs(graph, seed=0)
+    model = prepare(graph, spec=kernel_spec(load_config("adept")), backend=args.backend)
+    t0 = time.perf_counter()
+    first = model.run(inputs, seed=0, progress=False)
+    first_s = time.perf_counter() - t0
+    runs = [model.run(inputs, seed=1 + i, progress=False) for i in range(args.repeats)]
+    totals = [r.seconds["total"] for r in runs]
+    best = runs[totals.index(statistics.median_low(totals))]
+    out = next(iter(best.outputs.values()))
+    report = {
+        "model": args.model, "params": params, "gmac": graph_macs(graph) / 1e9,
+        "first_run_s": first_s, "median_s": statistics.median(totals), "breakdown_s": best.seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "output_finite": bool(np.all(np.isfinite(out))), "output_shape": list(out.shape),
+        "first_breakdown_s": first.seconds,
+    }
+    print(json.dumps(report))
+    return report
+
+
+if __name__ == "__main__":
+    main()
