@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -30,26 +32,68 @@ void require(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument(what);
 }
 
-/// Run fn(item, worker) for item in [0, count) on up to ``threads`` threads (the caller's
-/// included); items are handed out dynamically, which cannot change any result because each
-/// item writes only its own outputs.
+/// A reusable barrier for the workers of one call (C++17 has no std::barrier).
+class Barrier {
+ public:
+  explicit Barrier(int count) : count_(count) {}
+  void wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const std::uint64_t gen = generation_;
+    if (++arrived_ == count_) {
+      arrived_ = 0;
+      ++generation_;
+      cv_.notify_all();
+    } else {
+      cv_.wait(lock, [&] { return generation_ != gen; });
+    }
+  }
+  void drop() {  // one expected worker will never arrive (its thread could not be started)
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (arrived_ == --count_ && count_ > 0) {
+      arrived_ = 0;
+      ++generation_;
+      cv_.notify_all();
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int count_;
+  int arrived_ = 0;
+  std::uint64_t generation_ = 0;
+};
+
+/// Work items handed out one at a time: which worker runs which item cannot change any result,
+/// because each item writes only its own outputs.
+class WorkQueue {
+ public:
+  explicit WorkQueue(std::int64_t count) : count_(count) {}
+  template <class F>
+  void drain(F&& fn) {
+    for (std::int64_t i = next_.fetch_add(1); i < count_; i = next_.fetch_add(1)) fn(i);
+  }
+
+ private:
+  std::atomic<std::int64_t> next_{0};
+  std::int64_t count_;
+};
+
+/// Run body(worker, barrier) on ``workers`` threads, the caller's included. If a thread cannot
+/// be started, the others do its share (work is taken from WorkQueues, never assigned).
 template <class F>
-void parallel_for(std::int64_t count, int threads, F&& fn) {
-  const int workers = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads, count)));
-  std::atomic<std::int64_t> next{0};
-  auto work = [&](int worker) {
-    for (std::int64_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) fn(i, worker);
-  };
+void run_team(int workers, F&& body) {
+  Barrier barrier(workers);
   std::vector<std::thread> pool;
   pool.reserve(static_cast<std::size_t>(workers - 1));
   for (int w = 1; w < workers; ++w) {
     try {
-      pool.emplace_back(work, w);
+      pool.emplace_back([&body, &barrier, w] { body(w, barrier); });
     } catch (const std::system_error&) {
-      break;  // could not start another thread: the ones running (and this one) finish the work
+      barrier.drop();
     }
   }
-  work(0);
+  body(0, barrier);
   for (auto& th : pool) th.join();
 }
 
@@ -177,27 +221,9 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
 
   RunStats stats;
   const std::int64_t n = w.n;
-  // 1. max |x| (NaN/Inf: return before anything is cast to an integer).
-  const std::int64_t qitems = (m + kQuantRows - 1) / kQuantRows;
-  std::vector<float> part(static_cast<std::size_t>(qitems), 0.0f);
-  parallel_for(qitems, plan.threads, [&](std::int64_t i, int) {
-    const std::int64_t r0 = i * kQuantRows, r1 = std::min(m, r0 + kQuantRows);
-    part[i] = simd ? detail::avx512::absmax(x + r0 * k, (r1 - r0) * k) : detail::portable::absmax(x + r0 * k, (r1 - r0) * k);
-  });
-  float amax = 0.0f;
-  for (float v : part) {
-    if (!(v <= amax)) amax = v;  // also picks up NaN
-    if (v != v) break;
-  }
-  stats.x_absmax = amax;
-  if (!std::isfinite(amax)) return stats;
   const int qx = qmax(s.input_bits);
-  float sx = plan.x_scale;
-  if (sx == 0.0f) sx = amax == 0.0f ? 1.0f : amax / static_cast<float>(qx);
-  stats.x_scale = sx;
-  if (m == 0 || n == 0) return stats;
+  const std::int64_t qitems = (m + kQuantRows - 1) / kQuantRows;
 
-  // 2. quantize X into the tile-padded layout (rows padded to kMr with code 0).
   detail::Job j;
   j.m = m;
   j.k = k;
@@ -210,7 +236,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   std::vector<std::int16_t> xq16;
   if (!w.wide) {
     j.x_stride = static_cast<std::int64_t>(w.tiles) * w.rows4;
-    xq8.assign(static_cast<std::size_t>(round_up(m, kMr) * j.x_stride), detail::kInputShift);
+    xq8.assign(static_cast<std::size_t>(round_up(m, kMr) * j.x_stride), detail::kInputShift);  // pad rows: code 0
     j.xq8 = xq8.data();
     j.w8 = w.w8.data();
     j.wsum128 = w.wsum128.data();
@@ -220,19 +246,6 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
     j.xq16 = xq16.data();
     j.w16 = w.w16.data();
   }
-  parallel_for(qitems, plan.threads, [&](std::int64_t i, int) {
-    const std::int64_t r1 = std::min(m, (i + 1) * kQuantRows);
-    for (std::int64_t r = i * kQuantRows; r < r1; ++r) {
-      if (w.wide)
-        detail::portable::quantize_wide(x + r * k, k, sx, qx, xq16.data() + r * k);
-      else if (simd)
-        detail::avx512::quantize_narrow(x + r * k, k, w.rows, w.rows4, sx, qx, xq8.data() + r * j.x_stride);
-      else
-        detail::portable::quantize_narrow(x + r * k, k, w.rows, w.rows4, sx, qx, xq8.data() + r * j.x_stride);
-    }
-  });
-
-  // 3. per-call constants of the epilogue.
   const NoiseSpec& nz = s.noise;
   j.sc2 = nz.sigma_const * nz.sigma_const;
   j.shot = nz.shot_coeff;
@@ -248,10 +261,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   }
   j.qmax_adc = static_cast<double>(qmax(s.adc_bits));
   std::vector<double> factor(static_cast<std::size_t>(n)), lsb_pad(static_cast<std::size_t>(w.n_pad), 1.0);
-  for (std::int64_t c = 0; c < n; ++c) {
-    factor[c] = plan.lsb[c] * (static_cast<double>(sx) * static_cast<double>(plan.w_scale[c]));
-    lsb_pad[c] = plan.lsb[c];
-  }
+  std::copy(plan.lsb, plan.lsb + n, lsb_pad.begin());
   j.lsb = plan.lsb;
   j.lsb_pad = lsb_pad.data();
   j.factor = factor.data();
@@ -259,22 +269,73 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   j.base_key = plan.base_key;
   j.y = y;
 
-  // 4. output blocks, each through every tile with the fused epilogue.
-  const std::int64_t bm = (m + kBlockRows - 1) / kBlockRows, bn = (n + kBlockCols - 1) / kBlockCols;
-  const int workers = static_cast<int>(std::min<std::int64_t>(plan.threads, bm * bn));
-  std::vector<double> acc(static_cast<std::size_t>(workers) * kBlockRows * kBlockCols);
+  // Output blocks: 64 rows when there are enough of them to share out, else 32 (load balance).
+  const std::int64_t bn = (n + kBlockCols - 1) / kBlockCols;
+  std::int64_t block_rows = kBlockRows;
+  if (((m + kBlockRows - 1) / kBlockRows) * bn < 8 * plan.threads) block_rows = kBlockRows / 2;
+  const std::int64_t bm = (m + block_rows - 1) / block_rows;
+  const int workers = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(plan.threads, std::max(qitems, bm * bn))));
+  std::vector<float> part(static_cast<std::size_t>(qitems), 0.0f);
+  std::vector<double> acc(static_cast<std::size_t>(workers) * block_rows * kBlockCols);
   std::vector<std::int64_t> clipped(static_cast<std::size_t>(workers), 0);
-  parallel_for(bm * bn, workers, [&](std::int64_t b, int worker) {
-    const std::int64_t m0 = (b / bn) * kBlockRows, n0 = (b % bn) * kBlockCols;
-    const std::int64_t m1 = std::min(m, m0 + kBlockRows), n1 = std::min(n, n0 + kBlockCols);
-    double* scratch = acc.data() + static_cast<std::size_t>(worker) * kBlockRows * kBlockCols;
-    if (w.wide)
-      detail::portable::block_wide(j, m0, m1, n0, n1, scratch, &clipped[worker]);
-    else if (simd)
-      detail::avx512::block_narrow(j, m0, m1, n0, n1, scratch, &clipped[worker]);
-    else
-      detail::portable::block_narrow(j, m0, m1, n0, n1, scratch, &clipped[worker]);
+  float amax = 0.0f, sx = 0.0f;
+  WorkQueue absmax_items(qitems), quantize_items(qitems), blocks(m > 0 && n > 0 ? bm * bn : 0);
+
+  run_team(workers, [&](int worker, Barrier& barrier) {
+    // 1. max |x|, per chunk of rows.
+    absmax_items.drain([&](std::int64_t i) {
+      const std::int64_t r0 = i * kQuantRows, r1 = std::min(m, r0 + kQuantRows);
+      part[i] = simd ? detail::avx512::absmax(x + r0 * k, (r1 - r0) * k) : detail::portable::absmax(x + r0 * k, (r1 - r0) * k);
+    });
+    barrier.wait();
+    // Every worker derives the same scale from the same partial maxima (no extra barrier).
+    float a = 0.0f;
+    for (float v : part) {
+      if (!(v <= a)) a = v;  // also picks up NaN
+      if (v != v) break;
+    }
+    // NaN/Inf: stop before anything is divided, rounded or cast to an integer.
+    if (!std::isfinite(a)) {
+      if (worker == 0) amax = a;
+      return;
+    }
+    float scale = plan.x_scale;
+    if (scale == 0.0f) scale = a == 0.0f ? 1.0f : a / static_cast<float>(qx);
+    if (worker == 0) {
+      amax = a;
+      sx = scale;
+      for (std::int64_t c = 0; c < n; ++c)
+        factor[c] = plan.lsb[c] * (static_cast<double>(scale) * static_cast<double>(plan.w_scale[c]));
+    }
+    // 2. quantize X into the tile-padded layout.
+    quantize_items.drain([&](std::int64_t i) {
+      const std::int64_t r1 = std::min(m, (i + 1) * kQuantRows);
+      for (std::int64_t r = i * kQuantRows; r < r1; ++r) {
+        if (w.wide)
+          detail::portable::quantize_wide(x + r * k, k, scale, qx, xq16.data() + r * k);
+        else if (simd)
+          detail::avx512::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8.data() + r * j.x_stride);
+        else
+          detail::portable::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8.data() + r * j.x_stride);
+      }
+    });
+    barrier.wait();  // also publishes factor[] from worker 0
+    // 3. output blocks, each through every tile with the fused epilogue.
+    double* scratch = acc.data() + static_cast<std::size_t>(worker) * block_rows * kBlockCols;
+    blocks.drain([&](std::int64_t b) {
+      const std::int64_t m0 = (b / bn) * block_rows, n0 = (b % bn) * kBlockCols;
+      const std::int64_t m1 = std::min(m, m0 + block_rows), n1 = std::min(n, n0 + kBlockCols);
+      if (w.wide)
+        detail::portable::block_wide(j, m0, m1, n0, n1, scratch, &clipped[worker]);
+      else if (simd)
+        detail::avx512::block_narrow(j, m0, m1, n0, n1, scratch, &clipped[worker]);
+      else
+        detail::portable::block_narrow(j, m0, m1, n0, n1, scratch, &clipped[worker]);
+    });
   });
+  stats.x_absmax = amax;
+  stats.x_scale = sx;
+  if (!std::isfinite(amax)) return stats;
   for (std::int64_t c : clipped) stats.clipped += c;
   return stats;
 }
