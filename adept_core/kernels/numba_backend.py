@@ -142,8 +142,11 @@ class NumbaBackend:
         n_cols = programmed.qw.shape[1]
         chunks = row_chunks(m_rows, plan.threads)
 
-        peaks = on_threads(lambda m0, m1: _k.row_absmax(x[m0:m1]), chunks)
-        x_absmax = np.float32(np.nan) if any(np.isnan(v) for v in peaks) else np.float32(max(peaks))
+        peak = max(on_threads(lambda m0, m1: _k.absmax_bits(x[m0:m1]), chunks))
+        if peak >= _k.NON_FINITE_BITS:
+            x_absmax = np.float32(np.nan)
+        else:
+            x_absmax = np.array([peak], dtype=np.uint32).view(np.float32)[0]
         if not np.isfinite(x_absmax):
             return RunResult(np.empty((m_rows, n_cols), np.float32), float(x_absmax), 0.0, 0)
         x_scale = np.float32(plan.x_scale)

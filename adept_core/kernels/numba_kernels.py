@@ -4,7 +4,7 @@ The tile products themselves are not here: :class:`~adept_core.kernels.numba_bac
 hands them to BLAS, which is exact for the integer codes it multiplies (see
 that module). What is here is everything that touches each element once:
 
-- :func:`row_absmax` and :func:`quantize_codes`: step 1 of the contract for the inputs;
+- :func:`absmax_bits` and :func:`quantize_codes`: step 1 of the contract for the inputs;
 - :func:`tile_epilogue`: steps 3-5 (noise, ADC, accumulation, and on the last
   tile the dequantization) fused, so a partial sum is read once and never stored.
 
@@ -47,22 +47,23 @@ def standard_normal(base: np.uint64, t: int, m: int, n: int, table: np.ndarray) 
     return np.float64(table[column_hash(row_key(base, t, m), n) >> _TABLE_SHIFT])
 
 
-@kernel_jit()
-def row_absmax(x: np.ndarray) -> float:
-    """``max|x|`` as float32, or NaN when ``x`` holds a NaN or an Inf.
+#: float32 bit patterns with ``bits & 0x7FFFFFFF`` at or above this are Inf or NaN.
+NON_FINITE_BITS = 0x7F800000
 
-    Non-finite values are detected by summing ``v * 0``, which is 0 for
-    every finite ``v`` and NaN otherwise: one vectorizable pass, no branch.
+
+@kernel_jit()
+def absmax_bits(x: np.ndarray) -> int:
+    """``max |x|`` of a C-contiguous float32 array, as the float32's bit pattern.
+
+    With the sign bit cleared, the bit patterns of float32 values sort like
+    their magnitudes, and Inf and NaN sort above every finite value
+    (``>= NON_FINITE_BITS``). An integer max is associative, so LLVM
+    vectorizes this loop; a float max reduction it may not reorder.
     """
-    peak = np.float32(0.0)
-    poison = np.float32(0.0)
-    for m in range(x.shape[0]):
-        for j in range(x.shape[1]):
-            v = x[m, j]
-            peak = max(peak, abs(v))
-            poison += v * np.float32(0.0)
-    if poison != 0.0 or not np.isfinite(peak):
-        return np.nan
+    bits = x.reshape(-1).view(np.uint32)
+    peak = np.uint32(0)
+    for i in range(bits.size):
+        peak = max(peak, bits[i] & np.uint32(0x7FFFFFFF))
     return peak
 
 
