@@ -138,14 +138,15 @@ def pareto_front(xs: list[float], ys: list[float], x_higher_better: bool = True)
 
 def plot_pareto(table: Any, x: str, y: str, out: str | os.PathLike[str], color: str | None = None,
                 where: Mapping[str, Any] | None = None, x_higher_better: bool = True, logy: bool = False,
-                title: str | None = None) -> list[int]:
+                title: str | None = None, annotate: str | None = None) -> list[int]:
     """Scatter every design in the (``x``, ``y``) plane and draw its Pareto front; returns the front's row indices.
 
     ``y`` is maximised (e.g. ``inferences_per_s_per_w``); ``x`` too, unless
     ``x_higher_better`` is false (an error metric rather than an accuracy).
-    With ``color``, each colour group gets its own front: designs are only
-    compared within a group (colour by ``workload``: a ResNet-50 point does
-    not dominate a BERT-large one). Row indices refer to the rows kept by ``where``.
+    Designs are compared within one workload only (a ResNet-50 point does
+    not dominate a BERT-large one): each workload gets its own front.
+    ``color`` only colours the points; ``annotate`` writes that column's
+    value next to each point of a front. Row indices refer to the rows kept by ``where``.
     """
     rows, failed = select_rows(table, where)
     if rows.num_rows == 0:
@@ -153,20 +154,32 @@ def plot_pareto(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
     xs, ys = _column(rows, x), _column(rows, y)
     valid = [i for i, (a, b) in enumerate(zip(xs, ys)) if a is not None and b is not None]
     xs, ys = [xs[i] for i in valid], [ys[i] for i in valid]
-    groups = _column(rows, color) if color else [None] * len(xs)
-    groups = [groups[i] for i in valid]
+
+    def kept(name: str | None) -> list:
+        values = _column(rows, name) if name else [None] * rows.num_rows
+        return [values[i] for i in valid]
+
+    groups, workloads = kept(color), kept("workload" if "workload" in rows.column_names else None)
+    labels = kept(annotate)
     fig, ax = _figure()
-    fronts = []
     for key in _ordered(set(groups)):
         idx = [i for i, g in enumerate(groups) if g == key]
-        dots = ax.scatter([xs[i] for i in idx], [ys[i] for i in idx], s=18, alpha=0.6,
-                          label=None if key is None else f"{color} = {key}")
+        ax.scatter([xs[i] for i in idx], [ys[i] for i in idx], s=22, alpha=0.75,
+                   label=None if key is None else f"{color} = {key}")
+    fronts = []
+    for n, load in enumerate(_ordered(set(workloads))):
+        idx = [i for i, w in enumerate(workloads) if w == load]
         front = [idx[j] for j in pareto_front([xs[i] for i in idx], [ys[i] for i in idx], x_higher_better)]
-        ax.plot([xs[i] for i in front], [ys[i] for i in front], color=dots.get_facecolor()[0][:3], linewidth=1.4,
-                marker="o", markerfacecolor="none", markersize=9)
+        many = len(set(workloads)) > 1
+        ax.plot([xs[i] for i in front], [ys[i] for i in front], color="black", linewidth=1.0,
+                linestyle=("-", "--", ":", "-.")[n % 4], marker="o", markerfacecolor="none", markersize=10,
+                label="Pareto front" + (f" ({load})" if many else ""))
+        for i in front if annotate else ():
+            ax.annotate(_short(labels[i]), (xs[i], ys[i]), textcoords="offset points", xytext=(-6, 6),
+                        ha="right", fontsize="x-small")
         fronts += front
-    ax.plot([], [], color="grey", marker="o", markerfacecolor="none", markersize=9, label="Pareto front")
     ax.set_yscale("log" if logy else "linear")
+    ax.margins(x=0.08, y=0.08)  # room for the labels of points at the edges
     ax.set_xlabel(x + ("" if x_higher_better else "  (lower is better)"))
     ax.set_ylabel(y)
     ax.grid(True, alpha=0.3)
@@ -174,6 +187,10 @@ def plot_pareto(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
     ax.legend(fontsize="small")
     _save(fig, out)
     return sorted(valid[i] for i in fronts)
+
+
+def _short(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _label_values(ax: Any, values: list) -> None:

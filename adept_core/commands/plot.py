@@ -22,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pareto", action="store_true",
                    help=f"Pareto plot: every design and the front maximising both axes (default x: the first "
                         f"fidelity_* metric of the results, y: {PARETO_Y})")
+    p.add_argument("--annotate", metavar="COLUMN", help="with --pareto: label the front's points with this column")
     p.add_argument("--x-lower-better", action="store_true", help="with --pareto: x is an error (minimise it)")
     p.add_argument("--logx", action="store_true", help="logarithmic x axis")
     p.add_argument("--logy", action="store_true", help="logarithmic y axis")
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or args.results.with_name(f"{args.results.stem}_{y}_vs_{x}.png")
     if args.pareto:
         front = plot_pareto(table, x, y, out, color=args.color, where=where, x_higher_better=not args.x_lower_better,
-                            logy=args.logy, title=args.title)
+                            logy=args.logy, title=args.title, annotate=args.annotate)
         print(f"wrote {out} ({len(front)} designs on the Pareto front)")
     else:
         n = plot_metric(table, x, y, out, color=args.color, where=where, logx=args.logx, logy=args.logy,
