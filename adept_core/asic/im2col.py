@@ -1,9 +1,14 @@
 """Convolution geometry and im2col: how a Conv becomes the GEMM that :mod:`~adept_core.graph.lowering` names.
 
-The column layout matches ``W.reshape(Cout, Cin/group*kh*kw)``: row
-``(b*Ho + i)*Wo + j`` of group ``g`` holds the receptive field of output
-pixel ``(b, i, j)`` ordered ``(c, u, v)``, so the lowered GEMM is
-``cols[g] [B*Ho*Wo, K] x W_g^T [K, Cout/group]``.
+Activations are logically NCHW (ONNX) but a conv's output is stored
+channels-last (the GEMM produces ``[B*Ho*Wo, Cout]`` rows, and exposing it as
+an NCHW *view* avoids a transpose); element-wise ASIC ops keep that layout.
+So im2col reads NHWC: row ``(b*Ho + i)*Wo + j`` of group ``g`` holds the
+receptive field of output pixel ``(b, i, j)`` in the order ``(u, v, c)``,
+each pixel's ``Cin/group`` channels one contiguous run. The weight matrix
+uses the same order: ``W_g.transpose(2, 3, 1, 0).reshape(K, Cout/group)``
+(:func:`weight_matrix`). The order of K inside a GEMM is a mapping choice;
+the lowering fixes only the shape ``[B*Ho*Wo, Cin/group*kh*kw] x [K, Cout/group]``.
 
 Two implementations, bit-identical (they only copy values):
 
@@ -87,7 +92,7 @@ class ConvGeometry:
 
 
 def im2col(x: np.ndarray, geo: ConvGeometry, impl: str = "auto") -> np.ndarray:
-    """Lower NCHW float32 ``x`` to columns ``[groups, B*Ho*Wo, Cin/groups*kh*kw]`` (C-contiguous)."""
+    """Lower float32 ``x`` (logical NCHW, any memory layout) to ``[groups, B*Ho*Wo, kh*kw*Cin/groups]``."""
     if x.dtype != np.float32 or x.ndim != 4:
         raise ShapeError(f"im2col needs a float32 NCHW tensor, got {x.dtype} with shape {x.shape}")
     b, cin, h, w = x.shape
@@ -95,17 +100,26 @@ def im2col(x: np.ndarray, geo: ConvGeometry, impl: str = "auto") -> np.ndarray:
         raise ShapeError(f"{cin} input channels do not split into {geo.groups} groups")
     ho, wo = geo.output_hw(h, w)
     impl = _resolve(impl)
+    nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # free when x is a conv output (stored NHWC)
+    cg = cin // geo.groups
     if geo.kh == geo.kw == 1 and not (geo.pt or geo.pl or geo.pb or geo.pr):
-        # A pointwise conv's columns are a strided NCHW -> NHWC transpose; NumPy's
-        # blocked copy already does that at memory speed, in either impl.
-        xs = x[:, :, ::geo.sh, ::geo.sw].reshape(b, geo.groups, cin // geo.groups, ho * wo)
-        return np.ascontiguousarray(xs.transpose(1, 0, 3, 2)).reshape(geo.groups, b * ho * wo, cin // geo.groups)
+        # Pointwise: the columns are the (strided) pixels themselves; no copy for stride 1, group 1.
+        rows = nhwc[:, ::geo.sh, ::geo.sw, :].reshape(b * ho * wo, cin)
+        if geo.groups == 1:
+            return rows[None]
+        return np.ascontiguousarray(rows.reshape(b * ho * wo, geo.groups, cg).transpose(1, 0, 2))
     if impl == "numpy":
-        return _im2col_numpy(x, geo, ho, wo)
-    out = np.empty((geo.groups, b * ho * wo, cin // geo.groups * geo.kh * geo.kw), dtype=np.float32)
-    _im2col.im2col_into(np.ascontiguousarray(x), out, geo.kh, geo.kw, geo.sh, geo.sw, geo.dh, geo.dw,
-                        geo.pt, geo.pl, geo.groups, ho, wo)
+        return _im2col_numpy(nhwc, geo, ho, wo)
+    out = np.empty((geo.groups, b * ho * wo, geo.kh * geo.kw * cg), dtype=np.float32)
+    _im2col.im2col_nhwc_into(nhwc, out, geo.kh, geo.kw, geo.sh, geo.sw, geo.dh, geo.dw,
+                             geo.pt, geo.pl, geo.groups, ho, wo)
     return out
+
+
+def weight_matrix(w: np.ndarray) -> np.ndarray:
+    """Conv weight ``[Cout_g, Cin_g, kh, kw]`` of one group as the ``[kh*kw*Cin_g, Cout_g]`` GEMM operand."""
+    cout_g = w.shape[0]
+    return np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(-1, cout_g))
 
 
 def windows(x: np.ndarray, geo: ConvGeometry, pad_value: float = 0.0) -> np.ndarray:
@@ -117,11 +131,11 @@ def windows(x: np.ndarray, geo: ConvGeometry, pad_value: float = 0.0) -> np.ndar
     return view[:, :, ::geo.sh, ::geo.sw, ::geo.dh, ::geo.dw]
 
 
-def _im2col_numpy(x: np.ndarray, geo: ConvGeometry, ho: int, wo: int) -> np.ndarray:
-    b, cin = x.shape[:2]
-    v = windows(x, geo)
+def _im2col_numpy(nhwc: np.ndarray, geo: ConvGeometry, ho: int, wo: int) -> np.ndarray:
+    b, cin = nhwc.shape[0], nhwc.shape[3]
+    v = windows(nhwc.transpose(0, 3, 1, 2), geo)  # [B, C, Ho, Wo, kh, kw] view of the padded input
     assert v.shape[2:4] == (ho, wo)
-    v = v.reshape(b, geo.groups, cin // geo.groups, ho, wo, geo.kh, geo.kw).transpose(1, 0, 3, 4, 2, 5, 6)
+    v = v.reshape(b, geo.groups, cin // geo.groups, ho, wo, geo.kh, geo.kw).transpose(1, 0, 3, 4, 5, 6, 2)
     return np.ascontiguousarray(v).reshape(geo.groups, b * ho * wo, -1)
 
 

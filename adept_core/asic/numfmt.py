@@ -44,7 +44,7 @@ def round_bf16(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """
     if not isinstance(x, np.ndarray) or x.dtype != np.float32:
         raise TypeError(f"round_bf16 needs a float32 numpy array, got {getattr(x, 'dtype', type(x).__name__)}")
-    src = np.ascontiguousarray(x)
+    src = x  # any memory layout: a same-size view and ufuncs (order K) keep it
     bits = src.view(np.uint32)
     lsb = bits >> np.uint32(16)
     lsb &= np.uint32(1)
@@ -56,8 +56,8 @@ def round_bf16(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     if nan.any():
         result[nan] = src[nan]
     if out is None:
-        return result.reshape(x.shape)
-    out[...] = result.reshape(x.shape)
+        return result
+    out[...] = result
     return out
 
 

@@ -36,20 +36,36 @@ def _ceil_extension(geo: ConvGeometry, h: int, w: int, ceil_mode: bool) -> ConvG
                         geo.pb + extra_h, geo.pr + extra_w, geo.groups)
 
 
+def _tap_reduce(v: np.ndarray, ufunc) -> np.ndarray:
+    """Reduce a window view ``[..., kh, kw]`` over its taps, one strided slice at a time.
+
+    NumPy reduces the two small trailing axes of a strided view element by
+    element; ``kh*kw`` whole-array ufunc calls are an order of magnitude faster.
+    Taps are combined in row-major order (float32 for sums).
+    """
+    kh, kw = v.shape[-2:]
+    out = np.array(v[..., 0, 0], dtype=np.float32)
+    for u in range(kh):
+        for t in range(kw):
+            if u or t:
+                ufunc(out, v[..., u, t], out=out)
+    return out
+
+
 def op_max_pool(node, args, ctx):
     x = args[0]
     if len(node.outputs) > 1 and node.outputs[1]:
         raise ShapeError(f"MaxPool {node.name!r}: the Indices output is not supported")
     geo = ConvGeometry.from_attrs(node.attrs, name=node.name)
     geo = _ceil_extension(geo, x.shape[2], x.shape[3], bool(node.attrs.get("ceil_mode", 0)))
-    return (windows(x, geo, pad_value=-np.inf).max(axis=(4, 5)),)
+    return (_tap_reduce(windows(x, geo, pad_value=-np.inf), np.maximum),)
 
 
 def op_average_pool(node, args, ctx):
     x = args[0]
     base = ConvGeometry.from_attrs(node.attrs, name=node.name)
     geo = _ceil_extension(base, x.shape[2], x.shape[3], bool(node.attrs.get("ceil_mode", 0)))
-    total = windows(x, geo).sum(axis=(4, 5), dtype=np.float32)
+    total = _tap_reduce(windows(x, geo), np.add)
     # Divisor per output: window cells inside the input, plus the explicit pads when
     # count_include_pad=1 (the ceil_mode extension never counts).
     ones = np.ones((1, 1) + x.shape[2:], dtype=np.float32)

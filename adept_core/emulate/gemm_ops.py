@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from ..asic import ConvGeometry, depthwise_conv
-from ..asic.im2col import im2col
+from ..asic.im2col import im2col, weight_matrix
 from ..asic.rnn import gru, lstm
 from ..errors import ShapeError
 from ..graph.lowering import is_depthwise
@@ -46,16 +46,15 @@ def run_conv(ex, node, args):
     ys = []
     for g in range(geo.groups):
         def w_fn(g=g):
-            w = _operand(ex, node, args, 1)
-            return np.ascontiguousarray(w[g * ng:(g + 1) * ng].reshape(ng, -1).T)
+            return weight_matrix(_operand(ex, node, args, 1)[g * ng:(g + 1) * ng])
         ys.append(ex.gemm(node, "conv", g, cols[g], w_fn, args[1]))
     t0 = time.perf_counter()
-    y = np.stack(ys) if geo.groups > 1 else ys[0][None]  # [G, B*Ho*Wo, ng]
-    y = y.reshape(geo.groups, b, ho * wo, ng).transpose(1, 0, 3, 2).reshape(b, cout, ho, wo)
-    y = ex.round(np.ascontiguousarray(y))
+    # The GEMM rows are output pixels: keep them channels-last and expose an NCHW view (no copy).
+    y = ys[0] if geo.groups == 1 else np.concatenate(ys, axis=1)  # [B*Ho*Wo, Cout]
+    y = ex.round(y.reshape(b, ho, wo, cout)).transpose(0, 3, 1, 2)
     ex.lowering_seconds += time.perf_counter() - t0
     if bias is not None:
-        y += bias[None, :, None, None]
+        y = y + bias[None, :, None, None]
     return (y,)
 
 
