@@ -106,6 +106,22 @@ def test_simd_equals_portable_with_caller_scale_and_saturating_inputs():
         _assert_same(_call(core, x, isa="portable", x_scale=x_scale), _call(core, x, isa="avx512_vnni", x_scale=x_scale))
 
 
+@pytest.mark.parametrize("isa", ["portable", pytest.param("avx512_vnni", marks=needs_avx512)])
+def test_adc_ties_round_half_to_even_like_the_oracle(isa):
+    # lsb = 2 partial-sum units: every odd noiseless partial sum is an exact tie y / lsb = k + 1/2.
+    gen = np.random.default_rng(21)
+    spec = PhotonicGemmSpec(rows=16, input_bits=3, weight_bits=3, adc_bits=5)  # range +-30: some clip
+    x = gen.uniform(-1, 1, (30, 50)).astype(np.float32)
+    core = PhotonicCore(gen.uniform(-1, 1, (50, 40)).astype(np.float32), spec)
+    full_scale = 2.0 * qmax(spec.adc_bits)
+    y, _, _, clipped = _call(core, x, isa=isa, full_scale=full_scale)
+    ref, stats = core(x, adc_full_scale=full_scale, backend="numpy", return_stats=True)
+    assert np.array_equal(y, ref) and clipped == stats.clipped > 0
+    qx = np.rint(x / np.float32(np.abs(x).max() / 3)).astype(np.int64)
+    p = qx[:, :16] @ core.qw[:16].astype(np.int64)
+    assert np.count_nonzero(p % 2) > 100  # many ties really occurred
+
+
 @pytest.mark.parametrize("bits", [(12, 12, 12), (16, 16, 16), (8, 16, 8), (16, 4, 10), (9, 8, 8)])
 def test_int16_path_matches_the_numpy_oracle(bits):
     gen = np.random.default_rng(bits[0] * 100 + bits[1])

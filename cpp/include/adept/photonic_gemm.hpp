@@ -1,5 +1,5 @@
 // The photonic GEMM kernel: see adept_core/kernels/spec.py for the bit-level contract and
-// docs/kernel.md for the implementation notes (packing, fused epilogue, ISA dispatch).
+// cpp/README.md for the implementation notes (packing, fused epilogue, ISA dispatch).
 #pragma once
 
 #include <cstdint>
