@@ -68,7 +68,8 @@ class Point:
 def expand(spec: SweepSpec, version: str, evaluator_id: str = "") -> list[Point]:
     """Every point of ``spec``, workloads outermost, the last axis fastest.
 
-    Configs are loaded once per distinct combination of config-axis values.
+    The preset is read once; configs are derived from it once per distinct
+    combination of config-axis values.
     An axis key that is not a field of the preset raises
     :class:`ConfigError` (the whole spec is wrong); a value the config
     refuses only marks the points that use it (recorded as failed rows).
@@ -82,7 +83,7 @@ def expand(spec: SweepSpec, version: str, evaluator_id: str = "") -> list[Point]
     evaluator_id : str
         Identifies a custom evaluator ("" for the built-in one); part of the hash.
     """
-    from ..hardware import config_hash, load_config
+    from ..hardware import config_hash, load_config, with_overrides
     from ..models import REAL_MODELS as real_models
 
     base = load_config(spec.preset)
@@ -98,7 +99,8 @@ def expand(spec: SweepSpec, version: str, evaluator_id: str = "") -> list[Point]
             cache_key = tuple(overrides.items())
             if cache_key not in configs:
                 try:
-                    cfg = load_config(spec.preset, overrides=overrides)
+                    # Same result as load_config(preset, overrides) without re-reading the preset file.
+                    cfg = with_overrides(base, overrides) if overrides else base
                     configs[cache_key] = (cfg, "", config_hash(cfg))
                 except ConfigError as exc:
                     configs[cache_key] = (None, f"ConfigError: {exc}", "")
