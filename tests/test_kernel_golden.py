@@ -190,3 +190,43 @@ def test_backends_equal_the_spec_text(seed, noise):
     y, stats = _all_backends(core, x, seed=seed, call_key=5, adc_full_scale=full_scale)
     assert np.array_equal(y, expected)
     assert stats.clipped == clipped
+
+
+# ---------------------------------------------------------------- ties that catch a changed operation
+# Each case lands exactly on a rounding tie under the contract's operations, and off it under a
+# common "equivalent" rewrite (multiplying by a reciprocal, fusing a multiply-add), so a backend
+# compiled with fast-math or FMA contraction fails here. Found by exhaustive search over small values.
+
+def test_dac_divides_by_the_scale():
+    # sx = float32(0.125) / float32(127); in float32, v / sx = 5.5, 7.5, 87.5, 103.5 exactly (ties to
+    # even: 6, 8, 88, 104) while v * (1 / sx) = 5.4999995, 7.4999995, 87.49999, 103.49999 (5, 7, 87, 103).
+    x = _row([0.125, 0.005413385573774576, 0.007381889503449202, 0.0861220434308052, 0.10187007486820221])
+    spec = PhotonicGemmSpec(input_bits=8, weight_bits=2, adc_bits=8)
+    y, stats = _all_backends(PhotonicCore(np.eye(5, dtype=F32), spec), x, adc_full_scale=127.0)
+    sx = F32(F32(0.125) / F32(127))
+    assert stats.x_scale == sx
+    assert np.array_equal(y, _row([F32(c * (1.0 * (float(sx) * 1.0))) for c in (127, 6, 8, 88, 104)]))
+
+
+def test_adc_divides_by_the_step():
+    # Full scale 50.8 at 8 bits: lsb = 50.8 / 127; p / lsb = 12.500000000000002, 22.500000000000004,
+    # 52.50000000000001, 62.50000000000001 -> 13, 23, 53, 63, but p * (1 / lsb) = 12.5, 22.5, ... -> 12, 22, ...
+    spec = PhotonicGemmSpec(input_bits=8, weight_bits=2, adc_bits=8)
+    x = _row([127, 5, 9, 21, 25])  # sx = 1: p = x through W = I
+    y, stats = _all_backends(PhotonicCore(np.eye(5, dtype=F32), spec), x, adc_full_scale=50.8)
+    lsb = 50.8 / 127
+    assert stats.clipped == 1  # 127 / lsb = 317.5
+    assert np.array_equal(y, _row([F32(c * (lsb * 1.0)) for c in (127, 13, 23, 53, 63)]))
+
+
+def test_noise_is_added_without_a_fused_multiply_add():
+    # p = 4 (four codes 1 * 1), sigma_const = s below, z = table[44052] for (seed 0, t 0, m 0, n 0):
+    # sqrt(s*s) = s, fl(s*z) rounds so that 4 + fl(s*z) = 4.5 exactly -> code 4 (half to even, lsb 1),
+    # whereas fma(s, z, 4) = 4.500000000000001 -> code 5.
+    s = 1.1211706803841974
+    spec = PhotonicGemmSpec(input_bits=2, weight_bits=2, adc_bits=8, noise=NoiseSpec(sigma_const=s))
+    z = float(rng.normal_table()[44052])
+    assert math.sqrt(s * s) == s and 4.0 + s * z == 4.5
+    y, _ = _all_backends(PhotonicCore(np.ones((4, 1), dtype=F32), spec), np.ones((1, 4), dtype=F32),
+                         adc_full_scale=127.0)
+    assert np.array_equal(y, np.array([[4.0]], dtype=F32))
