@@ -90,24 +90,33 @@ def op_global_max_pool(node, args, ctx):
 def depthwise_conv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, geo: ConvGeometry) -> np.ndarray:
     """Depthwise conv ``[B, C, H, W] * [C*mult, 1, kh, kw]`` (group = C), float32 accumulation.
 
-    Output channel ``o`` reads input channel ``o // mult``. Accumulates the
-    ``kh*kw`` taps one shifted view at a time, so memory stays at one output.
+    Output channel ``o`` reads input channel ``o // mult``. Works channels-last
+    (how conv outputs are stored, see :mod:`adept_core.asic.im2col`) so each
+    of the ``kh*kw`` taps is one multiply-add over contiguous channel runs;
+    taps accumulate in row-major order. Returns an NCHW view of NHWC memory.
     """
     b, c, h, wd = x.shape
     cout = w.shape[0]
     if w.shape[1] != 1 or geo.groups != c or cout % c:
         raise ShapeError(f"depthwise conv needs weight [C*mult, 1, kh, kw] with group = C = {c}, got {w.shape}")
     mult = cout // c
+    xh = x.transpose(0, 2, 3, 1)
     if mult > 1:
-        x = np.repeat(x, mult, axis=1)
-    v = windows(x, geo)  # [B, Cout, Ho, Wo, kh, kw], a view
-    out = np.zeros(v.shape[:4], dtype=np.float32)
+        xh = np.repeat(xh, mult, axis=3)
+    xh = np.pad(xh, ((0, 0), (geo.pt, geo.pb), (geo.pl, geo.pr), (0, 0)))
+    ho, wo = geo.output_hw(h, wd)
+    taps = np.ascontiguousarray(w[:, 0].transpose(1, 2, 0), dtype=np.float32)  # [kh, kw, Cout]
+    out = np.zeros((b, ho, wo, cout), dtype=np.float32)
+    tmp = np.empty_like(out)
     for u in range(geo.kh):
         for t in range(geo.kw):
-            out += v[..., u, t] * w[None, :, 0, u, t, None, None]
+            window = xh[:, u * geo.dh: u * geo.dh + geo.sh * (ho - 1) + 1: geo.sh,
+                        t * geo.dw: t * geo.dw + geo.sw * (wo - 1) + 1: geo.sw]
+            np.multiply(window, taps[u, t], out=tmp)
+            out += tmp
     if bias is not None:
-        out += bias[None, :, None, None]
-    return out
+        out += bias
+    return out.transpose(0, 3, 1, 2)
 
 
 OPS = {
