@@ -53,9 +53,11 @@ adept::PackedWeights pack(const py::array& qw, int rows, bool wide) {
     check_array<std::int8_t>(qw, "qw", "int8 or int16", 2);
   const auto* p8 = is16 ? nullptr : static_cast<const std::int8_t*>(qw.data());
   const auto* p16 = is16 ? static_cast<const std::int16_t*>(qw.data()) : nullptr;
-  // Packing reads only qw's buffer, kept alive by the argument; no Python API inside.
+  const std::int64_t k = qw.shape(0), n = qw.shape(1);
+  // Safe without the GIL: packing reads only qw's buffer (kept alive by the argument) and
+  // builds a plain C++ object; no Python object is touched.
   py::gil_scoped_release release;
-  return adept::pack_weights(p8, p16, qw.shape(0), qw.shape(1), rows, wide);
+  return adept::pack_weights(p8, p16, k, n, rows, wide);
 }
 
 py::tuple gemm(const adept::PackedWeights& w, const py::array& x, const adept::GemmSpec& spec, double x_scale,

@@ -288,6 +288,18 @@ class TestRawBindingRejectsBadInput:
                 assert not np.isfinite(amax)
                 assert np.isnan(amax) == np.isnan(bad)
 
+    def test_wrong_object_types(self, parts):
+        _, args = parts
+        with pytest.raises(TypeError):
+            native.gemm(**{**args, "packed": np.zeros((40, 6), np.int8)})
+        with pytest.raises(TypeError):
+            native.gemm(**{**args, "spec": PhotonicGemmSpec()})
+        with pytest.raises(TypeError):
+            native.gemm(**{**args, "base_key": -1})
+        spec = native.GemmSpec()
+        with pytest.raises(TypeError):
+            spec.rows = 16.5
+
     def test_bad_weights(self):
         with pytest.raises(TypeError, match="qw must have dtype"):
             native.pack_weights(np.ones((4, 4), np.float32), 4, False)

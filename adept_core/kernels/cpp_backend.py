@@ -103,6 +103,8 @@ class CppBackend:
         spec = _native.GemmSpec()
         spec.rows = plan.rows
         spec.input_bits = plan.input_bits
+        # CallPlan does not carry weight_bits (the codes are already quantized); the kernel only
+        # range-checks it, so pass the width of the stored codes.
         spec.weight_bits = 8 if programmed.qw.dtype == np.int8 else 16
         spec.adc_bits = plan.adc_bits
         spec.noise.sigma_const = plan.sigma_const

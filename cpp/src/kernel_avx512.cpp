@@ -174,15 +174,25 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
 }  // namespace
 
 float absmax(const float* x, std::int64_t count) {
-  __m512 best = _mm512_setzero_ps();
-  __mmask16 nan = 0;
-  for (std::int64_t i = 0; i < count; i += 16) {
-    const __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(lanes16(count - i), x + i));
-    nan |= _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q);
-    best = _mm512_max_ps(best, a);
+  // On the bit patterns of |x| (sign cleared), unsigned integer order is float order for
+  // finite values and Inf, and every NaN pattern is above Inf: one integer max finds max|x|
+  // and lets any NaN win.
+  const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);
+  __m512i b0 = _mm512_setzero_si512(), b1 = b0, b2 = b0, b3 = b0;
+  std::int64_t i = 0;
+  for (; i + 64 <= count; i += 64) {
+    b0 = _mm512_max_epu32(b0, _mm512_and_si512(_mm512_loadu_si512(x + i), magnitude));
+    b1 = _mm512_max_epu32(b1, _mm512_and_si512(_mm512_loadu_si512(x + i + 16), magnitude));
+    b2 = _mm512_max_epu32(b2, _mm512_and_si512(_mm512_loadu_si512(x + i + 32), magnitude));
+    b3 = _mm512_max_epu32(b3, _mm512_and_si512(_mm512_loadu_si512(x + i + 48), magnitude));
   }
-  if (nan) return __builtin_nanf("");
-  return _mm512_reduce_max_ps(best);
+  for (; i < count; i += 16)
+    b0 = _mm512_max_epu32(b0, _mm512_and_si512(_mm512_maskz_loadu_epi32(lanes16(count - i), x + i), magnitude));
+  const std::uint32_t bits =
+      _mm512_reduce_max_epu32(_mm512_max_epu32(_mm512_max_epu32(b0, b1), _mm512_max_epu32(b2, b3)));
+  float result;
+  std::memcpy(&result, &bits, sizeof result);
+  return result;
 }
 
 void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::uint8_t* out) {

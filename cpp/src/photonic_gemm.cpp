@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
@@ -232,12 +233,16 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   j.rows = w.rows;
   j.rows4 = w.rows4;
   j.tiles = w.tiles;
-  std::vector<std::uint8_t> xq8;
+  std::unique_ptr<std::uint8_t[]> xq8;  // uninitialised: no pass over M * K bytes before quantizing
   std::vector<std::int16_t> xq16;
   if (!w.wide) {
     j.x_stride = static_cast<std::int64_t>(w.tiles) * w.rows4;
-    xq8.assign(static_cast<std::size_t>(round_up(m, kMr) * j.x_stride), detail::kInputShift);  // pad rows: code 0
-    j.xq8 = xq8.data();
+    // Quantization writes every byte of the first m rows (tile padding included); only the
+    // rows that pad m to a multiple of kMr need code 0 here.
+    xq8.reset(new std::uint8_t[static_cast<std::size_t>(round_up(m, kMr) * j.x_stride)]);
+    std::fill(xq8.get() + m * j.x_stride, xq8.get() + round_up(m, kMr) * j.x_stride,
+              static_cast<std::uint8_t>(detail::kInputShift));
+    j.xq8 = xq8.get();
     j.w8 = w.w8.data();
     j.wsum128 = w.wsum128.data();
   } else {
@@ -314,9 +319,9 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
         if (w.wide)
           detail::portable::quantize_wide(x + r * k, k, scale, qx, xq16.data() + r * k);
         else if (simd)
-          detail::avx512::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8.data() + r * j.x_stride);
+          detail::avx512::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8.get() + r * j.x_stride);
         else
-          detail::portable::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8.data() + r * j.x_stride);
+          detail::portable::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8.get() + r * j.x_stride);
       }
     });
     barrier.wait();  // also publishes factor[] from worker 0
