@@ -254,5 +254,16 @@ def test_linked_axis_sets_every_key(tmp_path):
                                                                                          (256, 256, 256)]
 
 
+def test_an_evaluator_that_returns_no_dict_fails_its_points_clearly():
+    result = run_sweep({"workloads": ["rnnt"], "axes": {"batch": [1, 2]}}, workers=0, evaluator=_no_metrics)
+    assert result.failed == 2
+    assert result.table.column("error").to_pylist() == ["TypeError: the evaluator returned float, not a dict of "
+                                                         "metrics"] * 2
+
+
+def _no_metrics(point):
+    return 1.0
+
+
 def _core_shape(point):
     return {"rows": point.config.photonic.rows, "cols": point.config.photonic.cols}

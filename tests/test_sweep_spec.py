@@ -20,6 +20,7 @@ BASE = {"workloads": ["resnet50"]}
     ({"workloads": []}, "non-empty list"),
     ({"workloads": [{"name": "resnet50", "parms": {}}]}, r"workloads\[0\]: unknown key\(s\) \['parms'\]"),
     ({"workloads": ["resnet50", "resnet50"]}, "appear more than once"),
+    ({"workloads": ["rnnt", {"name": "rnnt", "label": "again"}]}, "same model with the same params"),
     ({"workloads": [{"name": "bert-large", "params": {"seq_len": {"a": 1}}}]}, "numbers, booleans or strings"),
     ({**BASE, "fidelity": {"adc": "best"}}, "fidelity.adc must be 'calibrated' or 'worst_case'"),
     ({**BASE, "fidelity": {"seeds": 3}}, r"\[fidelity\]: unknown key\(s\) \['seeds'\]"),

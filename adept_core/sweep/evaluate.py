@@ -187,7 +187,10 @@ def run_batch(evaluator: Evaluator, points: list[Point]) -> list[dict[str, Any]]
     for point in points:
         start = time.perf_counter()
         try:
-            metrics = flatten_metrics(evaluator(point))
+            result = evaluator(point)
+            if not isinstance(result, Mapping):
+                raise TypeError(f"the evaluator returned {type(result).__name__}, not a dict of metrics")
+            metrics = flatten_metrics(result)
             error = ""
         except Exception as exc:  # noqa: BLE001 - any failure of one point is recorded, the sweep goes on
             metrics, error = {}, f"{type(exc).__name__}: {exc}"

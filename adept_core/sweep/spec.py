@@ -273,6 +273,10 @@ def _parse_workloads(raw: Any, where: str) -> tuple[Workload, ...]:
     dupes = sorted({label for label in labels if labels.count(label) > 1})
     if dupes:
         raise ConfigError(f"{where}: workload labels {dupes} appear more than once; give each a distinct 'label'")
+    builds = [(w.name, w.params) for w in out]
+    same = sorted({w.label for w, b in zip(out, builds) if builds.count(b) > 1})
+    if same:
+        raise ConfigError(f"{where}: workloads {same} are the same model with the same params (same points twice)")
     return tuple(out)
 
 
