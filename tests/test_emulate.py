@@ -265,3 +265,16 @@ def test_synthetic_inputs_respect_gather_tables():
     assert feeds["ids"].dtype == np.int64 and feeds["ids"].max() < 7
     assert np.all(feeds["mask"] == 1)
     assert prepare(g).run(feeds).outputs["y"].shape == (2, 4, 3)
+
+
+def test_calibration_equals_the_kernels_calibrate_full_scale():
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((40, 9)).astype(np.float32)
+    x = rng.standard_normal((5, 40)).astype(np.float32)
+    g = Graph("fc", {"x": (5, 40)}, ["y"], [Node("fc", "MatMul", ("x", "w"), ("y",))], {"w": w},
+              {"x": (5, 40), "w": (40, 9), "y": (5, 9)})
+    cal = prepare(g, spec=QUIET, adc="calibrated").calibrate({"x": x})
+    core = PhotonicCore(w, QUIET)
+    sx = float(np.float32(np.float32(np.abs(x).max()) / np.float32(127)))
+    assert cal["fc/fc"]["full_scale"] == core.calibrate_full_scale(x, x_scale=sx)
+    assert cal["fc/fc"]["x_absmax"] == float(np.abs(x).max())

@@ -17,10 +17,17 @@ ADC range policy (``adc``):
   per-call input scale ``max|x| / qmax`` (nothing ever clips, small signals
   use few ADC codes);
 - ``"calibrated"``: per layer, a static input scale and ADC full scale taken
-  from a calibration run (:meth:`PhotonicEngine.begin_calibration`): the
-  largest ``|x|`` and the largest noiseless partial sum seen, times
+  from a calibration run (:class:`CalibrationEngine`): the largest ``|x|``
+  and the largest noiseless partial sum of the quantized operands seen, times
   ``headroom``. Stored in :attr:`PhotonicEngine.calibration` (JSON-ready) so
   later runs are repeatable; conversions that clip are counted and reported.
+
+Calibration runs the float32 network (as quantization calibration usually
+does) and evaluates the partial sums with BLAS on the integer codes; it never
+calls the photonic kernel. Keeping BLAS phases and kernel phases apart is
+deliberate: the two thread pools interleaved layer by layer fight over the
+cores (OpenBLAS workers spin after each call), which made an RNN-T
+calibration 30x slower on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..kernels import PhotonicCore, PhotonicGemmSpec
-from ..kernels.quantize import quantize
+from ..kernels.quantize import column_scales, quantize
 from ..kernels.spec import qmax
 from .seeds import stable_key
 
@@ -131,65 +138,19 @@ class PhotonicEngine(_Engine):
         self.headroom = float(headroom)
         self.threads = threads
         self.calibration: dict[str, dict[str, float]] = dict(calibration or {})
-        self._recording = False
         self._cores: dict[tuple, PhotonicCore] = {}
-        self._tiled_weights: dict[int, tuple] = {}  # calibration only: id(core) -> (core, [T, rows, N])
-
-    # -- calibration -----------------------------------------------------------------
-    def begin_calibration(self) -> None:
-        """Record input and partial-sum peaks of the following calls into :attr:`calibration`."""
-        self.calibration.clear()
-        self._recording = True
-
-    def end_calibration(self) -> None:
-        self._recording = False
-        self._tiled_weights.clear()
-
-    def _peak_partial_sum(self, core: PhotonicCore, x: np.ndarray, sx: np.float32) -> float:
-        """Largest noiseless ``|p|`` over every K-tile (what ``calibrate_full_scale`` returns).
-
-        Float BLAS on the integer codes is exact here: each tile sum is an
-        integer below ``rows*qmax_x*qmax_w``; float32 holds integers up to
-        2**24 exactly, float64 up to 2**53. All tiles go in one batched
-        matmul (``[T, M, rows] x [T, rows, N]``, ``T*M*N = MACs / rows`` values).
-        """
-        spec = self.spec
-        dtype = np.float32 if spec.worst_case_full_scale < 2 ** 24 else np.float64
-        rows, (m, k), n = spec.rows, x.shape, core.n
-        tiles = -(-k // rows)
-        qx = np.zeros((m, tiles * rows), dtype)
-        qx[:, :k] = quantize(x, sx, spec.input_bits)
-        cached = self._tiled_weights.get(id(core))
-        if cached is None:
-            qw = np.zeros((tiles * rows, n), dtype)
-            qw[:k] = core.qw
-            # The entry holds the core itself, so its id cannot be reused while cached.
-            cached = self._tiled_weights[id(core)] = (core, qw.reshape(tiles, rows, n))
-        qw = cached[1]
-        p = np.matmul(qx.reshape(m, tiles, rows).transpose(1, 0, 2), qw)
-        return max(1.0, float(np.max(np.abs(p))))
 
     def _scales(self, layer: str, core: PhotonicCore, x: np.ndarray):
         """(x_scale, adc_full_scale) of one call under the ADC policy."""
         if self.adc == "worst_case":
             return None, "worst_case"
-        if self._recording:
-            amax = float(np.max(np.abs(x)))
-            sx = np.float32(1.0) if amax == 0 else np.float32(np.float32(amax) / np.float32(qmax(self.spec.input_bits)))
-            fs = self._peak_partial_sum(core, x, sx) * self.headroom
-            entry = self.calibration.setdefault(layer, {"x_absmax": 0.0, "full_scale": 1.0})
-            entry["x_absmax"] = max(entry["x_absmax"], amax)
-            entry["full_scale"] = max(entry["full_scale"], fs)
-            return float(sx), fs
         entry = self.calibration.get(layer)
         if entry is None:
             raise ConfigError(
                 f"layer {layer!r} has no calibration entry; calibrate the prepared model first "
                 "(PreparedModel.calibrate) or use adc='worst_case'"
             )
-        amax = entry["x_absmax"]
-        sx = 1.0 if amax == 0 else float(np.float32(np.float32(amax) / np.float32(qmax(self.spec.input_bits))))
-        return sx, entry["full_scale"]
+        return float(input_scale(entry["x_absmax"], self.spec.input_bits)), entry["full_scale"]
 
     # -- GEMMs -----------------------------------------------------------------------
     def weight_gemm(self, node: str, role: str, index, x: np.ndarray, w_fn) -> np.ndarray:
@@ -220,3 +181,71 @@ class PhotonicEngine(_Engine):
                      backend=self.backend, threads=self.threads, return_stats=True)
         self.record(node, role, st.m, st.k, st.n, time.perf_counter() - t0, st.adc_conversions, st.clipped)
         return y
+
+
+def input_scale(x_absmax: float, bits: int) -> np.float32:
+    """The DAC scale ``float32(max|x|) / float32(qmax)`` of the kernel contract (1 for all-zero input)."""
+    if x_absmax == 0:
+        return np.float32(1.0)
+    return np.float32(np.float32(x_absmax) / np.float32(qmax(bits)))
+
+
+class CalibrationEngine(Fp32Engine):
+    """float32 GEMMs that also record each layer's ADC calibration (see the module docstring).
+
+    Per layer ``"node/role"``: ``x_absmax`` (largest ``|x|``) and
+    ``full_scale`` (largest noiseless ``|p|`` over every K-tile, computed
+    with the input scale of that call, times ``headroom``, at least 1). A
+    later call with the layer's static input scale (from ``x_absmax`` over
+    all calls) produces partial sums no larger, so the range is safe.
+    """
+
+    precision = "calibrate"
+
+    def __init__(self, spec: PhotonicGemmSpec, headroom: float = 1.0) -> None:
+        super().__init__()
+        self.spec = spec
+        self.headroom = float(headroom)
+        self.calibration: dict[str, dict[str, float]] = {}
+        self._tiles: dict[tuple, np.ndarray] = {}  # stationary weights as [T, rows, N] integer codes
+
+    def weight_gemm(self, node: str, role: str, index, x: np.ndarray, w_fn) -> np.ndarray:
+        key = (node, role, index)
+        if key not in self._weights:
+            w = self._weights[key] = w_fn()
+            self._tiles[key] = self._tiled_codes(w)
+        self._observe(f"{node}/{role}", x, self._tiles[key])
+        return self.act_gemm(node, role, index, x, self._weights[key])
+
+    def act_gemm(self, node: str, role: str, index, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        if (node, role, index) not in self._weights:  # an activation operand
+            self._observe(f"{node}/{role}", x, self._tiled_codes(w))
+        return super().act_gemm(node, role, index, x, w)
+
+    def _dtype(self):
+        # Tile sums of integer codes are exact in float32 below 2**24, in float64 below 2**53.
+        return np.float32 if self.spec.worst_case_full_scale < 2 ** 24 else np.float64
+
+    def _tiled_codes(self, w: np.ndarray) -> np.ndarray:
+        """Weight codes exactly as :class:`PhotonicCore` programs them, zero-padded to whole K-tiles."""
+        k, n = w.shape
+        rows = self.spec.rows
+        tiles = -(-k // rows)
+        qw = np.zeros((tiles * rows, n), self._dtype())
+        qw[:k] = quantize(w, column_scales(w, self.spec.weight_bits)[None, :], self.spec.weight_bits)
+        return qw.reshape(tiles, rows, n)
+
+    def _observe(self, layer: str, x: np.ndarray, qw: np.ndarray) -> None:
+        m, k = x.shape
+        tiles, rows, _ = qw.shape
+        amax = float(np.max(np.abs(x))) if x.size else 0.0
+        qx = np.zeros((tiles, m, rows), self._dtype())
+        codes = quantize(np.ascontiguousarray(x), input_scale(amax, self.spec.input_bits), self.spec.input_bits)
+        for t in range(tiles):  # one BLAS call per tile on contiguous operands
+            qx[t, :, :min(rows, k - t * rows)] = codes[:, t * rows:(t + 1) * rows]
+        peak = 1.0
+        for t in range(tiles):
+            peak = max(peak, float(np.max(np.abs(qx[t] @ qw[t]))))
+        entry = self.calibration.setdefault(layer, {"x_absmax": 0.0, "full_scale": 1.0})
+        entry["x_absmax"] = max(entry["x_absmax"], amax)
+        entry["full_scale"] = max(entry["full_scale"], peak * self.headroom)

@@ -34,7 +34,8 @@ from ..errors import AdeptError, ConfigError, ShapeError, UnsupportedOpError
 from ..graph.ir import Graph
 from ..graph.lowering import GEMM_OPS, gemm_calls
 from ..kernels import PhotonicGemmSpec
-from .engine import ADC_POLICIES, Fp32Engine, LayerStats, PhotonicEngine
+from .blas import blas_threads
+from .engine import ADC_POLICIES, CalibrationEngine, Fp32Engine, LayerStats, PhotonicEngine
 from .gemm_ops import PROGRAMMED_INPUTS, RUNNERS
 from .passes import fold_batchnorm
 
@@ -94,12 +95,16 @@ class PreparedModel:
         Multiplier (>= 1) on calibrated ADC full scales.
     threads : int, optional
         Kernel threads (default: all cores).
+    blas_threads : int or None
+        OpenBLAS threads while the float32 reference or the calibration runs
+        (default 1: see :mod:`adept_core.emulate.blas`); ``None`` leaves BLAS alone.
     """
 
     def __init__(self, graph: Graph, spec: PhotonicGemmSpec | None = None, precision: str = "adept",
                  asic_format: str = "bf16", adc: str = "worst_case", calibration: dict | None = None,
                  backend: str = "auto", clip_threshold: float = 1e-3, headroom: float = 1.0,
-                 fold_bn: bool = True, im2col_impl: str = "auto", threads: int | None = None) -> None:
+                 fold_bn: bool = True, im2col_impl: str = "auto", threads: int | None = None,
+                 blas_threads: int | None = 1) -> None:
         if precision not in PRECISIONS:
             raise ConfigError(f"precision {precision!r} is unknown; choose one of {', '.join(PRECISIONS)}")
         if im2col_impl not in IMPLS:
@@ -122,6 +127,7 @@ class PreparedModel:
         self.adc = adc
         self.clip_threshold = float(clip_threshold)
         self.im2col_impl = im2col_impl
+        self.blas_threads = blas_threads
         if precision == "fp32":
             self.engine = Fp32Engine()
         else:
@@ -177,15 +183,24 @@ class PreparedModel:
         return self.engine.act_gemm(node.name, role, index, x, w_fn())
 
     def calibrate(self, inputs: dict[str, np.ndarray], progress: bool | None = None) -> dict:
-        """Record per-layer input and ADC ranges from ``inputs`` (only for ``adc="calibrated"``)."""
+        """Record per-layer input and ADC ranges from ``inputs`` (``adc="calibrated"`` only).
+
+        Runs the float32 network on ``inputs`` with a
+        :class:`~adept_core.emulate.engine.CalibrationEngine`; the result is
+        stored in :attr:`calibration` (and returned), replacing any earlier one.
+        """
         if self.precision != "adept" or self.adc != "calibrated":
             raise ConfigError("calibrate() applies to precision='adept' with adc='calibrated'")
-        self.engine.begin_calibration()
+        engine, fmt, rnd, precision = self.engine, self.asic_format, self.round, self.precision
+        recorder = CalibrationEngine(self.spec, engine.headroom)
+        self.engine, self.asic_format, self.round, self.precision = recorder, "fp32", rounder("fp32"), "calibrate"
         try:
             self.run(inputs, seed=0, progress=progress)
         finally:
-            self.engine.end_calibration()
-        return self.calibration
+            self.engine, self.asic_format, self.round, self.precision = engine, fmt, rnd, precision
+        engine.calibration.clear()
+        engine.calibration.update(recorder.calibration)
+        return engine.calibration
 
     def run(self, inputs: dict[str, np.ndarray], seed: int = 0, progress: bool | None = None) -> EmulationResult:
         """Run the model on ``inputs`` (graph input name -> array with any number of samples)."""
@@ -200,7 +215,8 @@ class PreparedModel:
         pieces: dict[str, list[np.ndarray]] = {name: [] for name in self.graph.outputs}
         for c, chunk in enumerate(chunks):
             self.engine.begin_chunk(c)
-            outs, asic_s = self._run_chunk(chunk, bar)
+            with blas_threads(self.blas_threads if self.precision != "adept" else None):
+                outs, asic_s = self._run_chunk(chunk, bar)
             asic_seconds += asic_s
             for name in self.graph.outputs:
                 pieces[name].append(outs[name])
