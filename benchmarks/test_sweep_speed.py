@@ -47,7 +47,7 @@ def nothing(point):
 def client():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as c:
         # Warm the workers (imports, zoo graph cache) so the timings measure steady-state sweeping.
         run_sweep(COST_SPEC, client=c, points_per_task=8)
         yield c

@@ -99,7 +99,7 @@ def client():
     """A real LocalCluster of 2 single-threaded worker processes, shared by the Dask tests."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as c:
         yield c
 
 
@@ -139,6 +139,16 @@ def test_localcluster_gives_identical_numbers_to_serial(tmp_path, client):
     assert _metrics(dist) == _metrics(serial)
     # Rows come back in spec order whatever order the tasks finished in.
     assert dist.column("point_hash").to_pylist() == serial.column("point_hash").to_pylist()
+
+
+def test_scheduler_address_and_own_localcluster_give_the_same_numbers(client):
+    """The two other ways to get workers: a running scheduler's address, and a LocalCluster started for the call."""
+    spec = {"workloads": ["rnnt"], "axes": {"photonic.num_cores": [1, 4], "batch": [1, 2]}}
+    serial = run_sweep(spec, workers=0).table
+    by_address = run_sweep(spec, client=client.scheduler.address).table
+    own_cluster = run_sweep(spec, workers=2).table
+    assert _metrics(by_address) == _metrics(serial) == _metrics(own_cluster)
+    assert by_address.num_rows == 4
 
 
 def test_a_killed_worker_costs_only_its_in_flight_points(tmp_path, client):
@@ -267,3 +277,18 @@ def _no_metrics(point):
 
 def _core_shape(point):
     return {"rows": point.config.photonic.rows, "cols": point.config.photonic.cols}
+
+
+def test_top_level_api_returns_a_dataframe_or_a_table(tmp_path):
+    import adept_core
+
+    out = adept_core.sweep({"workloads": ["rnnt"], "axes": {"batch": [1, 2]}}, out=tmp_path / "r.parquet", workers=0)
+    try:
+        import pandas
+    except ImportError:  # pandas is optional: the pyarrow Table is returned as is
+        import pyarrow
+
+        assert isinstance(out, pyarrow.Table)
+    else:
+        assert isinstance(out, pandas.DataFrame)
+    assert len(out) == 2 and list(out["batch"]) == [1, 2]

@@ -279,9 +279,10 @@ class _client:
             client = Client(self.given)
             self.owned = [client]
             return client
-        # One single-threaded process per worker: the cost model is pure Python (GIL-bound).
+        # One single-threaded process per worker: the cost model is pure Python (GIL-bound). The scheduler's
+        # HTTP server (dashboard, /health) always starts; ":0" takes a free port instead of failing on 8787.
         cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+                               processes=True, dashboard_address=":0")
         client = Client(cluster)
         self.owned = [client, cluster]
         return client
