@@ -291,4 +291,4 @@ def test_top_level_api_returns_a_dataframe_or_a_table(tmp_path):
         assert isinstance(out, pyarrow.Table)
     else:
         assert isinstance(out, pandas.DataFrame)
-    assert len(out) == 2 and list(out["batch"]) == [1, 2]
+    assert len(out) == 2 and [int(b) for b in out["batch"]] == [1, 2]
