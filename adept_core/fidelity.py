@@ -159,6 +159,67 @@ def layer_headroom(calibration: Mapping[str, Mapping[str, float]], spec: Photoni
     return rows
 
 
+def partial_sum_census(real, spec: PhotonicGemmSpec) -> list[dict]:
+    """Why real partial sums are small: per photonic layer, where the worst-case range goes.
+
+    Runs ``real`` (a :class:`~adept_core.models.RealModel`) in fp32 on its
+    evaluation inputs, and for every GEMM quantizes the operands as the core
+    would (per-tensor input scale, per-column weight scales, ``spec``'s bits)
+    and measures, over all K-tiles of ``rows`` inputs:
+
+    - ``input_use`` = RMS ``|qx|`` / ``qmax_x`` and ``weight_use`` = RMS ``|qw|`` / ``qmax_w``;
+    - ``rms_fraction`` = RMS partial sum / worst-case full scale, and
+      ``peak_fraction`` = largest ``|p|`` / worst-case full scale;
+    - ``cancellation`` = RMS ``p`` / (``rows`` x RMS ``qx`` x RMS ``qw``): 1 if every product in a
+      tile had the same sign and size, ``1/sqrt(rows)`` for independent random signs.
+
+    So ``rms_fraction ~= input_use * weight_use * cancellation`` (exact for the RMS of
+    products of independent operands). Float64 arithmetic on the integer codes is exact.
+    """
+    from .emulate import prepare
+    from .kernels.quantize import column_scales, quantize, tensor_scale
+    from .kernels.spec import qmax
+
+    # An "adept" model routes every GEMM (attention's too) through PreparedModel.gemm; the census
+    # replaces that one method, measures the operands and returns the float32 product, so every
+    # layer sees the fp32 network's activations and the executor's MAC check still holds.
+    model = prepare(real.graph, spec=spec, adc="worst_case")
+    rows_out: dict[str, dict] = {}
+    qx_max, qw_max, tile = qmax(spec.input_bits), qmax(spec.weight_bits), spec.rows
+
+    def census(node, role, index, x, w_fn, operand):
+        x = np.ascontiguousarray(x, np.float32)
+        w = np.ascontiguousarray(w_fn(), np.float32)
+        qx = quantize(x, tensor_scale(x, spec.input_bits), spec.input_bits).astype(np.float64)
+        qw = quantize(w, column_scales(w, spec.weight_bits), spec.weight_bits).astype(np.float64)
+        p = np.concatenate([(qx[:, t:t + tile] @ qw[t:t + tile]).ravel() for t in range(0, qx.shape[1], tile)])
+        e = rows_out.setdefault(f"{node.name}/{role}", dict.fromkeys(("sq_x", "n_x", "sq_w", "n_w", "sq_p", "n_p",
+                                                                      "peak"), 0.0))
+        for key, a in (("x", qx), ("w", qw), ("p", p)):
+            e["sq_" + key] += float((a ** 2).sum())
+            e["n_" + key] += a.size
+        e["peak"] = max(e["peak"], float(np.abs(p).max()))
+        model.engine.record(node.name, role, x.shape[0], x.shape[1], w.shape[1], 0.0)
+        return x @ w
+
+    model.gemm = census
+    model.run(real.inputs)
+    worst = spec.worst_case_full_scale
+    out = []
+    for layer, e in rows_out.items():
+        rx, rw, rp = (math.sqrt(e["sq_x"] / e["n_x"]), math.sqrt(e["sq_w"] / e["n_w"]), math.sqrt(e["sq_p"] / e["n_p"]))
+        out.append({"layer": layer, "input_use": rx / qx_max, "weight_use": rw / qw_max,
+                    "cancellation": rp / (tile * rx * rw) if rx * rw else 0.0,
+                    "rms_fraction": rp / worst, "peak_fraction": e["peak"] / worst})
+    return out
+
+
+def census_summary(rows: list[dict]) -> dict[str, float]:
+    """Median over layers of each :func:`partial_sum_census` quantity."""
+    keys = ("input_use", "weight_use", "cancellation", "rms_fraction", "peak_fraction")
+    return {k: float(np.median([r[k] for r in rows])) for k in keys} if rows else {}
+
+
 def _headroom_summary(rows: list[dict]) -> dict[str, float]:
     if not rows:
         return {}

@@ -38,7 +38,11 @@ def _gemm(a, b, c, attrs):
 
 
 def _erf(x):
-    return np.vectorize(math.erf, otypes=[np.float64])(x)
+    try:  # scipy ships with scikit-image (the models extra); math.erf per element is the fallback
+        from scipy.special import erf
+    except ImportError:
+        return np.vectorize(math.erf, otypes=[np.float64])(x)
+    return erf(x)
 
 
 def run(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -51,11 +55,14 @@ def run(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
     for node in graph.nodes:
         a = node.attrs
-        ins = [f(n) for n in node.inputs]
         op = node.op
-        if op == "Gather":
-            y = np.take(ins[0], ins[1], axis=a.get("axis", 0))
-        elif op in ("Add", "Sub", "Mul", "Div"):
+        if op == "Gather":  # look up first: casting a 30522-row embedding table would dominate the run
+            y = np.take(env[node.inputs[0]], env[node.inputs[1]], axis=a.get("axis", 0)).astype(np.float64)
+            assert y.shape == graph.shape(node.outputs[0]), node.name
+            env[node.outputs[0]] = y
+            continue
+        ins = [f(n) for n in node.inputs]
+        if op in ("Add", "Sub", "Mul", "Div"):
             y = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}[op](ins[0], ins[1])
         elif op == "Cast":
             y = ins[0].astype(np.float64) if a["to"].startswith("float") else ins[0].astype(a["to"])

@@ -72,15 +72,50 @@ def test_tiny_study(tiny_study):
 def test_command(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(fidelity, "STANDARD_SETTINGS", (Setting("fp32", precision="fp32"),
                                                         Setting("8-bit, no noise", bits=8, noise=False)))
+    monkeypatch.setattr(fidelity, "DIAGNOSTIC_SETTINGS", ())
     monkeypatch.setattr(fidelity_cmd, "QUICK_PARAMS", {"minilm": {"pairs": 1}})
     parser = argparse.ArgumentParser()
     fidelity_cmd.register(parser.add_subparsers())
     out = tmp_path / "f.json"
-    args = parser.parse_args(["fidelity", "--models", "minilm", "--quick", "--json", str(out)])
+    args = parser.parse_args(["fidelity", "--models", "minilm", "--quick", "--diagnostics", "--json", str(out)])
     assert args.func(args) == 0
     printed = capsys.readouterr().out
     assert "| 8-bit, no noise | 11000 |" in printed and "label_auc:" in printed
-    rows = json.loads(out.read_text())["rows"]
+    assert "minilm: input_use" in printed  # the partial-sum census of --diagnostics
+    saved = json.loads(out.read_text())
+    assert len(saved["census"]["minilm"]) == 48  # 6 layers x (4 dense + 2 FFN + 2 attention products)
+    rows = saved["rows"]
     assert [r["setting"]["label"] for r in rows] == ["fp32", "8-bit, no noise"]
     with pytest.raises(SystemExit):
         parser.parse_args(["fidelity", "--models", "resnet50"])
+
+
+class _Tiny:
+    """A one-MatMul 'real model' for the census: x [4, K] @ W [K, 8]."""
+
+    def __init__(self, x, w):
+        from adept_core.graph.zoo._builder import GraphBuilder
+
+        g = GraphBuilder("tiny")
+        inp = g.input("x", x.shape)
+        y = g.node("MatMul", "mm", [inp, g.const("w", w)], [(x.shape[0], w.shape[1])])[0]
+        self.graph, self.inputs = g.graph([y], {}), {"x": x}
+
+
+def test_census_of_known_operands():
+    import numpy as np
+
+    spec, _ = hardware_for(Setting("8b", bits=8))
+    # Equal operands fill the range: every product is qmax^2; K = 64 uses half of the 128 rows.
+    full = fidelity.partial_sum_census(_Tiny(np.ones((4, 64), np.float32), np.ones((64, 8), np.float32)), spec)
+    assert full[0]["layer"] == "mm/fc"
+    assert full[0]["input_use"] == full[0]["weight_use"] == 1.0
+    assert full[0]["rms_fraction"] == pytest.approx(0.5) and full[0]["peak_fraction"] == pytest.approx(0.5)
+    # Independent random signs over 4 full tiles: the sum grows like sqrt(rows), not rows.
+    rng = np.random.default_rng(0)
+    signs = fidelity.partial_sum_census(_Tiny(rng.choice([-1.0, 1.0], (4, 512)).astype(np.float32),
+                                              rng.choice([-1.0, 1.0], (512, 8)).astype(np.float32)), spec)[0]
+    assert signs["cancellation"] == pytest.approx(1 / math.sqrt(128), rel=0.15)
+    assert signs["rms_fraction"] == pytest.approx(signs["input_use"] * signs["weight_use"] * signs["cancellation"])
+    assert set(fidelity.census_summary([full[0], signs])) == {"input_use", "weight_use", "cancellation",
+                                                               "rms_fraction", "peak_fraction"}

@@ -61,9 +61,22 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {metric}: {meaning}")
     print("peak ENOB: effective bits the noise leaves at a layer's largest partial sum (median over layers); "
           "ENOB: the link budget's at the worst-case full scale")
+    census = {}
+    if args.diagnostics:
+        from .. import models
+        from ..fidelity import Setting, census_summary, hardware_for, partial_sum_census
+
+        spec, _ = hardware_for(Setting("census"), args.config, overrides)
+        print(f"\npartial-sum census at {spec.input_bits}/{spec.weight_bits}-bit operands, {spec.rows}-row tiles "
+              "(median over photonic layers; fractions of the worst-case full scale rows*qmax_x*qmax_w):")
+        for name in args.models:
+            params = (QUICK_PARAMS if args.quick else {}).get(name, {})
+            census[name] = partial_sum_census(models.build(name, **params), spec)
+            line = ", ".join(f"{k} {v:.4f}" for k, v in census_summary(census[name]).items())
+            print(f"  {name}: {line}")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"seed": args.seed, "config": args.config, "overrides": overrides, "quick": args.quick,
-                       "rows": [r.as_dict() for r in rows]}, fh, indent=2, default=float)
+                       "rows": [r.as_dict() for r in rows], "census": census}, fh, indent=2, default=float)
         print(f"wrote {args.json}")
     return 0

@@ -34,13 +34,13 @@ import math
 import numpy as np
 
 from ..errors import InputError
+from ..graph.ir import Graph
+from ..graph.zoo._builder import GraphBuilder
 from .assets import efficientnet_lite0_pth
 from .images import photo_batch
 from .imagenet import PHOTO_LABELS, class_name
 from .metrics import row_cosine, top_k
 from .task import Outputs, RealModel
-from ..graph.ir import Graph
-from ..graph.zoo._builder import GraphBuilder
 from .torch_pickle import load_state_dict
 
 #: TF BatchNormalization epsilon used by the EfficientNet checkpoints.

@@ -34,12 +34,12 @@ import math
 import numpy as np
 
 from ..errors import InputError
+from ..graph.ir import Graph
+from ..graph.zoo._builder import GraphBuilder
 from .assets import minilm_dir
 from .metrics import ranking_auc, row_cosine, spearman
 from .sentence_pairs import CALIBRATION_SENTENCES, SENTENCE_PAIRS
 from .task import Outputs, RealModel
-from ..graph.ir import Graph
-from ..graph.zoo._builder import GraphBuilder
 from .wordpiece import WordPieceTokenizer
 
 #: Fidelity metrics of :func:`real_model` and their meaning.
