@@ -15,6 +15,14 @@ from kernel_helpers import KERNEL_SETTINGS, assert_backends_equal, random_operan
 from adept_core import NoiseSpec, PhotonicCore, PhotonicGemmSpec
 from adept_core.kernels import numba_backend, numba_kernels, rng
 
+@pytest.fixture(autouse=True, scope="module")
+def split_even_tiny_calls():
+    """Let the Numba backend hand even a few elements to each thread, so threads=2 really splits."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(numba_backend, "MIN_ELEMENTS_PER_THREAD", 1)
+        yield
+
+
 #: (M, K, N) on a 64 x 32 core: K < tile, K = tile, K not a multiple, N < / = / not a multiple of cols.
 SHAPES = [(1, 5, 3), (1, 200, 70), (4, 64, 32), (9, 130, 33), (17, 40, 100), (3, 257, 1)]
 BITS = [2, 4, 8, 12, 16]
@@ -93,6 +101,15 @@ def test_numba_wide_paths_equal_the_narrow_ones(monkeypatch):
     monkeypatch.setattr(numba_backend, "product_dtype", lambda *a: np.dtype(np.float64))
     monkeypatch.setattr(numba_backend, "accumulator_dtype", lambda *a: np.dtype(np.int64))
     assert np.array_equal(PhotonicCore(w, spec)(x, seed=9, backend="numba"), ref)
+
+
+def test_small_calls_stay_on_one_thread_and_large_ones_split():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(numba_backend, "MIN_ELEMENTS_PER_THREAD", 1 << 16)
+        assert numba_backend.row_chunks(7, 2, 100) == [(0, 7)]
+        assert numba_backend.row_chunks(1000, 2, 4096) == [(0, 500), (500, 1000)]
+        assert numba_backend.row_chunks(1, 4, 1 << 20) == [(0, 1)]
+    assert numba_backend.row_chunks(7, 3, 1) == [(0, 2), (2, 4), (4, 7)]
 
 
 def test_product_and_accumulator_types_are_exact_at_their_bounds():

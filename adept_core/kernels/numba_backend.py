@@ -81,9 +81,19 @@ def accumulator_dtype(k_tiles: int, q_adc: int) -> np.dtype:
     return np.dtype(np.int32) if k_tiles * q_adc < 1 << 31 else np.dtype(np.int64)
 
 
-def row_chunks(m_rows: int, parts: int) -> list[tuple[int, int]]:
-    """Split ``range(m_rows)`` into at most ``parts`` contiguous, nearly equal ranges."""
-    parts = max(1, min(parts, m_rows))
+#: Fewest elements worth handing to another thread: waking a pool thread costs tens of
+#: microseconds (far more on a loaded machine), about the time of 2**16 epilogue elements.
+MIN_ELEMENTS_PER_THREAD = 1 << 16
+
+
+def row_chunks(m_rows: int, parts: int, row_elements: int = MIN_ELEMENTS_PER_THREAD) -> list[tuple[int, int]]:
+    """Split ``range(m_rows)`` into at most ``parts`` contiguous, nearly equal ranges.
+
+    No range gets fewer than ``MIN_ELEMENTS_PER_THREAD`` elements (rows of ``row_elements``)
+    unless there is only one; small calls therefore run on the calling thread alone.
+    """
+    worth = max(1, (m_rows * row_elements) // MIN_ELEMENTS_PER_THREAD)
+    parts = max(1, min(parts, m_rows, worth))
     bounds = [m_rows * i // parts for i in range(parts + 1)]
     return [(bounds[i], bounds[i + 1]) for i in range(parts)]
 
@@ -140,7 +150,7 @@ class NumbaBackend:
     def run(self, programmed: NumbaProgram, x: np.ndarray, plan: CallPlan) -> RunResult:
         m_rows, k = x.shape
         n_cols = programmed.qw.shape[1]
-        chunks = row_chunks(m_rows, plan.threads)
+        chunks = row_chunks(m_rows, plan.threads, k)
 
         peak = max(on_threads(lambda m0, m1: _k.absmax_bits(x[m0:m1]), chunks))
         if peak >= _k.NON_FINITE_BITS:
@@ -167,13 +177,13 @@ class NumbaBackend:
         block = max(1, min(m_rows, BLOCK_ELEMENTS // n_cols))
         partial = np.empty((block, n_cols), dtype=dtype)
         acc = np.empty((block, n_cols), dtype=acc_dtype)
-        scratch = np.empty((len(chunks), n_cols), dtype=np.float64)  # one work row per thread
+        scratch = np.empty((max(1, min(plan.threads, m_rows)), n_cols), dtype=np.float64)  # a work row per thread
         clipped = 0
         for b0 in range(0, m_rows, block):
             b1 = min(m_rows, b0 + block)
             p_blk, acc_blk = partial[: b1 - b0], acc[: b1 - b0]
             acc_blk.fill(0)
-            parts = row_chunks(b1 - b0, len(chunks))
+            parts = row_chunks(b1 - b0, plan.threads, n_cols)
             work_row = {r0: scratch[i] for i, (r0, _) in enumerate(parts)}
             for t in range(k_tiles):
                 k0 = t * plan.rows
