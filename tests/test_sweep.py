@@ -253,6 +253,10 @@ def test_unknown_axis_key_is_rejected_before_anything_runs(tmp_path):
     with pytest.raises(ConfigError, match="whole section"):
         run_sweep({"workloads": ["resnet50"], "axes": {"photonic": [1]}}, workers=0)
     assert not (tmp_path / "r.parquet").exists()
+    with pytest.raises(ConfigError, match="pass one or the other"):
+        run_sweep({"workloads": ["rnnt"]}, client="tcp://127.0.0.1:1", workers=2)
+    with pytest.raises(ConfigError, match="workers must be an integer >= 0"):
+        run_sweep({"workloads": ["rnnt"]}, workers=-1)
 
 
 def test_linked_axis_sets_every_key(tmp_path):

@@ -97,3 +97,16 @@ def test_spec_fields_and_point_count():
 def test_example_specs_load(path):
     spec = load_spec(path)
     assert spec.num_points > 0
+
+
+def test_metrics_are_flattened_with_units_last_and_plain_types():
+    import numpy as np
+
+    from adept_core.sweep.evaluate import flatten_metrics
+
+    flat = flatten_metrics({"energy_breakdown_j": {"adc": np.float64(1.5), "laser": 2},
+                            "utilization": {"asic": 0.5}, "layer_shares": {"conv": 1.0},
+                            "macs": np.int64(7), "ok": np.bool_(True), "bound": "adc", "shape": (1, 2)})
+    assert flat == {"energy_breakdown_adc_j": 1.5, "energy_breakdown_laser_j": 2, "utilization_asic": 0.5,
+                    "layer_shares_conv": 1.0, "macs": 7, "ok": True, "bound": "adc", "shape": "(1, 2)"}
+    assert [type(v) for v in flat.values()] == [float, int, float, float, int, bool, str, str]

@@ -56,7 +56,7 @@ class SweepResult:
     lost : int
         Points whose task failed even after Dask's retries; not recorded, retried by the next run.
     elapsed_s : float
-        Wall time of the evaluation phase.
+        Wall time of the evaluation phase (including the start of a LocalCluster).
     """
 
     table: Any
@@ -131,6 +131,8 @@ def run_sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = Non
     spec = load_spec(spec)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
         raise ConfigError(f"workers must be an integer >= 0, got {workers!r}")
+    if workers is not None and client is not None:
+        raise ConfigError("workers sizes the LocalCluster started when no client is given; pass one or the other")
     if points_per_task is not None and (not isinstance(points_per_task, int) or points_per_task < 1):
         raise ConfigError(f"points_per_task must be a positive integer, got {points_per_task!r}")
     if evaluator is None:

@@ -17,6 +17,7 @@ stops the sweep.
 from __future__ import annotations
 
 import functools
+import numbers
 import time
 from typing import Any, Callable, Mapping
 
@@ -150,29 +151,41 @@ def fidelity_metrics(point: Point) -> dict[str, Any]:
     return metrics
 
 
+#: Unit suffixes a nested metric's child name is inserted before (``energy_breakdown_j`` -> ``..._adc_j``).
+UNIT_SUFFIXES = ("s", "ns", "us", "ms", "j", "pj", "nj", "uj", "mj", "w", "mw", "hz", "ghz", "bits", "bytes",
+                 "mm2", "db", "mib")
+
+
 def flatten_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
-    """One column per metric: nested dicts are expanded, the child name going before the unit suffix."""
+    """One column per metric: nested dicts are expanded, the child name going before a unit suffix.
+
+    ``energy_breakdown_j = {"adc": x}`` gives ``energy_breakdown_adc_j``;
+    a key without a unit suffix (``utilization = {"asic": u}``) gives
+    ``utilization_asic``.
+    """
     flat: dict[str, Any] = {}
     for key, value in metrics.items():
         if isinstance(value, Mapping):
             stem, _, unit = key.rpartition("_")
             for child, v in value.items():
-                flat[f"{stem}_{child}_{unit}" if stem else f"{key}_{child}"] = _column_value(v)
+                flat[f"{stem}_{child}_{unit}" if stem and unit in UNIT_SUFFIXES else f"{key}_{child}"] = \
+                    _column_value(v)
         else:
             flat[key] = _column_value(value)
     return flat
 
 
 def _column_value(value: Any) -> Any:
-    """Numbers stay numbers (NumPy scalars become Python ones); other values become strings."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    """Python and NumPy numbers become Python bool/int/float; None and strings stay; anything else becomes text."""
+    if value is None or isinstance(value, (bool, str)):
         return value
-    if isinstance(value, int):
-        return value
-    try:
+    if getattr(value, "dtype", None) is not None and value.dtype.kind == "b":
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
         return float(value)
-    except (TypeError, ValueError):
-        return str(value)
+    return str(value)
 
 
 def run_batch(evaluator: Evaluator, points: list[Point]) -> list[dict[str, Any]]:
