@@ -62,12 +62,16 @@ class EmulationResult:
         prepared model for stationary weights, every call for activation
         operands), ``lowering`` (im2col and output relayout), ``asic`` (ASIC
         ops incl. rounding), ``glue`` (the rest: executor bookkeeping), ``total``.
+    asic_seconds_by_op : dict
+        The ``asic`` seconds split by op type (for GEMM-class nodes: their
+        ASIC share, e.g. bias adds and the LSTM cell math).
     """
 
     outputs: dict[str, np.ndarray]
     layers: list[LayerStats]
     clipped_layers: list[tuple[str, float]]
     seconds: dict[str, float] = field(default_factory=dict)
+    asic_seconds_by_op: dict[str, float] = field(default_factory=dict)
 
 
 class PreparedModel:
@@ -208,6 +212,7 @@ class PreparedModel:
             self.engine.seed = seed
         self.engine.reset_stats()
         self.lowering_seconds = 0.0
+        self._op_seconds: dict[str, float] = {}
         chunks, n_samples = self._chunks(inputs)
         bar = _progress_bar(len(chunks) * len(self.graph.nodes), progress, self.graph.name)
         asic_seconds = 0.0
@@ -230,7 +235,7 @@ class PreparedModel:
         program_s = self.engine.program_seconds
         seconds = {"gemm": gemm_s, "program": program_s, "lowering": self.lowering_seconds, "asic": asic_seconds,
                    "glue": max(0.0, total - gemm_s - program_s - self.lowering_seconds - asic_seconds), "total": total}
-        return EmulationResult(outputs, layers, clipped, seconds)
+        return EmulationResult(outputs, layers, clipped, seconds, dict(self._op_seconds))
 
     def _run_chunk(self, feeds: dict[str, np.ndarray], bar) -> tuple[dict[str, np.ndarray], float]:
         values: dict[str, np.ndarray] = dict(feeds)
@@ -256,14 +261,18 @@ class PreparedModel:
                     others_before = self._node_gemm_seconds() + self.lowering_seconds + self.engine.program_seconds
                     outs = runner(self, node, args)
                     others = self._node_gemm_seconds() + self.lowering_seconds + self.engine.program_seconds
-                    asic_seconds += (time.perf_counter() - t0) - (others - others_before)
+                    spent = (time.perf_counter() - t0) - (others - others_before)
+                    asic_seconds += spent
+                    self._op_seconds[node.op] = self._op_seconds.get(node.op, 0.0) + spent
                     self._check_lowering(node)
                 else:
                     outs = ASIC_OPS[node.op](node, args, self)
                     if node.op not in DATA_MOVEMENT:
                         outs = tuple(self.round(o) if isinstance(o, np.ndarray) and o.dtype == np.float32 else o
                                      for o in outs)
-                    asic_seconds += time.perf_counter() - t0
+                    spent = time.perf_counter() - t0
+                    asic_seconds += spent
+                    self._op_seconds[node.op] = self._op_seconds.get(node.op, 0.0) + spent
             for name, value in zip(node.outputs, outs):
                 if name:
                     values[name] = np.asarray(value)

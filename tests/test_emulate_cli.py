@@ -1,0 +1,53 @@
+"""``adept run``: an ONNX file end to end (fidelity, timings, cost, JSON), inputs from a file, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from adept_core.cli import main
+
+onnx_models = pytest.importorskip("onnx_models")
+
+
+@pytest.fixture
+def cnn_path(tmp_path):
+    return onnx_models.save(onnx_models.MODELS["small_cnn"](), tmp_path / "small_cnn.onnx")
+
+
+def test_run_onnx_file_with_json(cnn_path, tmp_path, capsys):
+    out = tmp_path / "run.json"
+    assert main(["run", cnn_path, "--seed", "3", "--json", str(out), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "relative error" in text and "cosine" in text and "GMAC per run" in text
+    data = json.loads(out.read_text())
+    assert data["seed"] == 3 and data["adc"] == "calibrated"
+    fid = data["fidelity"]["logits"]
+    assert 0 <= fid["rel_error"] < 1 and 0.5 < fid["cosine"] <= 1 and fid["top1_agreement"] is not None
+    assert set(data["seconds"]) >= {"gemm", "asic", "glue", "total"}
+    assert data["cost"]["macs"] > 0
+    # Same seed, same bits: the JSON fidelity repeats exactly.
+    again = tmp_path / "again.json"
+    assert main(["run", cnn_path, "--seed", "3", "--json", str(again), "--no-cost"]) == 0
+    assert json.loads(again.read_text())["fidelity"] == data["fidelity"]
+
+
+def test_run_with_input_file_streams_samples(cnn_path, tmp_path, capsys):
+    model = onnx_models.MODELS["small_cnn"]()
+    x = onnx_models.sample_inputs(model, seed=2)["image"]
+    npy = tmp_path / "x.npy"
+    np.save(npy, np.concatenate([x, x, x[:1]]))  # 5 samples through a batch-2 graph
+    assert main(["run", cnn_path, "--input", str(npy), "--no-cost", "--adc", "worst_case"]) == 0
+    assert "logits" in capsys.readouterr().out
+
+
+def test_run_errors_are_one_line(tmp_path, capsys):
+    assert main(["run", "no-such-model"]) == 2
+    assert "unknown model" in capsys.readouterr().err
+    bad = tmp_path / "x.npz"
+    np.savez(bad, wrong=np.zeros(3, np.float32))
+    path = onnx_models.save(onnx_models.MODELS["small_cnn"](), tmp_path / "m.onnx")
+    assert main(["run", path, "--input", str(bad), "--no-cost"]) == 2
+    assert "missing" in capsys.readouterr().err
