@@ -59,3 +59,19 @@ def test_several_arrays_share_the_folds():
     fold = (2 * 32 + 16 + m - 2) / 1e9
     assert one.layers["latency_s"][0, 0] == pytest.approx(8 * fold, rel=1e-12)
     assert three.layers["latency_s"][0, 0] == pytest.approx(3 * fold, rel=1e-12)
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (100, 33, 17), (7, 500, 300)])
+def test_double_buffered_weights_hide_all_but_the_first_shift_in(m, k, n):
+    rows, cols, clock = 32, 16, 1e9
+    s = schedule(gemm_graph(m, k, n, relu=False), systolic_params(rows=rows, cols=cols, clock_hz=clock, double_buffer=True))
+    folds = math.ceil(k / rows) * math.ceil(n / cols)
+    cycles = rows + folds * (rows + cols + m - 2)
+    assert s.layers["latency_s"][0, 0] == pytest.approx(cycles / clock, rel=1e-12)
+    assert s.layers["fill_s"][0, 0] == pytest.approx(rows / clock, rel=1e-12)
+    assert s.layers["idle_pe_cycles"][0, 0] == pytest.approx(rows * cols * cycles - m * k * n)
+
+
+def test_systolic_preset_maps_its_double_buffering():
+    assert cost_params(load_config("systolic")).double_buffer
+    assert not cost_params(load_config("systolic", {"systolic.double_buffered_weights": False})).double_buffer

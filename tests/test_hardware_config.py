@@ -232,3 +232,17 @@ def test_docs_table_matches_the_adept_preset():
                 assert shown == f'"{value}"'
             else:
                 assert float(shown) == value, f"docs/hardware.md shows {section}.{key} = {shown}, preset has {value}"
+
+
+@pytest.mark.parametrize("bits", [4, 6, 8, 10])
+def test_adc_energy_per_conversion_scales_with_resolution(bits):
+    # Walden figure of merit: energy per conversion ~ 2**bits, quoted at the 8-bit reference;
+    # the transmitter (modulator swing) does not depend on the resolution.
+    ph = load_config("adept", {"photonic.adc_bits": bits, "photonic.input_bits": bits}).photonic
+    assert ph.converter_reference_bits == 8
+    assert ph.adc_energy_pj_per_sample == pytest.approx(2.9 * 2.0 ** (bits - 8))
+    assert ph.transmitter_energy_pj_per_symbol == pytest.approx(1.106)
+
+
+def test_systolic_preset_double_buffers_weights_like_tpu_v1():
+    assert load_config("systolic").systolic.double_buffered_weights is True

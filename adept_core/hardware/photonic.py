@@ -35,6 +35,7 @@ class PhotonicConfig(Section):
     adc_bits: int = spec(BITS, "ADC resolution per output")
     double_buffered_weights: bool = spec(BOOL, "two weight banks: program the next tile while the current one streams (lever)")
     converter_reference_rate_gsps: float = spec(POSITIVE, "sample rate at which the transmitter/ADC/TIA powers below are quoted, GS/s")
+    converter_reference_bits: int = spec(BITS, "resolution at which the transmitter/ADC powers below are quoted (ADC energy scales 2**(adc_bits - this))")
     transmitter_power_mw_per_channel: float = spec(POSITIVE, "DAC + driver + MZM per input channel at the reference rate, mW")
     adc_power_mw_per_channel: float = spec(POSITIVE, "ADC per output channel at the reference rate, mW")
     tia_power_mw_per_channel: float = spec(NON_NEGATIVE, "TIA per output channel (always on while the core runs), mW")
@@ -64,13 +65,29 @@ class PhotonicConfig(Section):
 
     @property
     def transmitter_energy_pj_per_symbol(self) -> float:
-        """Energy of one input conversion + modulation, pJ (power / reference rate)."""
+        """Energy of one input conversion + modulation, pJ (power / reference rate).
+
+        Independent of ``input_bits`` (assumption): the transmitter's power is
+        dominated by driving the modulator through its full voltage swing,
+        which the optical modulation depth sets, not the DAC resolution; the
+        resolution-dependent parts (segment decoders, retiming) are second order.
+        """
         return self.transmitter_power_mw_per_channel / self.converter_reference_rate_gsps
 
     @property
     def adc_energy_pj_per_sample(self) -> float:
-        """Energy of one ADC conversion, pJ (power / reference rate)."""
-        return self.adc_power_mw_per_channel / self.converter_reference_rate_gsps
+        """Energy of one ADC conversion at ``adc_bits``, pJ.
+
+        ``power / reference rate`` at ``converter_reference_bits``, scaled by
+        ``2**(adc_bits - converter_reference_bits)``: a constant Walden figure
+        of merit ``P / (2**ENOB f_s)`` (R. H. Walden, "Analog-to-digital
+        converter survey and analysis", IEEE JSAC 17(4), 1999), so one bit
+        more doubles the energy per conversion. (Above ~10-12 bits converters
+        become thermal-noise limited and cost ~4x per bit; a sweep there is
+        optimistic for the ADC.)
+        """
+        scale = 2.0 ** (self.adc_bits - self.converter_reference_bits)
+        return self.adc_power_mw_per_channel / self.converter_reference_rate_gsps * scale
 
     @property
     def peak_macs_per_s(self) -> float:

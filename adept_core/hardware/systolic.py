@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fields import BITS, CORE_DIM, NON_NEGATIVE, POSITIVE, Section, int_range, spec
+from .fields import BITS, BOOL, CORE_DIM, NON_NEGATIVE, POSITIVE, Section, int_range, spec
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class SystolicConfig(Section):
     accumulator_bits: int = spec(int_range(8, 64), "partial-sum width inside the array")
     mac_energy_pj: float = spec(POSITIVE, "energy of one int8 MAC including PE registers, pJ")
     idle_pe_energy_pj_per_cycle: float = spec(NON_NEGATIVE, "clock/register energy of an idle PE per cycle, pJ")
+    double_buffered_weights: bool = spec(BOOL, "a second weight tile per PE: the next fold shifts in while the current one streams")
 
     @property
     def peak_macs_per_s(self) -> float:

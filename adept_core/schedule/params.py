@@ -41,7 +41,8 @@ class CostParams:
     input_bits, weight_bits : int
         Operand widths (bytes moved for programmed weights use ``weight_bits``).
     double_buffer : bool
-        Photonic: program the next tile while the current one streams.
+        Program (photonic) or shift in (systolic) the next weight tile while
+        the current one streams.
     program_time_s : float
         Photonic: time to program one weight tile.
     program_energy_j_per_tile : float
@@ -185,7 +186,8 @@ def cost_params(config) -> CostParams:
     if config.accelerator == "systolic":
         return CostParams(
             arch="systolic", rows=sa.rows, cols=sa.cols, cores=1, wdm=1, clock_hz=sa.clock_ghz * 1e9,
-            input_bits=sa.input_bits, weight_bits=sa.weight_bits, double_buffer=False, program_time_s=0.0,
+            input_bits=sa.input_bits, weight_bits=sa.weight_bits, double_buffer=sa.double_buffered_weights,
+            program_time_s=0.0,
             program_energy_j_per_tile=0.0, dac_energy_j=0.0, adc_energy_j=0.0, laser_power_w=0.0,
             tia_power_w=0.0, hold_power_w=0.0, mac_energy_j=sa.mac_energy_pj * 1e-12,
             idle_pe_energy_j_per_cycle=sa.idle_pe_energy_pj_per_cycle * 1e-12, **common,
