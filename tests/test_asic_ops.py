@@ -129,3 +129,16 @@ def test_where_and_gather_negative_indices():
     assert np.array_equal(g, table[[[4, 0]]])
     (w,) = op_where(Node("w", "Where", ("c", "a", "b"), ("o",)), [cond, table[:1], table[1:2]], None)
     assert np.array_equal(w, np.where(cond, table[:1], table[1:2]))
+
+
+def test_erf_approximation_within_two_ulp_of_libm():
+    import math
+
+    from adept_core.asic.elementwise import erf
+
+    x = np.concatenate([np.linspace(-7, 7, 20001), [0.0, -0.0, 1e-30, -1e-20, np.inf, -np.inf]]).astype(np.float32)
+    want = np.array([math.erf(float(v)) for v in x]).astype(np.float32)
+    got = erf(x)
+    ulps = np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
+    assert ulps.max() <= 2
+    assert np.isnan(erf(np.array([np.nan], np.float32)))[0]

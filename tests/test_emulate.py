@@ -278,3 +278,11 @@ def test_calibration_equals_the_kernels_calibrate_full_scale():
     sx = float(np.float32(np.float32(np.abs(x).max()) / np.float32(127)))
     assert cal["fc/fc"]["full_scale"] == core.calibrate_full_scale(x, x_scale=sx)
     assert cal["fc/fc"]["x_absmax"] == float(np.abs(x).max())
+
+
+def test_progress_bar_on_request_and_off_when_not_a_tty(capsys):
+    g = attention()
+    prepare(g, precision="fp32").run(_x(g, 1), progress=True)
+    assert "emulating attention" in capsys.readouterr().err
+    prepare(g, precision="fp32").run(_x(g, 1))  # stderr is captured, not a terminal: no bar
+    assert capsys.readouterr().err == ""

@@ -7,8 +7,10 @@ each float result back on it (:mod:`adept_core.asic.numfmt`). The math
 inside one op is float32.
 
 Transcendentals use their numerically safe forms (sigmoid through
-``exp(-|x|)``, so no overflow), and ``erf`` is ``math.erf`` vectorised by
-Numba because NumPy has none and SciPy is not a dependency.
+``exp(-|x|)``, so no overflow). NumPy has no ``erf`` (and SciPy is not a
+dependency); :func:`erf` is a rational approximation evaluated in float64 by
+a Numba ufunc (see :data:`ERF_P`): no libm call, so the loop vectorises,
+about 10x faster than calling ``math.erf`` per element.
 """
 
 from __future__ import annotations
@@ -24,9 +26,28 @@ _TANH_GELU_A = np.float32(0.044715)
 _F32 = np.float32
 
 
+#: ``erf(x) = x * P(x**2) / Q(x**2)`` for ``|x| <= 4`` (``erf = sign(x)`` beyond, exact in
+#: float32 since ``1 - erf(4) = 1.5e-8``). Coefficients from our own weighted least-squares
+#: rational fit (Loeb reweighting, 12,000 points on [0, 4]) of ``erf(x)/x``: max absolute
+#: error 4.5e-9 in float64, below float32's half-ulp of 1 (3e-8); tested against ``math.erf``.
+ERF_P = (1.1283791677123587, 0.1855716043019099, 0.054213083865439035, 0.0038444341449918817,
+         0.00037321784127820017, 4.507940776159735e-06, -1.2324082060099428e-08)
+ERF_Q = (1.0, 0.4977919228588829, 0.11397544161493044, 0.015430041724135698, 0.001297847977027721,
+         6.142553892715715e-05)
+_P0, _P1, _P2, _P3, _P4, _P5, _P6 = ERF_P
+_Q0, _Q1, _Q2, _Q3, _Q4, _Q5 = ERF_Q
+
+
 @numba.vectorize(["float32(float32)"], cache=True)
-def _erf32(x):
-    return math.erf(x)
+def _erf32(v):
+    if v != v:
+        return v
+    x = min(abs(numba.float64(v)), 4.0)
+    t = x * x
+    p = (((((_P6 * t + _P5) * t + _P4) * t + _P3) * t + _P2) * t + _P1) * t + _P0
+    q = ((((_Q5 * t + _Q4) * t + _Q3) * t + _Q2) * t + _Q1) * t + _Q0
+    r = min(x * p / q, 1.0)
+    return numba.float32(math.copysign(r, v))
 
 
 def erf(x: np.ndarray) -> np.ndarray:
