@@ -179,3 +179,19 @@ def test_command_refuses_unreachable_bits_and_bad_overrides(capsys):
         _run(["linkbudget", "--set", "photonic.rows"], capsys)
     with pytest.raises(ConfigError, match="photonic.rows"):
         _run(["linkbudget", "--set", "photonic.rows=0"], capsys)
+
+
+@pytest.mark.parametrize("rows,cols", [(128, 128), (64, 256), (256, 16)])
+def test_split_and_fan_out_are_each_counted_once(rows, cols):
+    # The ideal 1->rows input split is recombined coherently (only its excess is a loss); the
+    # intrinsic 1/cols fan-out is the one geometric term. Nothing else depends on the tile size.
+    cfg = load_config("adept", {"photonic.rows": rows, "photonic.cols": cols})
+    lb = link_budget(cfg)
+    terms = dict(lb.losses_db)
+    assert terms[f"fan-out to {cols} outputs"] == pytest.approx(10 * math.log10(cols))
+    stages = math.ceil(math.log2(rows))
+    assert terms[f"splitter excess ({stages} stages)"] == pytest.approx(0.1 * stages)
+    assert lb.total_loss_db == pytest.approx(sum(terms.values()))
+    geometric = 10 * math.log10(cols) + 0.1 * stages + 0.05 * (rows + cols + 1)
+    fixed = 2.0 + 1.2 + 1.0  # coupler, modulator, waveguide
+    assert lb.total_loss_db == pytest.approx(geometric + fixed)
