@@ -90,8 +90,9 @@ def run(args: argparse.Namespace) -> int:
     progress = False if args.no_progress else None
 
     graph = fold_batchnorm(graph)  # once, so the reference, the emulation and the cost see one Graph
-    ref_model = prepare(graph, precision="fp32")
-    reference = ref_model.run(inputs, progress=progress)
+    # The reference model is dropped right away: its float32 weight cache (1.3 GB for
+    # BERT-large) need not coexist with the calibration's and the cores.
+    reference = prepare(graph, precision="fp32").run(inputs, progress=progress)
     model = prepare(graph, spec=spec, precision="adept", asic_format=args.asic_format, adc=args.adc,
                     backend=args.backend)
     if args.adc == "calibrated":
