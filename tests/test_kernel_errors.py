@@ -84,7 +84,8 @@ def test_non_contiguous_weights_are_refused():
 @pytest.mark.parametrize("where", [(0, 0), (1, 5), (1, 2)])
 def test_non_finite_input_is_an_error_on_every_backend(core, x, backend, value, where):
     x[where] = value
-    with pytest.raises(InputError, match=rf"x contains a non-finite value \(.*{value}.*at index \({where[0]}, {where[1]}\)"):
+    message = rf"x contains a non-finite value \(.*{value}.*at index \({where[0]}, {where[1]}\)"
+    with pytest.raises(InputError, match=message):
         core(x, backend=backend)
 
 

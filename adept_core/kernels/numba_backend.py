@@ -11,9 +11,10 @@ How it stays bit-identical to the NumPy oracle while running near matmul speed:
   gives ``4096 * 32767**2 < 2**42``, so float64 always suffices and no
   integer GEMM path is needed; :func:`product_dtype` asserts the bound.
 - **Fused epilogue.** Noise, ADC, clipping count, accumulation and (on the
-  last tile) dequantization run in one jitted call per tile, row by row, so
-  each partial sum is read once and no noise or code array is ever stored (:func:`numba_kernels.tile_epilogue`), using the very hash functions
-  of :mod:`adept_core.kernels.rng` compiled by Numba.
+  last tile) dequantization run in one jitted call per tile, row by row
+  (:func:`numba_kernels.tile_epilogue`), so each partial sum is read once and
+  no noise or code array of the whole output is stored. The noise uses the
+  very hash functions of :mod:`adept_core.kernels.rng`, compiled by Numba.
 - **Blocking.** Rows of the output are processed in blocks of at most
   ``BLOCK_ELEMENTS`` partial sums, so the extra memory is one block of
   partial sums and accumulators, not ``M x N x tiles``. Blocks and tiles are
