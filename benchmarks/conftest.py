@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 BASELINE = "numpy_matmul"
-_RATIOS: list[tuple[str, str, float]] = []
+_RATIOS: list[tuple[str, str, float, object]] = []
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -22,7 +22,9 @@ def pytest_benchmark_group_stats(config, benchmarks, group_by):
             continue
         for b in benches:
             if b is not base[0]:
-                _RATIOS.append((group or "", b["name"], b["median"] / base[0]["median"]))
+                impl = b["name"].rsplit("-", 1)[-1].rstrip("]")
+                target = (b.get("extra_info") or {}).get("target_ratio")
+                _RATIOS.append((group or "", impl, b["median"] / base[0]["median"], target))
 
 
 @pytest.hookimpl(trylast=True)
@@ -30,5 +32,6 @@ def pytest_terminal_summary(terminalreporter):
     if not _RATIOS:
         return
     terminalreporter.section("median time / median numpy float32 x @ w (same run)")
-    for group, name, ratio in _RATIOS:
-        terminalreporter.write_line(f"{group:28s} {name:40s} {ratio:6.2f}x")
+    for group, impl, ratio, target in _RATIOS:
+        verdict = "" if target is None else f"  (target <= {target:.1f}x: {'met' if ratio <= target else 'NOT met'})"
+        terminalreporter.write_line(f"{group:22s} {impl:12s} {ratio:6.2f}x{verdict}")

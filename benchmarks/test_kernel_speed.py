@@ -7,10 +7,17 @@ Targets: <= 1.0x on the ResNet-50 / BERT-large shapes, <= 2.0x on the RNN-T LSTM
 
 Every benchmark checks its answer: the cpp output equals the NumPy oracle bit for bit on the
 first rows, and its error against float32 matmul is bounded.
+
+On a machine shared with other jobs, wall-clock ratios of two multi-threaded libraries mostly
+measure the neighbours. Compare one core with one core in CPU time instead::
+
+    OPENBLAS_NUM_THREADS=1 ADEPT_BENCH_THREADS=1 \
+        pytest benchmarks/test_kernel_speed.py --benchmark-timer=time.process_time
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 import numpy as np
@@ -32,6 +39,8 @@ SHAPES = {  # (M, K, N) -> speed target (ratio to numpy)
 NOISE = NoiseSpec(sigma_const=2.0, shot_coeff=0.5, rin_coeff=1e-3)
 SEED = 123
 CHECK_ROWS = 2
+#: Kernel threads (None: every core the process may use); see the module docstring.
+THREADS = int(os.environ.get("ADEPT_BENCH_THREADS", "0")) or None
 
 needs_cpp = pytest.mark.skipif("cpp" not in available_backends(), reason="C++ extension not built")
 
@@ -68,7 +77,7 @@ def test_kernel_speed(benchmark, shape, impl):
     benchmark.extra_info["target_ratio"] = SHAPES[shape]
 
     def run():
-        return core(x, seed=SEED, adc_full_scale=full_scale, backend="cpp", return_stats=True)
+        return core(x, seed=SEED, adc_full_scale=full_scale, backend="cpp", threads=THREADS, return_stats=True)
 
     run()  # pack the weights for this tile length once, as a programmed core would be
     y, stats = benchmark(run)
