@@ -2,14 +2,16 @@
 
 Same problems, noise and groups as ``test_kernel_speed.py`` (the C++ benchmarks), so the
 conftest prints the numba ratio next to the cpp one against the same numpy baseline of the run.
-Every benchmark checks its answer against the NumPy oracle on the first rows.
+Every benchmark checks its answer against the NumPy oracle on the first rows. The one-core CPU-time
+comparison of ``test_kernel_speed.py`` (``OPENBLAS_NUM_THREADS=1 ADEPT_BENCH_THREADS=1`` and
+``--benchmark-timer=time.process_time``) applies here too.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_kernel_speed import CHECK_ROWS, SEED, SHAPES, _group, _problem
+from test_kernel_speed import CHECK_ROWS, SEED, SHAPES, THREADS, _group, _problem
 
 NUMBA_TARGET = 3.0
 
@@ -21,7 +23,7 @@ def test_numba_kernel_speed(benchmark, shape):
     benchmark.extra_info["target_ratio"] = NUMBA_TARGET
 
     def run():
-        return core(x, seed=SEED, adc_full_scale=full_scale, backend="numba", return_stats=True)
+        return core(x, seed=SEED, adc_full_scale=full_scale, backend="numba", threads=THREADS, return_stats=True)
 
     run()  # compile (or load the cached machine code) and convert the weights once
     y, stats = benchmark(run)
