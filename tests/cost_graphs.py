@@ -47,7 +47,7 @@ def photonic_params(**changes) -> CostParams:
     base = CostParams(
         arch="photonic", rows=128, cols=128, cores=1, wdm=1, clock_hz=10e9, input_bits=8, weight_bits=8,
         double_buffer=False, program_time_s=1e-6, program_energy_j_per_tile=3e-8, dac_energy_j=1e-12,
-        adc_energy_j=3e-12, laser_power_w=5.0, tia_power_w=0.5, hold_power_w=0.0, mac_energy_j=0.0,
+        adc_energy_j=3e-12, laser_power_w=5.0, tia_power_w=0.5, hold_power_w=0.0, laser_gated=False, mac_energy_j=0.0,
         idle_pe_energy_j_per_cycle=0.0, asic_lanes=1 << 20, asic_clock_hz=1e9, asic_energy_j_per_op=1e-12,
         sram_capacity_bytes=64e6, sram_bandwidth_bytes_per_s=1e15, sram_read_energy_j_per_byte=1e-12,
         sram_write_energy_j_per_byte=1e-12, dram_bandwidth_bytes_per_s=1e12, dram_energy_j_per_byte=3e-11,

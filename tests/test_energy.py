@@ -123,14 +123,51 @@ def test_evaluate_many_matches_evaluate():
 
 def test_levers_do_what_they_say():
     rows = {row.lever: row for row in lever_table("rnnt", "adept", batch_factor=4, cores_factor=2, wdm_factor=2)}
-    assert set(rows) == {"base", "batch x4", "double-buffered weights", "cores x2", "WDM x2", "all levers"}
+    assert set(rows) == {"base", "batch x4", "double-buffered weights", "cores x2", "WDM x2", "gated laser", "all levers"}
     assert rows["base"].speedup == 1.0
     assert rows["double-buffered weights"].speedup >= 1.0
     assert rows["cores x2"].speedup > 1.0
     assert rows["batch x4"].report.batch == 4 and rows["batch x4"].speedup > 1.0
     # More wavelengths draw more laser and TIA power.
     assert rows["WDM x2"].report.power_w > rows["base"].report.power_w
+    # Gating the laser saves energy, never time.
+    assert rows["gated laser"].speedup == 1.0 and rows["gated laser"].efficiency_gain > 1.0
     systolic = [row.lever for row in lever_table("resnet50", "systolic")]
     assert systolic == ["base", "batch x8"]
     with pytest.raises(ConfigError, match="cores_factor"):
         lever_table("resnet50", cores_factor=1)
+
+
+@pytest.mark.parametrize("cores,wdm", [(1, 1), (3, 1), (2, 4)])
+def test_gated_laser_burns_only_while_tiles_stream(cores, wdm):
+    # 256x256 @ 256x384 on 128x128 cores: 2 x 3 = 6 tiles, each streaming ceil(256 / wdm) symbols on one core.
+    on, gated = (schedule(gemm_graph(256, 256, 384), photonic_params(cores=cores, wdm=wdm, laser_gated=g))
+                 for g in (False, True))
+    light_core_s = 6 * math.ceil(256 / wdm) / 10e9
+    assert gated.layers["light_core_s"][0].sum() == pytest.approx(light_core_s)
+    assert on.layers["latency_s"][0].sum() == gated.layers["latency_s"][0].sum()
+    e_on, e_gated = (layer_energy_j(s)["laser"][0].sum() for s in (on, gated))
+    assert e_gated == pytest.approx(light_core_s * 5.0 / cores)  # laser_power_w = 5 W over all cores
+    assert e_on == pytest.approx(on.layers["latency_s"][0].sum() * 5.0)
+    assert e_gated < e_on  # the 1 us programming of each tile is dark
+
+
+def test_gated_laser_counts_every_recurrent_step():
+    from cost_graphs import lstm_graph
+
+    seq = 5  # recurrent weight 64 x 256 -> 2 tiles; resident on 2 cores, reloaded on 1
+    for cores in (1, 2):
+        s = schedule(lstm_graph(seq=seq, inp=64, hidden=64), photonic_params(cores=cores, laser_gated=True))
+        # input projection: 1 x 2 tiles streaming seq rows; recurrence: 2 tiles x seq steps streaming 1 row
+        assert s.layers["light_core_s"][0].sum() == pytest.approx((2 * seq + 2 * seq * 1) / 10e9)
+
+
+def test_preset_keeps_the_laser_on_and_the_lever_lowers_energy_not_time():
+    graph = zoo.build("resnet50")
+    cfg = load_config("adept")
+    assert cfg.optics.laser_gated is False
+    on, gated = evaluate(graph, cfg), evaluate(graph, with_overrides(cfg, {"optics.laser_gated": True}))
+    assert gated.latency_s == on.latency_s
+    assert gated.energy_breakdown_j["laser"] < 0.05 * on.energy_breakdown_j["laser"]  # the core streams ~1.5 % of the time
+    for name in ("tia", "static", "adc", "dac"):
+        assert gated.energy_breakdown_j[name] == on.energy_breakdown_j[name]

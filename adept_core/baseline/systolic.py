@@ -50,4 +50,5 @@ def systolic_cost(d: GraphDigest, p: CostParams, t: Tiling) -> ArrayCost:
         dac_conversions=zeros,
         adc_conversions=zeros,
         idle_pe_cycles=idle_pe_cycles,
+        light_core_s=zeros,
     )

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="override one config value, e.g. --set photonic.num_cores=4 (repeatable)")
     p.add_argument("--batch", type=int, default=1, help="inferences per run [1]")
     p.add_argument("--top", type=int, default=5, help="how many of the slowest layers to list [5]")
-    p.add_argument("--levers", action="store_true", help="also print the lever ablation (double buffering, batch, cores, WDM)")
+    p.add_argument("--levers", action="store_true", help="also print the lever ablation (double buffering, batch, cores, WDM, gated laser)")
     p.add_argument("--json", metavar="FILE", help="write the full report (every layer) as JSON")
     p.set_defaults(func=run)
 

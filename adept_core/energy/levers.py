@@ -9,7 +9,9 @@ power and throughput per watt relative to the base. Levers:
   programmed once per run, so their cost is shared by more inferences);
 - ``cores xN``: ``photonic.num_cores`` multiplied (laser, TIAs scale too);
 - ``WDM xW``: ``photonic.wdm_channels`` multiplied (laser, TIAs scale too,
-  plus the mux/demux loss in the link budget).
+  plus the mux/demux loss in the link budget);
+- ``gated laser``: ``optics.laser_gated = true`` (light only while a tile
+  streams: saves laser energy during weight programming and ASIC-only layers).
 
 Only the batch lever applies to the systolic baseline.
 """
@@ -70,6 +72,7 @@ def lever_table(workload: str, config="adept", batch: int = 1, batch_factor: int
             "double-buffered weights": {"photonic.double_buffered_weights": True},
             f"cores x{cores_factor}": {"photonic.num_cores": ph.num_cores * cores_factor},
             f"WDM x{wdm_factor}": {"photonic.wdm_channels": ph.wdm_channels * wdm_factor},
+            "gated laser": {"optics.laser_gated": True},
         }
         settings += [(name, o, batch) for name, o in overrides.items()]
         combined = {k: v for o in overrides.values() for k, v in o.items()}

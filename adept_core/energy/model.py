@@ -3,9 +3,9 @@
 Per layer, for one (or ``D`` stacked) design(s), in joules per run of the
 graph (one batch):
 
-- ``laser``: wall-plug laser power x layer latency (always on: the laser
-  cannot be modulated off between tiles at 10 GHz, and is not gated between
-  layers in this model);
+- ``laser``: wall-plug laser power x layer latency (always on), or, with
+  ``optics.laser_gated``, each core's share only while it streams a tile
+  (off during weight programming and ASIC-only layers);
 - ``tia``: TIA power of every receiver x latency (always on);
 - ``dac``: input conversions x (DAC + driver + modulator) energy;
 - ``adc``: output conversions x ADC energy;
@@ -45,8 +45,10 @@ def layer_energy_j(s: Schedule) -> dict[str, np.ndarray]:
         "static": latency * p.static_power_w,
     }
     if p.arch == "photonic":
+        # Gated: each core's share of the light only while it streams a tile.
+        laser_time = np.where(p.laser_gated, layer["light_core_s"] / p.cores, latency)
         out.update(
-            laser=latency * p.laser_power_w,
+            laser=laser_time * p.laser_power_w,
             tia=latency * p.tia_power_w,
             dac=layer["dac_conversions"] * p.dac_energy_j,
             adc=layer["adc_conversions"] * p.adc_energy_j,

@@ -67,6 +67,7 @@ class ArrayCost:
     dac_conversions: np.ndarray
     adc_conversions: np.ndarray
     idle_pe_cycles: np.ndarray  # systolic: PE-cycles without a MAC while the array is busy; 0 for photonic
+    light_core_s: np.ndarray  # photonic: core-seconds during which a programmed tile streams (light needed); 0 for systolic
 
 
 def asic_ops_per_gemm(d: GraphDigest, t: Tiling):

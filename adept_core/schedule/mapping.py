@@ -36,7 +36,7 @@ LAYER_FIELDS = (
     "latency_s", "engine_s", "asic_s", "sram_s", "dram_s", "fill_s", "recurrence_s",
     # events
     "engine_macs", "asic_macs", "passes", "weight_programs", "dac_conversions", "adc_conversions",
-    "idle_pe_cycles", "asic_ops", "sram_read_bytes", "sram_write_bytes", "dram_bytes", "dram_weight_bytes",
+    "idle_pe_cycles", "light_core_s", "asic_ops", "sram_read_bytes", "sram_write_bytes", "dram_bytes", "dram_weight_bytes",
 )
 
 
@@ -143,6 +143,7 @@ def _assemble(d: GraphDigest, p: CostParams, t: Tiling, cost: ArrayCost) -> Sche
         "dac_conversions": per_layer(cost.dac_conversions),
         "adc_conversions": per_layer(cost.adc_conversions),
         "idle_pe_cycles": per_layer(cost.idle_pe_cycles),
+        "light_core_s": per_layer(cost.light_core_s),
         "asic_ops": d.layer_asic_ops + per_layer(nonseq_ops + step_ops * t.steps),
         "sram_read_bytes": sram_reads,
         "sram_write_bytes": sram_writes,

@@ -56,6 +56,10 @@ class CostParams:
         charged per cycle instead).
     laser_power_w, tia_power_w, hold_power_w : float
         The parts of ``always_on_power_w`` (reported separately).
+    laser_gated : bool
+        Photonic: the laser draws ``laser_power_w / cores`` per core only
+        while that core streams a tile, instead of ``laser_power_w`` for the
+        whole run.
     mac_energy_j, idle_pe_energy_j_per_cycle : float
         Systolic: energy per MAC and per idle PE per cycle (0 for photonic).
     asic_lanes, asic_clock_hz, asic_energy_j_per_op : float
@@ -84,6 +88,7 @@ class CostParams:
     laser_power_w: float | np.ndarray
     tia_power_w: float | np.ndarray
     hold_power_w: float | np.ndarray
+    laser_gated: bool | np.ndarray
     mac_energy_j: float | np.ndarray
     idle_pe_energy_j_per_cycle: float | np.ndarray
     asic_lanes: int | np.ndarray
@@ -115,7 +120,8 @@ class CostParams:
 
     @property
     def always_on_power_w(self):
-        return self.laser_power_w + self.tia_power_w + self.hold_power_w
+        """Laser (when not gated), TIAs and phase-shifter hold power: drawn for the whole run."""
+        return np.where(self.laser_gated, 0.0, self.laser_power_w) + self.tia_power_w + self.hold_power_w
 
     @property
     def designs(self) -> int:
@@ -189,7 +195,7 @@ def cost_params(config) -> CostParams:
             input_bits=sa.input_bits, weight_bits=sa.weight_bits, double_buffer=sa.double_buffered_weights,
             program_time_s=0.0,
             program_energy_j_per_tile=0.0, dac_energy_j=0.0, adc_energy_j=0.0, laser_power_w=0.0,
-            tia_power_w=0.0, hold_power_w=0.0, mac_energy_j=sa.mac_energy_pj * 1e-12,
+            tia_power_w=0.0, hold_power_w=0.0, laser_gated=False, mac_energy_j=sa.mac_energy_pj * 1e-12,
             idle_pe_energy_j_per_cycle=sa.idle_pe_energy_pj_per_cycle * 1e-12, **common,
         )
     channels = ph.num_cores * ph.wdm_channels
@@ -204,5 +210,6 @@ def cost_params(config) -> CostParams:
         laser_power_w=link_budget(config).total_wall_plug_mw * 1e-3,
         tia_power_w=ph.tia_power_mw_per_channel * ph.cols * channels * 1e-3,
         hold_power_w=ph.phase_shifter_hold_power_mw * ph.phase_shifters_per_tile * ph.num_cores * banks * 1e-3,
+        laser_gated=config.optics.laser_gated,
         mac_energy_j=0.0, idle_pe_energy_j_per_cycle=0.0, **common,
     )

@@ -42,4 +42,6 @@ def photonic_cost(d: GraphDigest, p: CostParams, t: Tiling) -> ArrayCost:
         dac_conversions=d.call_m * d.call_k * t.n_tiles * d.call_count,
         adc_conversions=d.call_m * d.call_n * t.k_tiles * d.call_count,
         idle_pe_cycles=np.zeros_like(stream),
+        # Every programmed tile streams its m vectors on one core, once per step it serves.
+        light_core_s=t.slots * t.steps * stream,
     )
