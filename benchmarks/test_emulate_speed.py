@@ -85,7 +85,7 @@ def _probe(args: list[str]) -> dict:
 
 
 @pytest.mark.parametrize("model, full, reduced", [
-    ("resnet50", [], []),
+    ("resnet50", [], ["--repeats", "1"]),
     ("bert-large", ["--seq-len", "384"], ["--seq-len", "16", "--repeats", "1"]),
     ("rnnt", ["--utterance-s", "7.2"], ["--utterance-s", "0.6", "--repeats", "1"]),
 ])
