@@ -51,3 +51,29 @@ def test_run_errors_are_one_line(tmp_path, capsys):
     path = onnx_models.save(onnx_models.MODELS["small_cnn"](), tmp_path / "m.onnx")
     assert main(["run", path, "--input", str(bad), "--no-cost"]) == 2
     assert "missing" in capsys.readouterr().err
+
+
+def test_calibration_file_is_written_then_reused(cnn_path, tmp_path):
+    cal = tmp_path / "cal.json"
+    first, second = tmp_path / "1.json", tmp_path / "2.json"
+    assert main(["run", cnn_path, "--calibration", str(cal), "--json", str(first), "--no-cost"]) == 0
+    stored = json.loads(cal.read_text())
+    assert set(stored) == {"Conv_1/conv", "Conv_5/conv", "Gemm_9/fc"}
+    assert main(["run", cnn_path, "--calibration", str(cal), "--json", str(second), "--no-cost"]) == 0
+    a, b = json.loads(first.read_text()), json.loads(second.read_text())
+    assert a["calibration"] == b["calibration"] == stored
+    assert a["fidelity"] == b["fidelity"]
+
+
+def test_symbolic_batch_taken_from_the_input_file(tmp_path, capsys):
+    import onnx
+
+    model = onnx_models.MODELS["small_cnn"]()
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "N"
+    path = tmp_path / "dyn.onnx"
+    onnx.save(model, path)
+    x = onnx_models.sample_inputs(onnx_models.MODELS["small_cnn"](), seed=1)["image"]
+    npy = tmp_path / "x.npy"
+    np.save(npy, np.concatenate([x, x[:1]]))  # 3 samples, streamed in batches of 1
+    assert main(["run", str(path), "--input", str(npy), "--no-cost"]) == 0
+    assert "logits" in capsys.readouterr().out

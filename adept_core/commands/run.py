@@ -24,7 +24,7 @@ import numpy as np
 
 from ..emulate import compare, fold_batchnorm, prepare
 from ..emulate.inputs import load_inputs, synthetic_inputs
-from ..errors import ConfigError
+from ..errors import ConfigError, ShapeError
 from ..graph import zoo
 from ..kernels.registry import BACKEND_NAMES
 from .linkbudget import parse_override
@@ -51,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--adc", default="calibrated", choices=("calibrated", "worst_case"),
                    help="ADC range policy; calibrated uses a separate synthetic (or held-out) batch [calibrated]")
     p.add_argument("--asic-format", default="bf16", choices=("bf16", "fp32"), help="ASIC number format [bf16]")
+    p.add_argument("--calibration", metavar="FILE", help="ADC calibration JSON: read it if it exists (no "
+                   "calibration pass), else write the one this run computes (reuse it to repeat a run exactly)")
     p.add_argument("--no-cost", action="store_true", help="skip the cost report")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when not a TTY)")
     p.add_argument("--json", metavar="FILE", help="write fidelity, timings, clipped layers and cost as JSON")
@@ -69,11 +71,28 @@ def _load_model(args):
         real = models.build(name)
         return real.graph, real.inputs, real.calibration_inputs, real
     if name.endswith(".onnx") or os.path.exists(name):
-        from ..graph.onnx_import import from_onnx
-
-        graph = from_onnx(name)
+        graph = _onnx_graph(name, args)
         return graph, None, synthetic_inputs(graph, seed=1_000_003), None
     raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(MODEL_CHOICES)} or give an .onnx path")
+
+
+def _onnx_graph(path: str, args):
+    """Import an ONNX file; symbolic dimensions are taken from --input's arrays (batch = --batch)."""
+    from ..graph.onnx_import import from_onnx
+
+    try:
+        return from_onnx(path)
+    except ShapeError as exc:
+        if not args.input or "symbolic" not in str(exc):
+            raise
+    import onnx
+
+    model = onnx.load(path, load_external_data=False)
+    names = [i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
+    data = np.load(args.input, allow_pickle=False)
+    arrays = {names[0]: data} if isinstance(data, np.ndarray) else dict(data)
+    shapes = {name: (args.batch,) + tuple(arrays[name].shape[1:]) for name in names if name in arrays}
+    return from_onnx(path, input_shapes=shapes)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,7 +115,14 @@ def run(args: argparse.Namespace) -> int:
     model = prepare(graph, spec=spec, precision="adept", asic_format=args.asic_format, adc=args.adc,
                     backend=args.backend)
     if args.adc == "calibrated":
-        model.calibrate(calib, progress=progress)
+        if args.calibration and os.path.exists(args.calibration):
+            with open(args.calibration) as fh:
+                model.engine.calibration.update(json.load(fh))
+        else:
+            model.calibrate(calib, progress=progress)
+            if args.calibration:
+                with open(args.calibration, "w") as fh:
+                    json.dump(model.calibration, fh, indent=1)
     result = model.run(inputs, seed=args.seed, progress=progress)
 
     print(f"{graph.name}: {len(model.graph.nodes)} ops, seed {args.seed}, config {cfg.name}, "
@@ -124,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     data = {"model": graph.name, "config": cfg.name, "seed": args.seed, "adc": args.adc,
             "asic_format": args.asic_format, "fidelity": fidelity,
             "clipped_layers": [list(c) for c in result.clipped_layers], "seconds": s,
-            "reference_seconds": reference.seconds["total"]}
+            "reference_seconds": reference.seconds["total"], "calibration": model.calibration}
     if not args.no_cost:
         from ..energy import evaluate
         from ..energy.table import format_report
