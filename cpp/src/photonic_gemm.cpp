@@ -7,9 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -33,68 +31,44 @@ void require(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument(what);
 }
 
-/// A reusable barrier for the workers of one call (C++17 has no std::barrier).
-class Barrier {
- public:
-  explicit Barrier(int count) : count_(count) {}
-  void wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    const std::uint64_t gen = generation_;
-    if (++arrived_ == count_) {
-      arrived_ = 0;
-      ++generation_;
-      cv_.notify_all();
-    } else {
-      cv_.wait(lock, [&] { return generation_ != gen; });
-    }
-  }
-  void drop() {  // one expected worker will never arrive (its thread could not be started)
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (arrived_ == --count_ && count_ > 0) {
-      arrived_ = 0;
-      ++generation_;
-      cv_.notify_all();
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  int count_;
-  int arrived_ = 0;
-  std::uint64_t generation_ = 0;
-};
-
 /// Work items handed out one at a time: which worker runs which item cannot change any result,
-/// because each item writes only its own outputs.
+/// because each item writes only its own outputs. A phase that needs the previous one waits for
+/// that queue's items to be *done*, not for every worker to arrive: a worker thread the OS has
+/// not scheduled yet (a busy machine) delays nobody; it finds the early queues empty.
 class WorkQueue {
  public:
   explicit WorkQueue(std::int64_t count) : count_(count) {}
   template <class F>
   void drain(F&& fn) {
-    for (std::int64_t i = next_.fetch_add(1); i < count_; i = next_.fetch_add(1)) fn(i);
+    for (std::int64_t i = next_.fetch_add(1); i < count_; i = next_.fetch_add(1)) {
+      fn(i);
+      done_.fetch_add(1, std::memory_order_release);
+    }
+  }
+  void wait_done() const {  // the items in flight are short: yield instead of sleeping
+    while (done_.load(std::memory_order_acquire) < count_) std::this_thread::yield();
   }
 
  private:
   std::atomic<std::int64_t> next_{0};
+  std::atomic<std::int64_t> done_{0};
   std::int64_t count_;
 };
 
-/// Run body(worker, barrier) on ``workers`` threads, the caller's included. If a thread cannot
-/// be started, the others do its share (work is taken from WorkQueues, never assigned).
+/// Run body(worker) on ``workers`` threads, the caller's included. If a thread cannot be
+/// started, the others do its share (work is taken from WorkQueues, never assigned).
 template <class F>
 void run_team(int workers, F&& body) {
-  Barrier barrier(workers);
   std::vector<std::thread> pool;
   pool.reserve(static_cast<std::size_t>(workers - 1));
   for (int w = 1; w < workers; ++w) {
     try {
-      pool.emplace_back([&body, &barrier, w] { body(w, barrier); });
+      pool.emplace_back([&body, w] { body(w); });
     } catch (const std::system_error&) {
-      barrier.drop();
+      break;
     }
   }
-  body(0, barrier);
+  body(0);
   for (auto& th : pool) th.join();
 }
 
@@ -284,16 +258,17 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   std::vector<double> acc(static_cast<std::size_t>(workers) * block_rows * kBlockCols);
   std::vector<std::int64_t> clipped(static_cast<std::size_t>(workers), 0);
   float amax = 0.0f, sx = 0.0f;
-  WorkQueue absmax_items(qitems), quantize_items(qitems), blocks(m > 0 && n > 0 ? bm * bn : 0);
+  // The quantize queue has one extra item: the dequantization factors (they need the scale).
+  WorkQueue absmax_items(qitems), quantize_items(qitems + 1), blocks(m > 0 && n > 0 ? bm * bn : 0);
 
-  run_team(workers, [&](int worker, Barrier& barrier) {
+  run_team(workers, [&](int worker) {
     // 1. max |x|, per chunk of rows.
     absmax_items.drain([&](std::int64_t i) {
       const std::int64_t r0 = i * kQuantRows, r1 = std::min(m, r0 + kQuantRows);
       part[i] = simd ? detail::avx512::absmax(x + r0 * k, (r1 - r0) * k) : detail::portable::absmax(x + r0 * k, (r1 - r0) * k);
     });
-    barrier.wait();
-    // Every worker derives the same scale from the same partial maxima (no extra barrier).
+    absmax_items.wait_done();
+    // Every worker derives the same scale from the same partial maxima.
     float a = 0.0f;
     for (float v : part) {
       if (!(v <= a)) a = v;  // also picks up NaN
@@ -309,11 +284,14 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
     if (worker == 0) {
       amax = a;
       sx = scale;
-      for (std::int64_t c = 0; c < n; ++c)
-        factor[c] = plan.lsb[c] * (static_cast<double>(scale) * static_cast<double>(plan.w_scale[c]));
     }
     // 2. quantize X into the tile-padded layout.
     quantize_items.drain([&](std::int64_t i) {
+      if (i == qitems) {
+        for (std::int64_t c = 0; c < n; ++c)
+          factor[c] = plan.lsb[c] * (static_cast<double>(scale) * static_cast<double>(plan.w_scale[c]));
+        return;
+      }
       const std::int64_t r1 = std::min(m, (i + 1) * kQuantRows);
       for (std::int64_t r = i * kQuantRows; r < r1; ++r) {
         if (w.wide)
@@ -324,7 +302,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
           detail::portable::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8.get() + r * j.x_stride);
       }
     });
-    barrier.wait();  // also publishes factor[] from worker 0
+    quantize_items.wait_done();
     // 3. output blocks, each through every tile with the fused epilogue.
     double* scratch = acc.data() + static_cast<std::size_t>(worker) * block_rows * kBlockCols;
     blocks.drain([&](std::int64_t b) {
