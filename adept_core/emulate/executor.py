@@ -274,7 +274,7 @@ class PreparedModel:
                     asic_seconds += spent
                     self._op_seconds[node.op] = self._op_seconds.get(node.op, 0.0) + spent
             for name, value in zip(node.outputs, outs):
-                if name:
+                if name in last:  # outputs nobody reads (an LSTM's Y_c, ...) are dropped at once
                     values[name] = np.asarray(value)
             missing = [name for name in node.outputs[len(outs):] if name and name in last]
             if missing:
