@@ -251,7 +251,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   // Output blocks: 64 rows when there are enough of them to share out, else 32 (load balance).
   const std::int64_t bn = (n + kBlockCols - 1) / kBlockCols;
   std::int64_t block_rows = kBlockRows;
-  if (((m + kBlockRows - 1) / kBlockRows) * bn < 8 * plan.threads) block_rows = kBlockRows / 2;
+  if (((m + kBlockRows - 1) / kBlockRows) * bn < 8 * static_cast<std::int64_t>(plan.threads)) block_rows = kBlockRows / 2;
   const std::int64_t bm = (m + block_rows - 1) / block_rows;
   const int workers = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(plan.threads, std::max(qitems, bm * bn))));
   std::vector<float> part(static_cast<std::size_t>(qitems), 0.0f);
