@@ -190,7 +190,10 @@ def plot_pareto(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
 
 
 def _short(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """Point labels: 3 significant digits, thousands separated (31,623 rather than 31622.8)."""
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+    return str(value)
 
 
 def _label_values(ax: Any, values: list) -> None:
