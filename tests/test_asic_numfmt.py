@@ -86,3 +86,20 @@ def test_rounder_formats():
     assert rounder("bf16")(x)[0] == 1.0
     with pytest.raises(ConfigError, match="bf16, fp32"):
         rounder("fp16")
+
+
+@pytest.mark.parametrize("layout", ["c", "nhwc_view", "fortran", "negative", "strided", "out_alias"])
+def test_native_and_numpy_rounding_agree_on_every_layout(layout):
+    from adept_core.asic.numfmt import round_bf16_numpy
+
+    rng = np.random.default_rng(3)
+    bits = rng.integers(0, 2 ** 32, size=(2, 5, 4, 3), dtype=np.uint64).astype(np.uint32)
+    base = bits.view(np.float32)
+    x = {"c": base, "nhwc_view": np.ascontiguousarray(base.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2),
+         "fortran": np.asfortranarray(base), "negative": base[::-1, :, ::-1], "strided": base[:, ::2],
+         "out_alias": base.copy()}[layout]
+    want = round_bf16_numpy(x)
+    got = round_bf16(x, out=x) if layout == "out_alias" else round_bf16(x)
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+    if layout == "nhwc_view":
+        assert got.strides == x.strides  # the layout is kept

@@ -12,6 +12,12 @@ float32 bit pattern, which is exact and needs no libm:
 A carry out of the mantissa correctly bumps the exponent (and rounds the
 largest finite values to infinity, as IEEE overflow does); NaNs are kept as
 NaNs (the add could otherwise turn a NaN payload into an infinity).
+
+:func:`round_bf16` runs the rule in one pass with the Cython loop
+:mod:`adept_core.asic._bf16` when it is built and the array's memory is
+dense (any axis order, e.g. a conv output's NCHW view of NHWC memory), and
+with NumPy ufuncs otherwise; :func:`round_bf16_numpy` is that NumPy
+reference (tests compare the two bit for bit).
 """
 
 from __future__ import annotations
@@ -26,8 +32,49 @@ FORMATS = ("bf16", "fp32")
 _LOW16 = np.uint32(0xFFFF0000)
 _HALF = np.uint32(0x7FFF)
 
+try:
+    from ._bf16 import round_bf16_into as _round_into
+except ImportError:  # uncompiled source tree: the NumPy path does the same
+    _round_into = None
+
 
 def round_bf16(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Round float32 ``x`` to the nearest bfloat16 value (ties to even), as float32.
+
+    Parameters
+    ----------
+    x : np.ndarray
+        float32 array (any shape and memory layout).
+    out : np.ndarray, optional
+        float32 array of the same shape to write into (may be ``x``).
+
+    Returns
+    -------
+    np.ndarray
+        float32 array (``out`` if given, else new with ``x``'s memory layout)
+        whose values are exactly representable in bfloat16.
+    """
+    if not isinstance(x, np.ndarray) or x.dtype != np.float32:
+        raise TypeError(f"round_bf16 needs a float32 numpy array, got {getattr(x, 'dtype', type(x).__name__)}")
+    if _round_into is not None and x.size:
+        dst = np.empty_like(x) if out is None else out  # empty_like keeps x's axis order
+        src_flat, dst_flat = x.ravel(order="K"), dst.ravel(order="K")
+        # Dense memory only (a ravel that is a view), walked in the same order on both sides.
+        if (np.may_share_memory(src_flat, x) and np.may_share_memory(dst_flat, dst)
+                and _same_order(x, dst)):
+            _round_into(src_flat.view(np.uint32), dst_flat.view(np.uint32))
+            return dst
+    return round_bf16_numpy(x, out)
+
+
+def _same_order(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when both arrays lay their elements out in the same axis order (so K-order ravels align)."""
+    if a.shape != b.shape or min(a.strides + b.strides, default=0) < 0:
+        return False
+    return np.array_equal(np.argsort(a.strides, kind="stable"), np.argsort(b.strides, kind="stable"))
+
+
+def round_bf16_numpy(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Round float32 ``x`` to the nearest bfloat16 value (ties to even), as float32.
 
     Parameters
@@ -70,5 +117,8 @@ def rounder(fmt: str):
     raise ConfigError(f"ASIC number format {fmt!r} is unknown; choose one of {', '.join(FORMATS)}")
 
 
-def _identity(x: np.ndarray) -> np.ndarray:
-    return x
+def _identity(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    if out is None or out is x:
+        return x
+    out[...] = x
+    return out

@@ -50,11 +50,11 @@ def run_conv(ex, node, args):
         ys.append(ex.gemm(node, "conv", g, cols[g], w_fn, args[1]))
     t0 = time.perf_counter()
     # The GEMM rows are output pixels: keep them channels-last and expose an NCHW view (no copy).
-    y = ys[0] if geo.groups == 1 else np.concatenate(ys, axis=1)  # [B*Ho*Wo, Cout]
-    y = ex.round(y.reshape(b, ho, wo, cout)).transpose(0, 3, 1, 2)
+    y = ys[0] if geo.groups == 1 else np.concatenate(ys, axis=1)  # [B*Ho*Wo, Cout], ours to modify
+    y = ex.round(y, out=y).reshape(b, ho, wo, cout).transpose(0, 3, 1, 2)
     ex.lowering_seconds += time.perf_counter() - t0
     if bias is not None:
-        y = y + bias[None, :, None, None]
+        y += bias[None, :, None, None]
     return (y,)
 
 
