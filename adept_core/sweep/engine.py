@@ -118,7 +118,8 @@ def run_sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = Non
         fidelity evaluator. It must be picklable to run on Dask. Its
         ``module.qualname`` (or a ``sweep_id`` attribute) is part of the point hash.
     points_per_task : int or None
-        Points per Dask task; overrides the spec's; ``None`` = automatic.
+        Points per Dask task; overrides the spec's; ``None`` = automatic
+        (1 when computing fidelity, else :func:`auto_points_per_task`).
     progress : bool or None
         Show a tqdm bar on stderr (``None``: only when stderr is a terminal).
     checkpoint_s : float
@@ -169,7 +170,9 @@ def run_sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = Non
                 record(batch, run_batch(evaluate, batch))
         elif todo:
             with _client(client, workers) as dask_client:
-                size = size or auto_points_per_task(len(todo), _total_threads(dask_client))
+                # Fidelity points take seconds: one per task costs nothing and balances best.
+                size = size or (1 if "fidelity" in spec.compute else
+                                auto_points_per_task(len(todo), _total_threads(dask_client)))
                 _run_dask(dask_client, evaluate, _batches(todo, size), record, lose)
     finally:
         elapsed = time.perf_counter() - start
