@@ -20,6 +20,7 @@ QUICK_PARAMS = {"minilm": {"pairs": 4}, "efficientnet-lite0": {"photos": ["chels
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from ..kernels.registry import BACKEND_NAMES
     from ..models import REAL_MODELS
 
     p = subparsers.add_parser(
@@ -36,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--diagnostics", action="store_true",
                    help="also run the explanatory rows (worst-case ADC, no-noise 6/4-bit, laser x10..x1000)")
     p.add_argument("--quick", action="store_true", help="small data subsets (a smoke run, not the study)")
-    p.add_argument("--backend", default="auto", help="kernel backend [auto]")
+    p.add_argument("--backend", default="auto", choices=("auto",) + BACKEND_NAMES, help="kernel backend [auto]")
     p.add_argument("--json", metavar="FILE", help="write every row (settings, metrics, ENOB, headroom) as JSON")
     p.set_defaults(func=run)
 
