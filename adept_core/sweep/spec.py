@@ -315,9 +315,8 @@ def _parse_axes(raw: Any, where: str) -> tuple[Axis, ...]:
             raise ConfigError(f"{here} has no values")
         if len(set(values)) != len(values):
             raise ConfigError(f"{here} repeats values: {list(values)}")
-        if key in SPECIAL_AXES and any(isinstance(v, bool) or not isinstance(v, int) or v < (key == "batch")
-                                       for v in values):
-            lowest = 1 if key == "batch" else 0
+        lowest = {"batch": 1, "seed": 0}.get(key)
+        if lowest is not None and any(isinstance(v, bool) or not isinstance(v, int) or v < lowest for v in values):
             raise ConfigError(f"{here} must hold integers >= {lowest}, got {list(values)}")
         axes.append(Axis(key=key, values=values, config_keys=config_keys))
     return tuple(axes)
