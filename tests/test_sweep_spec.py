@@ -41,6 +41,7 @@ BASE = {"workloads": ["resnet50"]}
      r"\['photonic.rows'\] are set by more than one"),
     ({**BASE, "overrides": {"photonic.rows": 64}, "axes": {"photonic.rows": [32]}}, "more than one"),
     ({**BASE, "overrides": {"batch": 4}}, "not config keys"),
+    ({**BASE, "axes": {"error": {"keys": ["photonic.rows"], "values": [64]}}}, "'error' is a results column"),
     ({**BASE, "compute": ["cost", "energy"]}, r"compute must be a non-empty list from \['cost', 'fidelity'\]"),
     ({**BASE, "compute": []}, "compute must be"),
     ({**BASE, "points_per_task": 0}, "points_per_task must be a positive integer"),

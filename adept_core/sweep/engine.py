@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 from ..errors import ConfigError
 from .evaluate import Evaluator, check_builtin, evaluate_point, run_batch
 from .points import Point, expand
-from .spec import SweepSpec, load_spec
+from .spec import RESERVED_COLUMNS, SweepSpec, load_spec
 
 #: Seconds between checkpoints of finished rows to the journal.
 CHECKPOINT_S = 10.0
@@ -34,7 +34,7 @@ MAX_POINTS_PER_TASK = 16
 #: round trip (2 -> 16 cut the cost of one-point tasks ~4x on the 2-core test machine).
 IN_FLIGHT_PER_THREAD = 16
 #: Columns every row has besides the axis values and the metrics.
-META_COLUMNS = ("workload", "batch", "seed", "error", "eval_time_s", "adept_version", "config_hash", "point_hash")
+META_COLUMNS = RESERVED_COLUMNS
 
 
 @dataclass

@@ -48,6 +48,9 @@ TOP_LEVEL_KEYS = ("name", "description", "preset", "compute", "workloads", "axes
                   "points_per_task")
 _WORKLOAD_KEYS = ("name", "params", "label")
 _RANGE_KEYS = ("from", "to", "step", "factor", "num", "scale")
+#: Result columns every row has besides the axis values and the metrics; no other axis may take these names.
+RESERVED_COLUMNS = ("workload", "batch", "seed", "error", "eval_time_s", "adept_version", "config_hash",
+                    "point_hash")
 _LINKED_KEYS = ("keys", "values")
 #: Scalars an axis value or an override may be (TOML types the config understands).
 Scalar = int | float | bool | str
@@ -295,6 +298,8 @@ def _parse_axes(raw: Any, where: str) -> tuple[Axis, ...]:
     axes = []
     for key, value in raw.items():
         here = f"{where}: axes.{key}"
+        if key in RESERVED_COLUMNS and key not in SPECIAL_AXES:
+            raise ConfigError(f"{here}: {key!r} is a results column; name the axis otherwise")
         config_keys: tuple[str, ...] = () if key in SPECIAL_AXES else (key,)
         if isinstance(value, dict) and "keys" in value:
             _reject_unknown(value, _LINKED_KEYS, here)
