@@ -213,12 +213,14 @@ class PreparedModel:
         self.engine.reset_stats()
         self.lowering_seconds = 0.0
         self._op_seconds: dict[str, float] = {}
-        chunks, n_samples = self._chunks(inputs)
-        bar = _progress_bar(len(chunks) * len(self.graph.nodes), progress, self.graph.name)
+        n_samples = self._check_inputs(inputs)
+        starts = range(0, max(n_samples, 1), self._batch())
+        bar = _progress_bar(len(starts) * len(self.graph.nodes), progress, self.graph.name)
         asic_seconds = 0.0
         t_start = time.perf_counter()
         pieces: dict[str, list[np.ndarray]] = {name: [] for name in self.graph.outputs}
-        for c, chunk in enumerate(chunks):
+        for c, start in enumerate(starts):
+            chunk = self._chunk(inputs, start, n_samples)
             self.engine.begin_chunk(c)
             with blas_threads(self.blas_threads if self.precision != "adept" else None):
                 outs, asic_s = self._run_chunk(chunk, bar)
@@ -300,14 +302,14 @@ class PreparedModel:
     def _axis(self, name: str) -> int:
         return int(self.graph.meta.get("batch_axes", {}).get(name, 0))
 
-    def _chunks(self, inputs: dict[str, np.ndarray]) -> tuple[list[dict[str, np.ndarray]], int]:
+    def _check_inputs(self, inputs: dict[str, np.ndarray]) -> int:
+        """Validate names, dtypes and shapes; the number of samples."""
         missing = sorted(set(self.graph.inputs) - set(inputs))
         extra = sorted(set(inputs) - set(self.graph.inputs))
         if missing or extra:
             raise ShapeError(f"graph {self.graph.name!r} takes inputs {sorted(self.graph.inputs)}; "
                              f"missing {missing}, unexpected {extra}")
         counts = set()
-        arrays = {}
         for name, shape in self.graph.inputs.items():
             a = inputs[name]
             want = np.dtype(self.graph.input_dtypes.get(name, "float32"))
@@ -318,26 +320,29 @@ class PreparedModel:
             if a.ndim != len(shape) or any(a.shape[d] != s for d, s in enumerate(shape) if d != axis):
                 raise ShapeError(f"input {name!r} must have shape {shape} with any size on axis {axis}, "
                                  f"got {a.shape}")
-            if not np.issubdtype(a.dtype, np.integer) and not np.all(np.isfinite(a)):
-                raise ShapeError(f"input {name!r} contains NaN or Inf")
             counts.add(a.shape[axis])
-            arrays[name] = self._as_asic(a)
         if len(counts) != 1:
             raise ShapeError(f"inputs disagree on the number of samples: {sorted(counts)}")
-        n = counts.pop()
-        chunks = []
-        for start in range(0, max(n, 1), self._batch()):
-            chunk = {}
-            for name, a in arrays.items():
-                axis, size = self._axis(name), self.graph.inputs[name][self._axis(name)]
-                part = np.take(a, np.arange(start, min(start + size, n)), axis=axis)
-                if part.shape[axis] < size:
-                    widths = [(0, 0)] * a.ndim
-                    widths[axis] = (0, size - part.shape[axis])
-                    part = np.pad(part, widths)
-                chunk[name] = np.ascontiguousarray(part)
-            chunks.append(chunk)
-        return chunks, n
+        return counts.pop()
+
+    def _chunk(self, inputs: dict[str, np.ndarray], start: int, n: int) -> dict[str, np.ndarray]:
+        """Samples ``start .. start+batch`` of every input (zero-padded past ``n``), in the ASIC format.
+
+        Made one chunk at a time, so streaming many samples never copies the whole input.
+        """
+        chunk = {}
+        for name, a in inputs.items():
+            axis = self._axis(name)
+            size = self.graph.inputs[name][axis]
+            part = np.take(a, np.arange(start, min(start + size, n)), axis=axis)
+            if not np.issubdtype(part.dtype, np.integer) and not np.all(np.isfinite(part)):
+                raise ShapeError(f"input {name!r} contains NaN or Inf (samples {start}..{start + size - 1})")
+            if part.shape[axis] < size:
+                widths = [(0, 0)] * a.ndim
+                widths[axis] = (0, size - part.shape[axis])
+                part = np.pad(part, widths)
+            chunk[name] = self._as_asic(np.ascontiguousarray(part))
+        return chunk
 
     def _batch(self) -> int:
         sizes = {self.graph.inputs[name][self._axis(name)] for name in self.graph.inputs}
@@ -349,7 +354,7 @@ class PreparedModel:
         """Concatenate an output's chunks along its batch axis and drop the padding."""
         batch = self._batch()
         if len(parts) == 1 and n == batch:
-            return parts[0]  # exactly one graph batch: nothing to join or trim
+            return np.ascontiguousarray(parts[0])  # one graph batch: nothing to join or trim
         axis = int(self.graph.meta.get("batch_axes", {}).get(name, 0))
         if parts[0].ndim <= axis or parts[0].shape[axis] != batch:
             raise ShapeError(
