@@ -33,8 +33,6 @@ MAX_POINTS_PER_TASK = 16
 #: its running task and unfetched results, whatever this window; a deep window hides the submit/result
 #: round trip (2 -> 16 cut the cost of one-point tasks ~4x on the 2-core test machine).
 IN_FLIGHT_PER_THREAD = 16
-#: Columns every row has besides the axis values and the metrics.
-META_COLUMNS = RESERVED_COLUMNS
 
 
 @dataclass
@@ -208,7 +206,7 @@ def make_row(point: Point, record: dict[str, Any], version: str) -> dict[str, An
     """The results row of ``point``: axis values, workload, metrics, error and provenance."""
     metrics = {k: v for k, v in record.items() if k not in ("point_hash", "error", "eval_time_s")}
     axis_names = {key for key, _ in point.values}
-    clash = sorted((set(metrics) & (set(META_COLUMNS) | axis_names)))
+    clash = sorted((set(metrics) & (set(RESERVED_COLUMNS) | axis_names)))
     if clash:
         raise ConfigError(f"the evaluator returned metric(s) {clash} that clash with result columns")
     return {"workload": point.workload.label, **dict(point.values), "batch": point.batch, "seed": point.seed,
