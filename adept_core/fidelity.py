@@ -295,7 +295,7 @@ def format_table(rows: list[FidelityRow]) -> str:
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "|".join("---" for _ in head) + "|")
         for r in mine:
-            cells = [r.setting.label + ("" if r.setting.adc == "calibrated" else ""),
+            cells = [r.setting.label,
                      "-" if r.laser_power_mw is None else f"{r.laser_power_mw:g}",
                      "-" if r.enob_bits is None else f"{r.enob_bits:.1f}",
                      *(_fmt(r.metrics[m]) for m in metrics),

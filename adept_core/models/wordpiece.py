@@ -149,7 +149,8 @@ class WordPieceTokenizer:
         texts : list of str
             Sentences.
         max_length : int
-            Longest sequence including ``[CLS]`` and ``[SEP]`` (all-MiniLM-L6-v2 uses 128... 256).
+            Longest sequence including ``[CLS]`` and ``[SEP]`` (tokenizer.json truncates at 128,
+            sentence-transformers at 256; our sentences are far shorter).
         pad_to : int, optional
             Pad every row to this length (default: the longest row).
         """
