@@ -111,3 +111,13 @@ def test_metrics_are_flattened_with_units_last_and_plain_types():
     assert flat == {"energy_breakdown_adc_j": 1.5, "energy_breakdown_laser_j": 2, "utilization_asic": 0.5,
                     "layer_shares_conv": 1.0, "macs": 7, "ok": True, "bound": "adc", "shape": "(1, 2)"}
     assert [type(v) for v in flat.values()] == [float, int, float, float, int, bool, str, str]
+
+
+def test_a_relative_preset_file_is_found_next_to_the_spec(tmp_path):
+    (tmp_path / "mine.toml").write_text('base = "adept"\n[photonic]\nnum_cores = 3\n')
+    (tmp_path / "spec.toml").write_text('preset = "mine.toml"\nworkloads = ["rnnt"]\n')
+    spec = load_spec(tmp_path / "spec.toml")
+    assert spec.preset == str(tmp_path / "mine.toml")
+    from adept_core.sweep.points import expand
+
+    assert expand(spec, "test")[0].config.photonic.num_cores == 3

@@ -108,7 +108,8 @@ class SweepSpec:
     axes : tuple of Axis
         Swept dimensions in spec order (the last one varies fastest).
     preset : str
-        Base hardware preset name or path of a preset TOML.
+        Base hardware preset name or path of a preset TOML (in a spec file,
+        relative to the spec file's directory).
     compute : tuple of str
         Subset of :data:`COMPUTE_KINDS`.
     overrides : tuple of (str, value)
@@ -170,6 +171,10 @@ def load_spec(spec: "SweepSpec | Mapping[str, Any] | str | os.PathLike[str]") ->
             raise ConfigError(f"sweep spec file {str(path)!r} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"sweep spec {str(path)!r} is not valid TOML: {exc}") from None
+        preset = data.get("preset")
+        if isinstance(preset, str) and preset.endswith(".toml") and not Path(preset).is_absolute():
+            # Like a preset's own ``base``: a relative preset file is found next to the spec that names it.
+            data = {**data, "preset": str(path.parent / preset)}
         return _parse(data, where=str(path))
     if isinstance(spec, Mapping):
         return _parse(dict(spec), where="sweep spec")
