@@ -65,16 +65,17 @@ inline void adc8(__m512d pd, __m512d z, const double* lsb, double* acc, __mmask8
   _mm512_mask_storeu_pd(acc, valid, _mm512_add_pd(_mm512_maskz_loadu_pd(valid, acc), code));
 }
 
-// Epilogue of 16 columns [n, n+16) of row m, tile t: p holds the exact partial sums.
+// The 16 normals z = table[lowbias32(...) >> 16] of row key rk, columns [n, n+16).
+inline __m512 normals16(const Job& j, __m512i n_golden, std::uint64_t rk) {
+  const __m512i counter = _mm512_add_epi32(n_golden, _mm512_set1_epi32(static_cast<int>(rk >> 32)));
+  const __m512i h = lowbias32(_mm512_xor_si512(counter, _mm512_set1_epi32(static_cast<int>(rk & 0xFFFFFFFFu))));
+  return _mm512_i32gather_ps(_mm512_srli_epi32(h, 32 - kTableBits), j.table, 4);
+}
+
+// Epilogue of 16 columns [n, n+16) of one row: p holds the exact partial sums, z the normals.
 template <int Kind>
-inline void epilogue16(const Job& j, __m512i p, __m512i n_golden, std::uint64_t rk, std::int64_t n, double* acc,
-                       __mmask16 valid, const Consts& c, std::int64_t& clipped) {
-  __m512 z = _mm512_setzero_ps();
-  if (Kind != kNoiseOff) {
-    const __m512i counter = _mm512_add_epi32(n_golden, _mm512_set1_epi32(static_cast<int>(rk >> 32)));
-    const __m512i h = lowbias32(_mm512_xor_si512(counter, _mm512_set1_epi32(static_cast<int>(rk & 0xFFFFFFFFu))));
-    z = _mm512_i32gather_ps(_mm512_srli_epi32(h, 32 - kTableBits), j.table, 4);
-  }
+inline void epilogue16(const Job& j, __m512i p, __m512 z, std::int64_t n, double* acc, __mmask16 valid,
+                       const Consts& c, std::int64_t& clipped) {
   const __m512d p_lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(p));
   const __m512d z_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(z));
   adc8<Kind>(p_lo, z_lo, j.lsb_pad + n, acc, static_cast<__mmask8>(valid), c, clipped);
@@ -156,12 +157,24 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
       for (std::int64_t mm = m0; mm < m1; mm += kMr) {
         const int rows_here = static_cast<int>(m1 - mm < kMr ? m1 - mm : kMr);
         partial_sums(rows_here, j.xq8 + mm * j.x_stride + t * j.rows4, j.x_stride, wp, groups, ws0, ws1, p);
+        // Software pipelining: the normals of row i + 1 are hashed and gathered before row i is
+        // digitised, so the gathers' latency overlaps arithmetic (measured ~6% faster).
+        __m512 zn0 = _mm512_setzero_ps(), zn1 = zn0;
+        if (Kind != kNoiseOff) {
+          const std::uint64_t rk = row_key(j.base_key, t, mm);
+          zn0 = normals16(j, ng0, rk);
+          if (valid1) zn1 = normals16(j, ng1, rk);
+        }
         for (int i = 0; i < rows_here; ++i) {
-          const std::int64_t m = mm + i;
-          const std::uint64_t rk = Kind != kNoiseOff ? row_key(j.base_key, t, m) : 0;
-          double* acc_row = acc + (m - m0) * width + (np - n0);
-          epilogue16<Kind>(j, p[i][0], ng0, rk, np, acc_row, valid0, c, clipped);
-          if (valid1) epilogue16<Kind>(j, p[i][1], ng1, rk, np + 16, acc_row + 16, valid1, c, clipped);
+          const __m512 z0 = zn0, z1 = zn1;
+          if (Kind != kNoiseOff && i + 1 < rows_here) {
+            const std::uint64_t rk = row_key(j.base_key, t, mm + i + 1);
+            zn0 = normals16(j, ng0, rk);
+            if (valid1) zn1 = normals16(j, ng1, rk);
+          }
+          double* acc_row = acc + (mm + i - m0) * width + (np - n0);
+          epilogue16<Kind>(j, p[i][0], z0, np, acc_row, valid0, c, clipped);
+          if (valid1) epilogue16<Kind>(j, p[i][1], z1, np + 16, acc_row + 16, valid1, c, clipped);
         }
       }
     }
