@@ -74,3 +74,12 @@ def test_real_model_metrics():
     assert "cat" in m.describe(ref)[0]
     with pytest.raises(InputError, match="unknown photo"):
         models.build("efficientnet-lite0", photos=["lena"])
+
+
+def test_executor_fp32_matches_the_oracle():
+    from adept_core.emulate import prepare
+
+    m = models.build("efficientnet-lite0", photos=["coffee"])
+    got = prepare(m.graph, precision="fp32").run(m.inputs).outputs["logits"]
+    want = oracle(m.graph, m.inputs)["logits"]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())  # float32 through 50 layers

@@ -71,3 +71,11 @@ def test_bad_parameters(weights):
         models.build("minilm", photos=["chelsea"])
     with pytest.raises(ConfigError, match="unknown real model"):
         models.build("gpt-5")
+
+
+def test_executor_fp32_matches_the_oracle():
+    from adept_core.emulate import prepare
+
+    m = models.build("minilm", pairs=1)
+    got = prepare(m.graph, precision="fp32").run(m.inputs).outputs["embedding"]
+    np.testing.assert_allclose(got, oracle(m.graph, m.inputs)["embedding"], rtol=0, atol=2e-6)
