@@ -130,7 +130,8 @@ class PhotonicEngine(_Engine):
         if adc not in ADC_POLICIES:
             raise ConfigError(f"ADC range policy {adc!r} is unknown; choose one of {', '.join(ADC_POLICIES)}")
         if not (isinstance(headroom, (int, float)) and headroom >= 1.0):
-            raise ConfigError(f"headroom must be a number >= 1 (multiplies the calibrated ADC full scale), got {headroom!r}")
+            raise ConfigError(
+                f"headroom must be a number >= 1 (multiplies the calibrated ADC full scale), got {headroom!r}")
         self.spec = spec
         self.backend = backend
         self.adc = adc

@@ -2,7 +2,7 @@
 
 Each runner takes ``(ex, node, args)``: ``ex`` is the executor context
 (engine, rounding, weights, graph), ``args`` the node's input arrays with
-``None`` at the positions of programmed weights (fetched via ``ex.matrix``
+``None`` at the positions of programmed weights (fetched via ``ex.weight_array``
 only when a core is first programmed). Depthwise Conv is not a GEMM: it runs
 on the ASIC (:func:`adept_core.asic.depthwise_conv`).
 """
