@@ -142,3 +142,24 @@ def test_erf_approximation_within_two_ulp_of_libm():
     ulps = np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
     assert ulps.max() <= 2
     assert np.isnan(erf(np.array([np.nan], np.float32)))[0]
+
+
+@pytest.mark.parametrize("shape, k, stride, dil, pads, mult", [
+    ((2, 6, 9, 8), 3, (2, 1), (1, 2), (1, 0, 2, 1), 1),
+    ((1, 3, 7, 7), 5, (1, 1), (1, 1), (2, 2, 2, 2), 2),
+    ((2, 4, 5, 6), 1, (2, 2), (1, 1), (0, 0, 0, 0), 1),
+])
+def test_depthwise_cython_and_numpy_identical(shape, k, stride, dil, pads, mult):
+    from adept_core.asic.im2col import ConvGeometry
+    from adept_core.asic.pool import _depthwise, depthwise_conv
+
+    if _depthwise is None:
+        pytest.skip("Cython depthwise module not built")
+    x = _x(*shape) * 3
+    x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # as conv outputs are stored
+    w = _x(shape[1] * mult, 1, k, k)
+    geo = ConvGeometry(k, k, *stride, *dil, *pads, groups=shape[1])
+    for bias in (None, _x(shape[1] * mult)):
+        a = depthwise_conv(x, w, bias, geo, "numpy")
+        b = depthwise_conv(x, w, bias, geo, "cython")
+        assert a.shape == b.shape and np.array_equal(a.view(np.uint32), b.view(np.uint32))

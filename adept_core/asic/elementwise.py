@@ -87,15 +87,17 @@ def op_gelu(node, args, ctx):
 
 
 def op_clip(node, args, ctx):
-    """Clip / ReLU6: bounds from inputs 1, 2 (opset >= 11) or attributes (older)."""
+    """Clip / ReLU6: bounds from inputs 1, 2 (opset >= 11) or attributes (canonical form).
+
+    One ``np.clip`` pass: a max-then-min pair would allocate a second
+    activation-sized temporary (page faults dominate at EfficientNet sizes).
+    """
     x = args[0]
     lo = args[1] if len(args) > 1 and args[1] is not None else node.attrs.get("min")
     hi = args[2] if len(args) > 2 and args[2] is not None else node.attrs.get("max")
-    if lo is not None:
-        x = np.maximum(x, np.asarray(lo, dtype=x.dtype))
-    if hi is not None:
-        x = np.minimum(x, np.asarray(hi, dtype=x.dtype))
-    return (x if (lo is not None or hi is not None) else x.copy(),)
+    lo = np.asarray(-np.inf if lo is None else lo, dtype=x.dtype)
+    hi = np.asarray(np.inf if hi is None else hi, dtype=x.dtype)
+    return (np.clip(x, lo, hi),)
 
 
 def op_leaky_relu(node, args, ctx):

@@ -14,8 +14,13 @@ import math
 
 import numpy as np
 
-from ..errors import ShapeError
-from .im2col import ConvGeometry, windows
+from ..errors import BackendUnavailableError, ConfigError, ShapeError
+from .im2col import IMPLS, ConvGeometry, windows
+
+try:
+    from . import _depthwise
+except ImportError:  # uncompiled source tree: the NumPy path computes the same bits
+    _depthwise = None
 
 
 def _ceil_extension(geo: ConvGeometry, h: int, w: int, ceil_mode: bool) -> ConvGeometry:
@@ -87,13 +92,17 @@ def op_global_max_pool(node, args, ctx):
     return (np.max(x, axis=tuple(range(2, x.ndim)), keepdims=True),)
 
 
-def depthwise_conv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, geo: ConvGeometry) -> np.ndarray:
+def depthwise_conv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, geo: ConvGeometry,
+                   impl: str = "auto") -> np.ndarray:
     """Depthwise conv ``[B, C, H, W] * [C*mult, 1, kh, kw]`` (group = C), float32 accumulation.
 
     Output channel ``o`` reads input channel ``o // mult``. Works channels-last
     (how conv outputs are stored, see :mod:`adept_core.asic.im2col`) so each
     of the ``kh*kw`` taps is one multiply-add over contiguous channel runs;
-    taps accumulate in row-major order. Returns an NCHW view of NHWC memory.
+    taps accumulate in row-major order, each product and sum rounded to
+    float32. ``impl``: ``"cython"`` (:mod:`adept_core.asic._depthwise`, one
+    pass), ``"numpy"`` (one array operation per tap), ``"auto"`` (Cython when
+    built); bit-identical. Returns an NCHW view of NHWC memory.
     """
     b, c, h, wd = x.shape
     cout = w.shape[0]
@@ -103,20 +112,34 @@ def depthwise_conv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, geo: C
     xh = x.transpose(0, 2, 3, 1)
     if mult > 1:
         xh = np.repeat(xh, mult, axis=3)
-    xh = np.pad(xh, ((0, 0), (geo.pt, geo.pb), (geo.pl, geo.pr), (0, 0)))
     ho, wo = geo.output_hw(h, wd)
     taps = np.ascontiguousarray(w[:, 0].transpose(1, 2, 0), dtype=np.float32)  # [kh, kw, Cout]
     out = np.zeros((b, ho, wo, cout), dtype=np.float32)
-    tmp = np.empty_like(out)
-    for u in range(geo.kh):
-        for t in range(geo.kw):
-            window = xh[:, u * geo.dh: u * geo.dh + geo.sh * (ho - 1) + 1: geo.sh,
-                        t * geo.dw: t * geo.dw + geo.sw * (wo - 1) + 1: geo.sw]
-            np.multiply(window, taps[u, t], out=tmp)
-            out += tmp
+    if _resolve_depthwise(impl) == "cython":
+        _depthwise.depthwise_nhwc_into(np.ascontiguousarray(xh), taps, out, geo.sh, geo.sw, geo.dh, geo.dw,
+                                       geo.pt, geo.pl)
+    else:
+        xh = np.pad(xh, ((0, 0), (geo.pt, geo.pb), (geo.pl, geo.pr), (0, 0)))
+        tmp = np.empty_like(out)
+        for u in range(geo.kh):
+            for t in range(geo.kw):
+                window = xh[:, u * geo.dh: u * geo.dh + geo.sh * (ho - 1) + 1: geo.sh,
+                            t * geo.dw: t * geo.dw + geo.sw * (wo - 1) + 1: geo.sw]
+                np.multiply(window, taps[u, t], out=tmp)
+                out += tmp
     if bias is not None:
         out += bias
     return out.transpose(0, 3, 1, 2)
+
+
+def _resolve_depthwise(impl: str) -> str:
+    if impl not in IMPLS:
+        raise ConfigError(f"depthwise impl {impl!r} is unknown; choose one of {', '.join(IMPLS)}")
+    if impl == "auto":
+        return "cython" if _depthwise is not None else "numpy"
+    if impl == "cython" and _depthwise is None:
+        raise BackendUnavailableError("the Cython depthwise module is not built; rebuild with `pip install -e .`")
+    return impl
 
 
 OPS = {

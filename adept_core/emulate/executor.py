@@ -270,8 +270,7 @@ class PreparedModel:
                 else:
                     outs = ASIC_OPS[node.op](node, args, self)
                     if node.op not in DATA_MOVEMENT:
-                        outs = tuple(self.round(o) if isinstance(o, np.ndarray) and o.dtype == np.float32 else o
-                                     for o in outs)
+                        outs = tuple(self._round_result(o, args) for o in outs)
                     spent = time.perf_counter() - t0
                     asic_seconds += spent
                     self._op_seconds[node.op] = self._op_seconds.get(node.op, 0.0) + spent
@@ -287,6 +286,18 @@ class PreparedModel:
             if bar is not None:
                 bar.update(1)
         return {name: values[name] for name in self.graph.outputs}, asic_seconds
+
+    def _round_result(self, o, args):
+        """An op's float32 result on the ASIC grid: in place unless it aliases an input.
+
+        Rounding a fresh result in place saves an activation-sized allocation
+        (whose page faults cost more than the rounding itself).
+        """
+        if not isinstance(o, np.ndarray) or o.dtype != np.float32:
+            return o
+        if o.flags.writeable and not any(isinstance(a, np.ndarray) and np.may_share_memory(o, a) for a in args):
+            return self.round(o, out=o)
+        return self.round(o)
 
     def _node_gemm_seconds(self) -> float:
         return sum(st.seconds for st in self.engine.stats.values())
