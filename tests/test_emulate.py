@@ -288,3 +288,27 @@ def test_progress_bar_on_request_and_off_when_not_a_tty(capsys):
     assert "emulating attention" in capsys.readouterr().err
     prepare(g, precision="fp32").run(_x(g, 1))  # stderr is captured, not a terminal: no bar
     assert capsys.readouterr().err == ""
+
+
+def test_in_place_rounding_never_overwrites_live_values_or_weights():
+    """Results are rounded in place only when fresh: a value read later, a view of it, or a weight must survive."""
+    w = np.arange(6, dtype=np.float32).reshape(2, 3) - 2
+    nodes = [
+        Node("r1", "Relu", ("x",), ("a",)),
+        Node("v", "Reshape", ("a",), ("av",), {"shape": [3, 2]}),      # a view of a: a is not dead yet
+        Node("add", "Add", ("a", "x"), ("b",)),                       # a dies here but its view av lives
+        Node("wv", "Reshape", ("w",), ("wr",), {"shape": [2, 3]}),    # a view of a weight
+        Node("r2", "Neg", ("wr",), ("c",)),                          # must not write into w
+        Node("out", "Add", ("b", "c"), ("y",)),
+        Node("keep", "Reshape", ("av",), ("z",), {"shape": [2, 3]}),
+    ]
+    shapes = {"x": (2, 3), "a": (2, 3), "av": (3, 2), "b": (2, 3), "w": (2, 3), "wr": (2, 3), "c": (2, 3),
+              "y": (2, 3), "z": (2, 3)}
+    g = Graph("inplace", {"x": (2, 3)}, ["y", "z"], nodes, {"w": w}, shapes)
+    x = np.array([[-1, 2, -3], [4, -5, 6]], np.float32)
+    w_before = w.copy()
+    out = prepare(g, precision="fp32").run({"x": x}).outputs
+    relu = np.maximum(x, 0)
+    np.testing.assert_array_equal(out["z"], relu)
+    np.testing.assert_array_equal(out["y"], relu + x - w_before)
+    np.testing.assert_array_equal(w, w_before)
