@@ -290,7 +290,8 @@ def test_progress_bar_on_request_and_off_when_not_a_tty(capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_in_place_rounding_never_overwrites_live_values_or_weights():
+@pytest.mark.parametrize("precision", ["fp32", "adept"])
+def test_in_place_rounding_never_overwrites_live_values_or_weights(precision):
     """Results are rounded in place only when fresh: a value read later, a view of it, or a weight must survive."""
     w = np.arange(6, dtype=np.float32).reshape(2, 3) - 2
     nodes = [
@@ -307,7 +308,7 @@ def test_in_place_rounding_never_overwrites_live_values_or_weights():
     g = Graph("inplace", {"x": (2, 3)}, ["y", "z"], nodes, {"w": w}, shapes)
     x = np.array([[-1, 2, -3], [4, -5, 6]], np.float32)
     w_before = w.copy()
-    out = prepare(g, precision="fp32").run({"x": x}).outputs
+    out = prepare(g, precision=precision).run({"x": x}).outputs  # small integers: exact in bf16
     relu = np.maximum(x, 0)
     np.testing.assert_array_equal(out["z"], relu)
     np.testing.assert_array_equal(out["y"], relu + x - w_before)
