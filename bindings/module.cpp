@@ -62,7 +62,7 @@ adept::PackedWeights pack(const py::array& qw, int rows, bool wide) {
 
 py::tuple gemm(const adept::PackedWeights& w, const py::array& x, const adept::GemmSpec& spec, double x_scale,
                const py::array& lsb, const py::array& w_scale, std::uint64_t base_key,
-               const py::array& normal_table, int threads, const std::string& isa) {
+               const py::array& normal_table, int threads, const std::string& isa, adept::WorkerPool* pool) {
   check_array<float>(x, "x", "float32", 2);
   check_array<double>(lsb, "lsb", "float64", 1);
   check_array<float>(w_scale, "w_scale", "float32", 1);
@@ -82,6 +82,7 @@ py::tuple gemm(const adept::PackedWeights& w, const py::array& x, const adept::G
   plan.normal_table = static_cast<const float*>(normal_table.data());
   plan.threads = threads;
   plan.isa = parse_isa(isa);
+  plan.pool = pool;
   const std::int64_t m = x.shape(0);
   py::array_t<float> y({static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(w.n)});
   const float* xp = static_cast<const float*>(x.data());
@@ -90,7 +91,8 @@ py::tuple gemm(const adept::PackedWeights& w, const py::array& x, const adept::G
   {
     // Safe without the GIL: the kernel touches only raw buffers of arrays this call holds
     // references to (x, lsb, w_scale, normal_table, the fresh y) and the packed weights, which
-    // are immutable after packing and kept alive by the argument; no Python object is used.
+    // are immutable after packing and kept alive by the argument, as is the pool (its threads
+    // never touch Python); no Python object is used.
     py::gil_scoped_release release;
     stats = adept::photonic_gemm(w, xp, m, w.k, plan, yp);
   }
@@ -130,9 +132,14 @@ PYBIND11_MODULE(_native, m) {
       .def_property_readonly("nbytes", [](const adept::PackedWeights& w) {
         return w.w8.size() + 4 * w.wsum128.size() + 2 * w.w16.size();
       });
+  py::class_<adept::WorkerPool>(m, "WorkerPool",
+                                "Threads kept for gemm calls (threads in total, the caller's included).")
+      .def(py::init<int>(), py::arg("threads"))
+      .def_property_readonly("size", &adept::WorkerPool::size);
   m.def("pack_weights", &pack, py::arg("qw"), py::arg("rows"), py::arg("wide"),
         "Pack weight codes qw [K, N] (int8 or int16) for K-tiles of `rows`; `wide` selects the int16 path.");
   m.def("gemm", &gemm, py::arg("packed"), py::arg("x"), py::arg("spec"), py::arg("x_scale"), py::arg("lsb"),
         py::arg("w_scale"), py::arg("base_key"), py::arg("normal_table"), py::arg("threads"), py::arg("isa") = "auto",
+        py::arg("pool") = nullptr,
         "Run x [M, K] float32 through packed weights; returns (y, x_absmax, x_scale, clipped).");
 }

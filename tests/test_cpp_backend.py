@@ -28,7 +28,7 @@ NOISES = [NoiseSpec(), NoiseSpec(sigma_const=3.0), NoiseSpec(shot_coeff=0.8), No
 
 
 def _call(core: PhotonicCore, x: np.ndarray, *, isa: str = "auto", threads: int = 1, seed: int = 0,
-          call_key: int = 0, full_scale: object = "worst_case", x_scale: float = 0.0):
+          call_key: int = 0, full_scale: object = "worst_case", x_scale: float = 0.0, pool=None):
     """Run the raw binding on a programmed core; returns (y, x_absmax, x_scale, clipped)."""
     spec = core.spec
     cspec = native.GemmSpec()
@@ -41,7 +41,7 @@ def _call(core: PhotonicCore, x: np.ndarray, *, isa: str = "auto", threads: int 
     packed = native.pack_weights(core.qw, spec.rows, wide)
     lsb = core.full_scale(full_scale) / float(qmax(spec.adc_bits))
     return native.gemm(packed, x, cspec, x_scale, lsb, core.w_scale, rng.call_base(seed, call_key),
-                       rng.normal_table(), threads, isa)
+                       rng.normal_table(), threads, isa, pool)
 
 
 def _case(rng_: np.random.Generator, m: int, k: int, n: int, spec: PhotonicGemmSpec):
@@ -161,11 +161,25 @@ def test_thread_count_does_not_change_bits(isa):
         _assert_same(one, _call(core, x, isa=isa, threads=threads, seed=4))
 
 
+@pytest.mark.parametrize("isa", ["portable", pytest.param("avx512_vnni", marks=needs_avx512)])
+def test_worker_pool_does_not_change_bits(isa):
+    gen = np.random.default_rng(10)
+    core, x = _case(gen, 150, 260, 300, PhotonicGemmSpec(rows=64, noise=NoiseSpec(1.0, 0.5, 0.01)))
+    one = _call(core, x, isa=isa, threads=1, seed=8)
+    pool = native.WorkerPool(3)
+    assert pool.size == 3
+    for threads in (1, 2, 3, 5):  # 5 > pool size: the call starts its own threads instead
+        _assert_same(one, _call(core, x, isa=isa, threads=threads, seed=8, pool=pool))
+    with pytest.raises(ValueError, match="threads >= 1"):
+        native.WorkerPool(0)
+
+
 def test_two_python_threads_at_once_equal_sequential_calls():
     gen = np.random.default_rng(13)
     core, _ = _case(gen, 1, 512, 384, PhotonicGemmSpec(noise=NoiseSpec(1.0, 0.5, 0.01)))
     xs = [gen.standard_normal((96, 512)).astype(np.float32) for _ in range(4)]
-    sequential = [core(x, seed=i, backend="cpp", threads=1) for i, x in enumerate(xs)]
+    # threads=2: the calls share the backend's worker pool; whoever finds it busy starts threads.
+    sequential = [core(x, seed=i, backend="cpp", threads=2) for i, x in enumerate(xs)]
     results: dict[int, np.ndarray] = {}
     barrier = threading.Barrier(2)
 
@@ -173,7 +187,7 @@ def test_two_python_threads_at_once_equal_sequential_calls():
         barrier.wait()
         for _ in range(3):
             for i in ids:
-                results[i] = core(xs[i], seed=i, backend="cpp", threads=1)
+                results[i] = core(xs[i], seed=i, backend="cpp", threads=2)
 
     threads = [threading.Thread(target=worker, args=(ids,)) for ids in ((0, 1), (2, 3))]
     for t in threads:

@@ -5,6 +5,7 @@
 #include "adept/photonic_gemm.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <atomic>
 #include <cmath>
 #include <memory>
@@ -55,21 +56,23 @@ class WorkQueue {
   std::int64_t count_;
 };
 
-/// Run body(worker) on ``workers`` threads, the caller's included. If a thread cannot be
+/// Run body(worker) on ``workers`` threads, the caller's included: on the caller's pool when it
+/// is free and large enough, else on threads started for this call. If a thread cannot be
 /// started, the others do its share (work is taken from WorkQueues, never assigned).
 template <class F>
-void run_team(int workers, F&& body) {
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<std::size_t>(workers - 1));
+void run_team(int workers, WorkerPool* pool, F&& body) {
+  if (workers > 1 && pool != nullptr && pool->try_run(workers, std::function<void(int)>(std::ref(body)))) return;
+  std::vector<std::thread> team;
+  team.reserve(static_cast<std::size_t>(workers - 1));
   for (int w = 1; w < workers; ++w) {
     try {
-      pool.emplace_back([&body, w] { body(w); });
+      team.emplace_back([&body, w] { body(w); });
     } catch (const std::system_error&) {
       break;
     }
   }
   body(0);
-  for (auto& th : pool) th.join();
+  for (auto& th : team) th.join();
 }
 
 void check_bits(const char* name, int bits) {
@@ -127,6 +130,62 @@ PackedWeights pack_weights(const std::int8_t* qw8, const std::int16_t* qw16, std
   return pw;
 }
 
+WorkerPool::WorkerPool(int threads) {
+  require(threads >= 1, "a WorkerPool needs threads >= 1");
+  threads_.reserve(static_cast<std::size_t>(threads - 1));
+  for (int w = 1; w < threads; ++w) threads_.emplace_back([this, w] { loop(w); });
+}
+
+WorkerPool::~WorkerPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (auto& th : threads_) th.join();
+}
+
+void WorkerPool::loop(int worker) {
+  std::uint64_t seen = 0;
+  for (;;) {
+    const std::function<void(int)>* job;
+    int workers;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      job = job_;
+      workers = job_workers_;
+    }
+    if (worker < workers) (*job)(worker);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0) finished_.notify_one();
+    }
+  }
+}
+
+bool WorkerPool::try_run(int workers, const std::function<void(int)>& body) {
+  if (workers > size() || !busy_.try_lock()) return false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    job_ = &body;
+    job_workers_ = workers;
+    pending_ = static_cast<int>(threads_.size());
+    ++generation_;
+  }
+  wake_.notify_all();
+  body(0);
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    finished_.wait(lock, [&] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+  busy_.unlock();
+  return true;
+}
+
 bool avx512_vnni_supported() {
 #if defined(ADEPT_HAVE_AVX512_KERNEL)
   __builtin_cpu_init();
@@ -154,7 +213,7 @@ std::string isa_name(Isa isa) {
   return "?";
 }
 
-int abi_version() { return 1; }
+int abi_version() { return 2; }
 
 #if !defined(ADEPT_HAVE_AVX512_KERNEL)
 // Built without the AVX-512 file (non-x86 or another compiler): avx512_vnni_supported() is
@@ -263,7 +322,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   // The quantize queue has one extra item: the dequantization factors (they need the scale).
   WorkQueue absmax_items(qitems), quantize_items(qitems + 1), blocks(m > 0 && n > 0 ? bm * bn : 0);
 
-  run_team(workers, [&](int worker) {
+  run_team(workers, plan.pool, [&](int worker) {
     // 1. max |x|, per chunk of rows.
     absmax_items.drain([&](std::int64_t i) {
       const std::int64_t r0 = i * kQuantRows, r1 = std::min(m, r0 + kQuantRows);

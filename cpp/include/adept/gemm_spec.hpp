@@ -37,6 +37,8 @@ struct GemmSpec {
 
 #undef ADEPT_DECLARE_FIELD
 
+class WorkerPool;  // photonic_gemm.hpp
+
 /// Instruction set of the kernel body. The bits never depend on it (tests check).
 enum class Isa { Auto, Portable, Avx512Vnni };
 
@@ -50,6 +52,7 @@ struct CallPlan {
   const float* normal_table = nullptr;  ///< [kNormalTableSize] inverse-CDF table
   int threads = 1;            ///< worker threads (>= 1), the caller's thread included
   Isa isa = Isa::Auto;
+  WorkerPool* pool = nullptr;  ///< optional caller-owned threads to run on (else started per call)
 };
 
 constexpr int kTableBits = 16;

@@ -2,8 +2,12 @@
 // cpp/README.md for the implementation notes (packing, fused epilogue, ISA dispatch).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "adept/gemm_spec.hpp"
@@ -26,6 +30,34 @@ struct PackedWeights {
   std::vector<std::int8_t> w8;
   std::vector<std::int32_t> wsum128;
   std::vector<std::int16_t> w16;
+};
+
+/// Threads owned by the caller (e.g. one per Python backend object) so that a call does not pay
+/// for starting and joining threads (~40 us on this machine, a few % of a millisecond GEMM).
+/// Not global: whoever creates it passes it in CallPlan::pool. One call uses it at a time; a
+/// concurrent call finds it busy and starts its own threads (same bits either way).
+class WorkerPool {
+ public:
+  explicit WorkerPool(int threads);  ///< ``threads`` in total, the calling thread included
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+  int size() const { return static_cast<int>(threads_.size()) + 1; }
+  /// Run body(w), w in [0, workers), the caller being worker 0, and wait for all. Returns false
+  /// without running anything when the pool is in use or has fewer than ``workers`` threads.
+  bool try_run(int workers, const std::function<void(int)>& body);
+
+ private:
+  void loop(int worker);
+  std::mutex busy_;  // held by the call using the pool
+  std::mutex mutex_;
+  std::condition_variable wake_, finished_;
+  const std::function<void(int)>* job_ = nullptr;
+  int job_workers_ = 0;
+  int pending_ = 0;
+  std::uint64_t generation_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
 };
 
 /// Pack weight codes ``qw`` [k, n] (row-major; exactly one of qw8 / qw16 non-null) for tiles of
