@@ -6,6 +6,8 @@ the C++ kernel is compared with the NumPy oracle only where a C++-only path need
 
 from __future__ import annotations
 
+import gc
+import os
 import threading
 import time
 from dataclasses import fields
@@ -172,6 +174,37 @@ def test_worker_pool_does_not_change_bits(isa):
         _assert_same(one, _call(core, x, isa=isa, threads=threads, seed=8, pool=pool))
     with pytest.raises(ValueError, match="threads >= 1"):
         native.WorkerPool(0)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_worker_pool_survives_fork():
+    # A forked child has none of the pool's threads: calls must fall back to their own threads,
+    # and destroying the pool must neither hang nor crash.
+    gen = np.random.default_rng(12)
+    core, x = _case(gen, 100, 200, 70, PhotonicGemmSpec(noise=NoiseSpec(1.0, 0.5, 0.01)))
+    pool = native.WorkerPool(2)
+    ref = _call(core, x, threads=2, pool=pool)
+    pid = os.fork()
+    if pid == 0:  # child: report through the exit status only
+        ok = False
+        try:
+            ok = np.array_equal(_call(core, x, threads=2, pool=pool)[0], ref[0])
+            del pool
+            gc.collect()
+        finally:
+            os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("forked child hung using or destroying the worker pool")
+        time.sleep(0.01)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    _assert_same(ref, _call(core, x, threads=2, pool=pool))
 
 
 def test_two_python_threads_at_once_equal_sequential_calls():

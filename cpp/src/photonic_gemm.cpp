@@ -13,6 +13,8 @@
 #include <system_error>
 #include <thread>
 
+#include <unistd.h>  // getpid: a WorkerPool is only valid in the process that made it
+
 #include "kernels.hpp"
 
 namespace adept {
@@ -130,59 +132,81 @@ PackedWeights pack_weights(const std::int8_t* qw8, const std::int16_t* qw16, std
   return pw;
 }
 
-WorkerPool::WorkerPool(int threads) {
+WorkerPool::WorkerPool(int threads) : state_(nullptr), owner_pid_(static_cast<long>(getpid())) {
   require(threads >= 1, "a WorkerPool needs threads >= 1");
+  state_ = new State();
   threads_.reserve(static_cast<std::size_t>(threads - 1));
-  for (int w = 1; w < threads; ++w) threads_.emplace_back([this, w] { loop(w); });
+  try {
+    for (int w = 1; w < threads; ++w) threads_.emplace_back([this, w] { loop(w); });
+  } catch (...) {
+    {
+      std::lock_guard<std::mutex> lock(state_->mutex);
+      state_->stop = true;
+    }
+    state_->wake.notify_all();
+    for (auto& th : threads_) th.join();
+    delete state_;
+    throw;
+  }
 }
 
 WorkerPool::~WorkerPool() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
+  if (static_cast<long>(getpid()) != owner_pid_) {
+    // Forked child: the threads exist only in the parent. Joining them would fail, a joinable
+    // std::thread may not be destroyed, and the condition variables still count the parent's
+    // waiters: thread handles and state are deliberately leaked.
+    new std::vector<std::thread>(std::move(threads_));
+    return;
   }
-  wake_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->stop = true;
+  }
+  state_->wake.notify_all();
   for (auto& th : threads_) th.join();
+  delete state_;
 }
 
 void WorkerPool::loop(int worker) {
+  State& st = *state_;
   std::uint64_t seen = 0;
   for (;;) {
     const std::function<void(int)>* job;
     int workers;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      workers = job_workers_;
+      std::unique_lock<std::mutex> lock(st.mutex);
+      st.wake.wait(lock, [&] { return st.stop || st.generation != seen; });
+      if (st.stop) return;
+      seen = st.generation;
+      job = st.job;
+      workers = st.job_workers;
     }
     if (worker < workers) (*job)(worker);
     {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) finished_.notify_one();
+      std::lock_guard<std::mutex> lock(st.mutex);
+      if (--st.pending == 0) st.finished.notify_one();
     }
   }
 }
 
 bool WorkerPool::try_run(int workers, const std::function<void(int)>& body) {
-  if (workers > size() || !busy_.try_lock()) return false;
+  State& st = *state_;
+  if (workers > size() || static_cast<long>(getpid()) != owner_pid_ || !st.busy.try_lock()) return false;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &body;
-    job_workers_ = workers;
-    pending_ = static_cast<int>(threads_.size());
-    ++generation_;
+    std::lock_guard<std::mutex> lock(st.mutex);
+    st.job = &body;
+    st.job_workers = workers;
+    st.pending = static_cast<int>(threads_.size());
+    ++st.generation;
   }
-  wake_.notify_all();
+  st.wake.notify_all();
   body(0);
   {
-    std::unique_lock<std::mutex> lock(mutex_);
-    finished_.wait(lock, [&] { return pending_ == 0; });
-    job_ = nullptr;
+    std::unique_lock<std::mutex> lock(st.mutex);
+    st.finished.wait(lock, [&] { return st.pending == 0; });
+    st.job = nullptr;
   }
-  busy_.unlock();
+  st.busy.unlock();
   return true;
 }
 

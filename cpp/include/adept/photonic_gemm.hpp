@@ -35,7 +35,9 @@ struct PackedWeights {
 /// Threads owned by the caller (e.g. one per Python backend object) so that a call does not pay
 /// for starting and joining threads (~40 us on this machine, a few % of a millisecond GEMM).
 /// Not global: whoever creates it passes it in CallPlan::pool. One call uses it at a time; a
-/// concurrent call finds it busy and starts its own threads (same bits either way).
+/// concurrent call finds it busy and starts its own threads (same bits either way). After a
+/// fork() the child has none of the pool's threads: the pool then declines every call and its
+/// destructor leaves the (non-existent) threads alone.
 class WorkerPool {
  public:
   explicit WorkerPool(int threads);  ///< ``threads`` in total, the calling thread included
@@ -48,15 +50,21 @@ class WorkerPool {
   bool try_run(int workers, const std::function<void(int)>& body);
 
  private:
+  // Heap state, so that a forked child can leak it: the parent's threads were waiting on these
+  // condition variables at fork time, and destroying them in the child would block forever.
+  struct State {
+    std::mutex busy;  // held by the call using the pool
+    std::mutex mutex;
+    std::condition_variable wake, finished;
+    const std::function<void(int)>* job = nullptr;
+    int job_workers = 0;
+    int pending = 0;
+    std::uint64_t generation = 0;
+    bool stop = false;
+  };
   void loop(int worker);
-  std::mutex busy_;  // held by the call using the pool
-  std::mutex mutex_;
-  std::condition_variable wake_, finished_;
-  const std::function<void(int)>* job_ = nullptr;
-  int job_workers_ = 0;
-  int pending_ = 0;
-  std::uint64_t generation_ = 0;
-  bool stop_ = false;
+  State* state_;
+  long owner_pid_;
   std::vector<std::thread> threads_;
 };
 
