@@ -332,10 +332,10 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   j.y = y;
 
   // Output blocks: up to 64 rows (reuse of each weight tile), fewer rows until there are at least
-  // 16 blocks per thread (the last blocks of a call leave threads idle; small blocks bound that).
+  // 32 blocks per thread (the last blocks of a call leave threads idle; small blocks bound that).
   const std::int64_t bn = (n + kBlockCols - 1) / kBlockCols;
   std::int64_t block_rows = kBlockRows;
-  while (block_rows > 2 * kMr && ((m + block_rows - 1) / block_rows) * bn < 16 * static_cast<std::int64_t>(plan.threads))
+  while (block_rows > 2 * kMr && ((m + block_rows - 1) / block_rows) * bn < 32 * static_cast<std::int64_t>(plan.threads))
     block_rows /= 2;
   const std::int64_t bm = (m + block_rows - 1) / block_rows;
   const int workers = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(plan.threads, std::max(qitems, bm * bn))));
