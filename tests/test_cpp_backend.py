@@ -354,6 +354,8 @@ class TestRawBindingRejectsBadInput:
             native.gemm(**{**args, "spec": PhotonicGemmSpec()})
         with pytest.raises(TypeError):
             native.gemm(**{**args, "base_key": -1})
+        with pytest.raises(TypeError):
+            native.gemm(**{**args, "pool": 2})
         spec = native.GemmSpec()
         with pytest.raises(TypeError):
             spec.rows = 16.5
