@@ -2,6 +2,7 @@
 // cpp/README.md for the implementation notes (packing, fused epilogue, ISA dispatch).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -59,7 +60,7 @@ class WorkerPool {
     const std::function<void(int)>* job = nullptr;
     int job_workers = 0;
     int pending = 0;
-    std::uint64_t generation = 0;
+    std::atomic<std::uint64_t> generation{0};  // read without the lock while spinning
     bool stop = false;
   };
   void loop(int worker);
