@@ -3,25 +3,59 @@
 Public API (stable names other projects import):
 
 - kernel: :class:`NoiseSpec`, :class:`PhotonicGemmSpec`, :class:`PhotonicCore`,
-  :func:`photonic_gemm`, :func:`available_backends`;
+  :func:`photonic_gemm`, :class:`GemmStats`, :func:`available_backends`;
+- models: :class:`Graph`, :func:`build_workload` (the zoo), :func:`from_onnx`;
+- hardware: :func:`load_config`, :func:`kernel_spec`, :func:`link_budget`;
+- numbers: :func:`prepare` (the executor);
+- cost: :func:`evaluate`, :class:`Report`;
+- sweeps: :func:`sweep`;
 - errors: :class:`AdeptError` and its subclasses.
+
+The kernel and the errors are imported eagerly; everything else on first use
+(PEP 562), so ``import adept_core`` does not pay for onnx, numba or dask.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from .errors import AdeptError, BackendUnavailableError, ConfigError, InputError, ShapeError, UnsupportedOpError
 from .kernels import GemmStats, NoiseSpec, PhotonicCore, PhotonicGemmSpec, available_backends, photonic_gemm
-from .graph.onnx_import import from_onnx
-from .energy import Report, evaluate  # cost model: latency, power, energy of a Graph on a HardwareConfig
-from .sweep import sweep  # design-space sweeps; dask, pyarrow and tqdm are imported only when one runs
 
 try:
     __version__ = _version("adept-core")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+source"
 
+#: Lazily exported name -> (module, attribute).
+_LAZY = {
+    "Graph": ("adept_core.graph.ir", "Graph"),
+    "build_workload": ("adept_core.graph.zoo", "build"),
+    "from_onnx": ("adept_core.graph.onnx_import", "from_onnx"),
+    "load_config": ("adept_core.hardware", "load_config"),
+    "kernel_spec": ("adept_core.hardware", "kernel_spec"),
+    "link_budget": ("adept_core.hardware", "link_budget"),
+    "prepare": ("adept_core.emulate", "prepare"),
+    "evaluate": ("adept_core.energy", "evaluate"),
+    "Report": ("adept_core.energy", "Report"),
+    "sweep": ("adept_core.dse", "sweep"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = getattr(import_module(module), attr)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module 'adept_core' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "AdeptError", "BackendUnavailableError", "ConfigError", "GemmStats", "InputError", "NoiseSpec",
     "PhotonicCore", "PhotonicGemmSpec", "ShapeError", "UnsupportedOpError", "available_backends",
-    "photonic_gemm", "__version__",
+    "photonic_gemm", "__version__", *_LAZY,
 ]

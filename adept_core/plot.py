@@ -71,7 +71,7 @@ def plot_metric(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
     Parameters
     ----------
     table : pyarrow.Table
-        Sweep results (:func:`adept_core.sweep.read_results`).
+        Sweep results (:func:`adept_core.dse.read_results`).
     x, y : str
         Column names (an axis and a metric, units in the names).
     out : path

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import pytest
 
-from adept_core.sweep import run_sweep
+from adept_core.dse import run_sweep
 
 COST_SPEC = {
     "workloads": ["resnet50"],

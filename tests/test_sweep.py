@@ -24,8 +24,8 @@ from adept_core.energy import evaluate
 from adept_core.errors import ConfigError
 from adept_core.graph import zoo
 from adept_core.hardware import load_config
-from adept_core.sweep import evaluate_point, read_results, run_sweep
-from adept_core.sweep import store as store_mod
+from adept_core.dse import evaluate_point, read_results, run_sweep
+from adept_core.dse import store as store_mod
 
 SPEC = {
     "name": "engine-test",
@@ -202,7 +202,7 @@ def test_hard_crash_of_the_driver_loses_only_in_flight_points(tmp_path):
         import sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_sweep import SPEC, Hooked
-        from adept_core.sweep import run_sweep
+        from adept_core.dse import run_sweep
         run_sweep(SPEC, out={str(out)!r}, workers=0, points_per_task=1, checkpoint_s=0.0,
                   evaluator=Hooked(log={str(log)!r}, kill_at=(64.0, 1, 1), kill_marker={str(marker)!r}))
     """)

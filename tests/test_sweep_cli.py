@@ -10,7 +10,7 @@ from adept_core import cli
 from adept_core.cli import main
 from adept_core.errors import ConfigError
 from adept_core.plot import pareto_front, plot_metric
-from adept_core.sweep import read_results
+from adept_core.dse import read_results
 
 SPEC_TOML = """
 name = "cli-test"
@@ -104,7 +104,7 @@ def test_pareto_front_maximises_both():
 
 def test_fidelity_sweep_on_a_real_model(tmp_path):
     """compute = both on one photo: cost and fidelity columns; the seed is the noise seed."""
-    from adept_core.sweep import run_sweep
+    from adept_core.dse import run_sweep
 
     spec = {"workloads": [{"name": "efficientnet-lite0", "params": {"photos": ["chelsea"]}, "label": "effnet"}],
             "compute": "both", "axes": {"seed": [0, 1]}}
@@ -123,7 +123,7 @@ def test_fidelity_sweep_on_a_real_model(tmp_path):
 
 
 def test_builtin_evaluator_checks_workloads():
-    from adept_core.sweep import run_sweep
+    from adept_core.dse import run_sweep
 
     with pytest.raises(ConfigError, match="unknown workload 'resnet18'.*resnet50"):
         run_sweep({"workloads": ["resnet18"]}, workers=0)

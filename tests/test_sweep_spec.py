@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from adept_core.errors import ConfigError
-from adept_core.sweep import load_spec
-from adept_core.sweep.spec import expand_range
+from adept_core.dse import load_spec
+from adept_core.dse.spec import expand_range
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "sweeps"
 BASE = {"workloads": ["resnet50"]}
@@ -103,7 +103,7 @@ def test_example_specs_load(path):
 def test_metrics_are_flattened_with_units_last_and_plain_types():
     import numpy as np
 
-    from adept_core.sweep.evaluate import flatten_metrics
+    from adept_core.dse.evaluate import flatten_metrics
 
     flat = flatten_metrics({"energy_breakdown_j": {"adc": np.float64(1.5), "laser": 2},
                             "utilization": {"asic": 0.5}, "layer_shares": {"conv": 1.0},
@@ -118,6 +118,6 @@ def test_a_relative_preset_file_is_found_next_to_the_spec(tmp_path):
     (tmp_path / "spec.toml").write_text('preset = "mine.toml"\nworkloads = ["rnnt"]\n')
     spec = load_spec(tmp_path / "spec.toml")
     assert spec.preset == str(tmp_path / "mine.toml")
-    from adept_core.sweep.points import expand
+    from adept_core.dse.points import expand
 
     assert expand(spec, "test")[0].config.photonic.num_cores == 3

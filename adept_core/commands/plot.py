@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..plot import default_fidelity_column, plot_metric, plot_pareto
-    from ..sweep import read_results
+    from ..dse import read_results
 
     where = {}
     for item in args.where:

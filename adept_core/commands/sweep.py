@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..sweep import run_sweep
+    from ..dse import run_sweep
 
     if args.scheduler and args.workers is not None:
         raise ConfigError("--workers starts a LocalCluster; it cannot be combined with --scheduler")

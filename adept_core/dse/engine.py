@@ -73,7 +73,7 @@ def sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = None,
     Parameters
     ----------
     spec : SweepSpec, dict or path
-        The sweep (see :mod:`adept_core.sweep.spec`).
+        The sweep (see :mod:`adept_core.dse.spec`).
     client : dask.distributed.Client, str or None
         A client, or the address of a running scheduler. ``None`` starts a
         ``LocalCluster`` of worker processes for this call (``workers=0``
@@ -112,7 +112,7 @@ def run_sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = Non
         ``None`` (default: ``os.cpu_count()``); ``0`` runs serially here.
     evaluator : callable or None
         ``evaluator(point) -> dict of metrics`` (see
-        :mod:`adept_core.sweep.evaluate`); ``None`` is the built-in cost /
+        :mod:`adept_core.dse.evaluate`); ``None`` is the built-in cost /
         fidelity evaluator. It must be picklable to run on Dask. Its
         ``module.qualname`` (or a ``sweep_id`` attribute) is part of the point hash.
     points_per_task : int or None
