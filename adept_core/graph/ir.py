@@ -160,3 +160,15 @@ class Graph:
 
     def parameter_count(self) -> int:
         return sum(int(np.prod(self.shapes[name])) for name in self.weights)
+
+
+def broadcast_shapes(a: tuple[int, ...], b: tuple[int, ...], where: str) -> tuple[int, ...]:
+    """NumPy/ONNX multidirectional broadcast of two shapes; ``where`` names the op in errors."""
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        da = a[-i] if i <= len(a) else 1
+        db = b[-i] if i <= len(b) else 1
+        if da != db and 1 not in (da, db):
+            raise ShapeError(f"{where}: shapes {a} and {b} do not broadcast")
+        out.append(max(da, db))
+    return tuple(reversed(out))

@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass
 
 from ..errors import ShapeError
-from .ir import Graph, Node
+from .ir import Graph, Node, broadcast_shapes
 
 #: Ops that may map to the photonic core.
 GEMM_OPS = frozenset({"Conv", "Gemm", "MatMul", "LSTM", "GRU"})
@@ -123,7 +123,7 @@ def gemm_calls(node: Node, graph: Graph) -> list[GemmCall]:
         weight = _weight(node.inputs[1], graph)
         if weight is not None and len(b_shape) == 2:
             return [GemmCall("fc", math.prod(a_shape[:-1]), k, n, 1, weight)]
-        batch = math.prod(_broadcast(a_shape[:-2], b_shape[:-2], node))
+        batch = math.prod(broadcast_shapes(a_shape[:-2], b_shape[:-2], f"MatMul {node.name!r} batch dimensions"))
         return [GemmCall("matmul", m, k, n, batch, weight)]
     if op in ("LSTM", "GRU"):
         seq, batch, inp = graph.shape(node.inputs[0])
@@ -139,17 +139,6 @@ def gemm_calls(node: Node, graph: Graph) -> list[GemmCall]:
 
 def _weight(name: str, graph: Graph) -> str | None:
     return name if graph.is_weight(name) else None
-
-
-def _broadcast(a: tuple[int, ...], b: tuple[int, ...], node: Node) -> tuple[int, ...]:
-    out = []
-    for i in range(1, max(len(a), len(b)) + 1):
-        da = a[-i] if i <= len(a) else 1
-        db = b[-i] if i <= len(b) else 1
-        if da != db and 1 not in (da, db):
-            raise ShapeError(f"MatMul {node.name!r}: batch dimensions {a} and {b} do not broadcast")
-        out.append(max(da, db))
-    return tuple(reversed(out))
 
 
 def node_macs(node: Node, graph: Graph) -> int:

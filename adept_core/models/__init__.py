@@ -13,9 +13,7 @@ compare a run with the fp32 reference.
 
 from __future__ import annotations
 
-import inspect
-
-from ..errors import ConfigError
+from .._registry import call_builder
 from . import efficientnet_lite, minilm
 from .task import RealModel
 
@@ -30,15 +28,7 @@ METRIC_HELP = {"minilm": minilm.METRIC_HELP, "efficientnet-lite0": efficientnet_
 
 def build(name: str, **params) -> RealModel:
     """Load real model ``name`` with its data (see each loader's ``real_model`` for ``params``)."""
-    try:
-        builder = _BUILDERS[name]
-    except KeyError:
-        raise ConfigError(f"unknown real model {name!r}; available: {', '.join(REAL_MODELS)}") from None
-    allowed = list(inspect.signature(builder).parameters)
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ConfigError(f"real model {name!r} has no parameter(s) {unknown}; allowed: {allowed}")
-    return builder(**params)
+    return call_builder("real model", _BUILDERS, name, params)
 
 
 __all__ = ["METRIC_HELP", "REAL_MODELS", "RealModel", "build"]

@@ -83,7 +83,7 @@ def build_graph(batch: int, seq_len: int, weights: dict[str, np.ndarray] | None 
     config = config or load_config()
     w = weights if weights is not None else load_weights()
     hidden, heads = config["hidden_size"], config["num_attention_heads"]
-    inter, eps = config["intermediate_size"], float(config["layer_norm_eps"])
+    eps = float(config["layer_norm_eps"])
     if seq_len > config["max_position_embeddings"] or seq_len < 1 or batch < 1:
         raise InputError(f"seq_len must be in 1..{config['max_position_embeddings']} and batch >= 1, "
                          f"got batch={batch}, seq_len={seq_len}")

@@ -9,9 +9,7 @@ seeded from model and weight name), so building BERT-large allocates nothing.
 
 from __future__ import annotations
 
-import inspect
-
-from ...errors import ConfigError
+from ..._registry import call_builder
 from ..ir import Graph
 from . import bert_large, resnet50, rnnt
 
@@ -23,15 +21,7 @@ ZOO_NAMES = tuple(_BUILDERS)
 
 def build(name: str, **params) -> Graph:
     """Build zoo model ``name`` with ``params`` (see each model's ``build``)."""
-    try:
-        builder = _BUILDERS[name]
-    except KeyError:
-        raise ConfigError(f"unknown zoo model {name!r}; available: {', '.join(ZOO_NAMES)}") from None
-    allowed = list(inspect.signature(builder).parameters)
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ConfigError(f"zoo model {name!r} has no parameter(s) {unknown}; allowed: {allowed}")
-    return builder(**params)
+    return call_builder("zoo model", _BUILDERS, name, params)
 
 
 __all__ = ["ZOO_NAMES", "build"]

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ...errors import ConfigError, ShapeError
-from ..ir import Graph, LazyWeight, Node
+from ..ir import Graph, LazyWeight, Node, broadcast_shapes
 from ..lowering import conv_output_hw
 
 
@@ -86,7 +86,7 @@ class GraphBuilder:
         return self.node(op, name, [x], [self.shapes[x]], attrs)[0]
 
     def binary(self, op: str, name: str, a: str, b: str) -> str:
-        return self.node(op, name, [a, b], [broadcast(self.shapes[a], self.shapes[b], name)])[0]
+        return self.node(op, name, [a, b], [broadcast_shapes(self.shapes[a], self.shapes[b], name)])[0]
 
     # -- layers -------------------------------------------------------------------------------
     def conv(self, name: str, x: str, cout: int, k: int, stride: int = 1, pad: int = 0) -> str:
@@ -175,13 +175,3 @@ class GraphBuilder:
         return graph
 
 
-def broadcast(a: tuple[int, ...], b: tuple[int, ...], where: str) -> tuple[int, ...]:
-    """NumPy/ONNX multidirectional broadcast of two shapes."""
-    out = []
-    for i in range(1, max(len(a), len(b)) + 1):
-        da = a[-i] if i <= len(a) else 1
-        db = b[-i] if i <= len(b) else 1
-        if da != db and 1 not in (da, db):
-            raise ShapeError(f"{where}: shapes {a} and {b} do not broadcast")
-        out.append(max(da, db))
-    return tuple(reversed(out))

@@ -1,0 +1,21 @@
+"""Calling a named builder with keyword parameters, checked (shared by the zoo and the real models)."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+from .errors import ConfigError
+
+
+def call_builder(kind: str, builders: dict[str, Callable[..., Any]], name: str, params: dict) -> Any:
+    """``builders[name](**params)``, refusing an unknown name or parameter with a message listing what is allowed."""
+    try:
+        builder = builders[name]
+    except KeyError:
+        raise ConfigError(f"unknown {kind} {name!r}; available: {', '.join(builders)}") from None
+    allowed = list(inspect.signature(builder).parameters)
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{kind} {name!r} has no parameter(s) {unknown}; allowed: {allowed}")
+    return builder(**params)
