@@ -33,12 +33,14 @@ How it stays bit-identical to the NumPy oracle while running near matmul speed:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
 
+from ..emulate.blas import blas_threads
 from .plan import CallPlan, RunResult
 from .spec import qmax
 
@@ -49,10 +51,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without numba
 else:
     _IMPORT_ERROR = None
 
-#: Partial sums per row block (2**20: 4 MiB of float32 partial sums plus as
-#: much in accumulators). Larger blocks mean fewer BLAS calls, each of which
-#: wakes BLAS's threads; smaller ones bound the extra memory.
-BLOCK_ELEMENTS = 1 << 20
+#: Partial sums per output block (2**15: 128 KiB of float32 partial sums plus as much in
+#: accumulators, so with BLAS's packed panels they stay in a 1 MiB L2 between the BLAS call
+#: that writes them and the epilogue that reads them).
+BLOCK_ELEMENTS = 1 << 15
 
 
 def product_dtype(rows: int, input_qmax: int, weight_absmax: int) -> np.dtype:
@@ -97,6 +99,74 @@ def row_chunks(m_rows: int, parts: int, row_elements: int = MIN_ELEMENTS_PER_THR
     parts = max(1, min(parts, m_rows, worth))
     bounds = [m_rows * i // parts for i in range(parts + 1)]
     return [(bounds[i], bounds[i + 1]) for i in range(parts)]
+
+
+#: Partial sums the epilogue takes per loop (16 KiB of float64 work space: stays in L1).
+GROUP_ELEMENTS = 2048
+
+#: Calls with at most this many input rows are matrix-vector products, bound by reading the
+#: weights: one BLAS call per tile on all BLAS threads beats splitting the columns over ours.
+GEMV_ROWS = 4
+
+#: Widest output block in columns while rows remain (a wider block means fewer BLAS calls per
+#: element for short inputs; the block stays ``BLOCK_ELEMENTS`` in total).
+MIN_BLOCK_COLS = 512
+
+
+def output_blocks(m_rows: int, n_cols: int, parts: int) -> list[tuple[int, int, int, int]]:
+    """Cut the output into ``(m0, m1, n0, n1)`` blocks of at most about ``BLOCK_ELEMENTS`` each.
+
+    Blocks are column strips at least ``MIN_BLOCK_COLS`` wide (all of ``n_cols`` if narrower),
+    as many rows as fit; few-row outputs get wider strips. When that gives fewer blocks than
+    ``parts`` threads, the strips are narrowed so every thread gets one. Row blocks are then
+    made equal and their number a multiple of ``parts``, so ``parts`` threads taking every
+    ``parts``-th block get equal work.
+    """
+    cols = min(n_cols, max(MIN_BLOCK_COLS, BLOCK_ELEMENTS // max(1, m_rows)))
+    rows = max(1, min(m_rows, BLOCK_ELEMENTS // cols))
+    if -(-m_rows // rows) * -(-n_cols // cols) < parts:
+        cols = max(1, min(cols, -(-n_cols // parts)))
+    col_blocks = -(-n_cols // cols)
+    cols = -(-n_cols // col_blocks)
+    row_blocks = -(-m_rows // rows)
+    if (row_blocks * col_blocks) % parts:
+        row_blocks = min(m_rows, -(-row_blocks // parts) * parts)
+    rows = -(-m_rows // row_blocks)
+    return [
+        (m0, min(m_rows, m0 + rows), n0, min(n_cols, n0 + cols))
+        for m0 in range(0, m_rows, rows)
+        for n0 in range(0, n_cols, cols)
+    ]
+
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_restore: contextlib.ExitStack | None = None
+
+
+@contextlib.contextmanager
+def single_threaded_blas():
+    """OpenBLAS on one thread while any call of this backend runs (restored after the last one).
+
+    Each worker thread calls BLAS on its own block; BLAS's own threads on top
+    would oversubscribe the cores. The setting is process-wide, so concurrent
+    calls share one reference count and the first one in saves what the last
+    one out restores.
+    """
+    global _blas_users, _blas_restore
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_restore = contextlib.ExitStack()
+            _blas_restore.enter_context(blas_threads(1))
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_restore.close()
+                _blas_restore = None
 
 
 @lru_cache(maxsize=None)
@@ -175,29 +245,45 @@ class NumbaBackend:
         out = np.empty((m_rows, n_cols), dtype=np.float32)
         codes = np.empty((m_rows, k), dtype=dtype)
         on_threads(lambda m0, m1: _k.quantize_codes(x[m0:m1], x_scale, q_x, codes[m0:m1]), chunks)
-        block = max(1, min(m_rows, BLOCK_ELEMENTS // n_cols))
-        partial = np.empty((block, n_cols), dtype=dtype)
-        acc = np.empty((block, n_cols), dtype=acc_dtype)
-        scratch = np.empty((max(1, min(plan.threads, m_rows)), n_cols), dtype=np.float64)  # a work row per thread
-        clipped = 0
-        for b0 in range(0, m_rows, block):
-            b1 = min(m_rows, b0 + block)
-            p_blk, acc_blk = partial[: b1 - b0], acc[: b1 - b0]
-            acc_blk.fill(0)
-            parts = row_chunks(b1 - b0, plan.threads, n_cols)
-            work_row = {r0: scratch[i] for i, (r0, _) in enumerate(parts)}
-            for t in range(k_tiles):
-                k0 = t * plan.rows
-                k1 = min(k, k0 + plan.rows)
-                np.matmul(codes[b0:b1, k0:k1], qw[k0:k1], out=p_blk)
-                last = t == k_tiles - 1
+        worth = (m_rows * n_cols * k_tiles) // MIN_ELEMENTS_PER_THREAD  # epilogue elements of the call
+        gemv = m_rows <= GEMV_ROWS
+        workers = 1 if gemv else max(1, min(plan.threads, m_rows * n_cols, worth))
+        blocks = output_blocks(m_rows, n_cols, workers)
+        workers = min(workers, len(blocks))
+        table, lsb, noisy = plan.normal_table, plan.lsb, plan.noisy
+        sigma, shot, rin = plan.sigma_const, plan.shot_coeff, plan.rin_coeff
 
-                def epilogue(r0: int, r1: int) -> int:
-                    return _k.tile_epilogue(
-                        p_blk[r0:r1], acc_blk[r0:r1], out[b0 + r0:b0 + r1], b0 + r0, t, last, base,
-                        plan.normal_table, plan.lsb, factor, plan.sigma_const, plan.shot_coeff, plan.rin_coeff,
-                        plan.noisy, q_adc, work_row[r0],
+        def worker(first: int, _: int) -> int:
+            """Every K-tile of every ``workers``-th block, from ``first``; returns the clipped count."""
+            r_max = max(r1 - r0 for r0, r1, _, _ in blocks)
+            c_max = max(c1 - c0 for _, _, c0, c1 in blocks)
+            p_buf = np.empty(r_max * c_max, dtype=dtype)
+            acc_buf = np.empty(r_max * c_max, dtype=acc_dtype)
+            group_cap = max(c_max, GROUP_ELEMENTS)
+            y = np.empty(group_cap, dtype=np.float64)
+            h = np.empty(group_cap, dtype=np.uint32)
+            clipped = 0
+            for m0, m1, n0, n1 in blocks[first::workers]:
+                shape = (m1 - m0, n1 - n0)
+                p_blk = p_buf[: shape[0] * shape[1]].reshape(shape)
+                acc_blk = acc_buf[: shape[0] * shape[1]].reshape(shape)
+                acc_blk.fill(0)
+                group = group_cap // shape[1]  # rows per epilogue group
+                lsb_g = np.tile(lsb[n0:n1], group)
+                factor_g = np.tile(factor[n0:n1], group)
+                for t in range(k_tiles):
+                    k0 = t * plan.rows
+                    k1 = min(k, k0 + plan.rows)
+                    np.matmul(codes[m0:m1, k0:k1], qw[k0:k1, n0:n1], out=p_blk)
+                    clipped += _k.tile_epilogue(
+                        p_blk, acc_blk, out, m0, n0, t, t == k_tiles - 1, base, table, lsb_g, factor_g,
+                        sigma, shot, rin, noisy, q_adc, y[: group * shape[1]], h[: group * shape[1]],
                     )
+            return clipped
 
-                clipped += sum(on_threads(epilogue, parts))
+        if gemv:
+            clipped = worker(0, 1)  # memory-bound: let BLAS stream the weights on all its threads
+        else:
+            with single_threaded_blas():
+                clipped = sum(on_threads(worker, [(i, i + 1) for i in range(workers)]))
         return RunResult(out, float(x_absmax), float(x_scale), int(clipped))

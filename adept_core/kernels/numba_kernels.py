@@ -84,45 +84,12 @@ def quantize_codes(x: np.ndarray, scale: np.float32, q: int, codes: np.ndarray) 
 
 
 @kernel_jit()
-def epilogue_row(p, acc, out, rk, last, table, lsb, factor, var_const, shot_coeff, rin_coeff, noisy, qa, y):
-    """Steps 3-5 of the contract for one input row of one tile; returns its clipped count.
-
-    Written as separate simple loops (hash and table lookup; noise; ADC;
-    accumulation) through the float64 scratch row ``y`` because LLVM
-    vectorizes each of them, but not the fused loop (gather + sqrt + divide).
-    The order of operations per element is exactly the contract's.
-    """
-    n_cols = p.size
-    if noisy:
-        for n in range(n_cols):
-            y[n] = table[column_hash(rk, n) >> _TABLE_SHIFT]
-        for n in range(n_cols):
-            pd = np.float64(p[n])
-            ry = rin_coeff * pd
-            y[n] = pd + np.sqrt((var_const + shot_coeff * abs(pd)) + ry * ry) * y[n]
-    else:
-        for n in range(n_cols):
-            y[n] = p[n]
-    clipped = 0
-    for n in range(n_cols):
-        r = np.rint(y[n] / lsb[n])
-        clipped += abs(r) > qa
-        y[n] = min(max(r, -qa), qa)
-    if last:
-        for n in range(n_cols):
-            out[n] = np.float32(np.float64(acc[n] + np.int64(y[n])) * factor[n])
-    else:
-        for n in range(n_cols):
-            acc[n] += np.int64(y[n])
-    return clipped
-
-
-@kernel_jit()
 def tile_epilogue(
     p: np.ndarray,
     acc: np.ndarray,
     out: np.ndarray,
     m0: int,
+    n0: int,
     t: int,
     last: bool,
     base: np.uint64,
@@ -134,22 +101,36 @@ def tile_epilogue(
     rin_coeff: float,
     noisy: bool,
     q_adc: int,
-    scratch: np.ndarray,
+    y: np.ndarray,
+    h: np.ndarray,
 ) -> int:
-    """Noise, ADC and accumulation of one tile's partial sums (contract steps 3-5).
+    """Noise, ADC and accumulation of one block of one tile's partial sums (contract steps 3-5).
+
+    The block's rows are taken a group at a time (as many rows as ``y`` holds,
+    a few KiB so the group stays in L1), and each step runs as one simple loop
+    over the whole group: the hash (per row, as the key is per row), the table
+    lookup, the noise, the ADC, the accumulation. Separate loops because LLVM
+    vectorizes the hash, noise and ADC loops on their own but leaves a loop
+    scalar as a whole when it also holds the table lookup (a gather); loops
+    over the group rather than over each row because the fixed cost of a
+    vector loop (set-up, alias checks, remainder) is then paid per group,
+    which matters for narrow outputs (N = 64: 1.9 instead of 2.6 ns per
+    element). The order of operations per element is exactly the contract's.
 
     Parameters
     ----------
     p : np.ndarray
-        float32 or float64 [R, N]: exact integer partial sums of tile ``t``
-        for input rows ``m0 .. m0 + R``.
+        float32 or float64 [R, C], C-contiguous: exact integer partial sums of
+        tile ``t`` for input rows ``m0 .. m0 + R`` and output columns ``n0 .. n0 + C``.
     acc : np.ndarray
-        int32/int64 [R, N]: codes accumulated over the earlier tiles; updated.
+        int32/int64 [R, C], C-contiguous: codes accumulated over the earlier tiles; updated.
     out : np.ndarray
-        float32 [R, N]: written on the ``last`` tile as
-        ``float32(double(acc + code) * factor[n])`` (``acc`` is then not updated).
-    m0 : int
-        Global index of ``p``'s first row (the noise key uses global rows).
+        float32 [M, N], the whole output: its block ``[m0:m0+R, n0:n0+C]`` is
+        written on the ``last`` tile as ``float32(double(acc + code) * factor[n])``
+        (``acc`` is then not updated).
+    m0, n0 : int
+        Global index of the block's first row and column (the noise key and
+        hash use global indices, so blocking never changes bits).
     t : int
         Tile index.
     last : bool
@@ -159,27 +140,64 @@ def tile_epilogue(
     table : np.ndarray
         float32 [65536] inverse-CDF table.
     lsb, factor : np.ndarray
-        float64 [N]: ADC step and dequantization factor per column.
+        float64 [G * C]: ADC step and dequantization factor of the block's
+        columns, repeated for each of the ``G = y.size // C`` rows of a group.
     sigma_const, shot_coeff, rin_coeff : float
         Noise coefficients (partial-sum units).
     noisy : bool
         False skips the noise (then ``y == p`` exactly, as the contract says).
     q_adc : int
         Largest ADC code.
-    scratch : np.ndarray
-        float64 [N] work row.
+    y, h : np.ndarray
+        float64 and uint32 [G * C] work space (``G >= 1`` whole rows).
 
     Returns
     -------
     int
-        ADC conversions of this tile with ``|rint(y / lsb)| > q_adc``.
+        ADC conversions of this block with ``|rint(y / lsb)| > q_adc``.
     """
     qa = np.float64(q_adc)
     var_const = sigma_const * sigma_const
+    rows, cols = p.shape
+    flat_p = p.reshape(-1)
+    flat_acc = acc.reshape(-1)
+    group = y.size // cols
     clipped = 0
-    for i in range(p.shape[0]):
-        rk = row_key(base, t, m0 + i)
-        clipped += epilogue_row(
-            p[i], acc[i], out[i], rk, last, table, lsb, factor, var_const, shot_coeff, rin_coeff, noisy, qa, scratch
-        )
+    for i0 in range(0, rows, group):
+        i1 = min(rows, i0 + group)
+        size = (i1 - i0) * cols
+        pg = flat_p[i0 * cols:i0 * cols + size]
+        ag = flat_acc[i0 * cols:i0 * cols + size]
+        if noisy:
+            for i in range(i0, i1):
+                rk = row_key(base, t, m0 + i)
+                hi = np.uint32(rk >> np.uint64(32))
+                lo = np.uint32(rk & _MASK32)
+                hr = h[(i - i0) * cols:(i - i0 + 1) * cols]
+                for n in range(cols):  # column_hash(rk, n0 + n) >> _TABLE_SHIFT, rk's halves hoisted
+                    hr[n] = lowbias32(np.uint32(np.uint32(n0 + n) * _GOLDEN32 + hi) ^ lo) >> _TABLE_SHIFT
+            for j in range(size):
+                y[j] = table[h[j]]
+            for j in range(size):
+                pd = np.float64(pg[j])
+                ry = rin_coeff * pd
+                y[j] = pd + np.sqrt((var_const + shot_coeff * abs(pd)) + ry * ry) * y[j]
+        else:
+            for j in range(size):
+                y[j] = pg[j]
+        for j in range(size):
+            r = np.rint(y[j] / lsb[j])
+            clipped += abs(r) > qa
+            y[j] = min(max(r, -qa), qa)
+        if last:
+            for j in range(size):
+                y[j] = np.float32(np.float64(ag[j] + np.int64(y[j])) * factor[j])
+            for i in range(i0, i1):
+                yr = y[(i - i0) * cols:(i - i0 + 1) * cols]
+                row = out[m0 + i, n0:n0 + cols]
+                for n in range(cols):
+                    row[n] = np.float32(yr[n])
+        else:
+            for j in range(size):
+                ag[j] += np.int64(y[j])
     return clipped
