@@ -91,13 +91,22 @@ def accumulator_dtype(k_tiles: int, q_adc: int) -> np.dtype:
 MIN_ELEMENTS_PER_THREAD = 1 << 16
 
 
-def row_chunks(m_rows: int, parts: int, row_elements: int = MIN_ELEMENTS_PER_THREAD) -> list[tuple[int, int]]:
+#: The input passes (absmax, quantization) cost ~0.1 ns per element, so a thread is worth
+#: waking for them only at this many times ``MIN_ELEMENTS_PER_THREAD`` elements (2**21).
+INPUT_PASS_FACTOR = 32
+
+
+def row_chunks(
+    m_rows: int, parts: int, row_elements: int = MIN_ELEMENTS_PER_THREAD, per_thread: int | None = None
+) -> list[tuple[int, int]]:
     """Split ``range(m_rows)`` into at most ``parts`` contiguous, nearly equal ranges.
 
-    No range gets fewer than ``MIN_ELEMENTS_PER_THREAD`` elements (rows of ``row_elements``)
-    unless there is only one; small calls therefore run on the calling thread alone.
+    No range gets fewer than ``per_thread`` (default ``MIN_ELEMENTS_PER_THREAD``) elements
+    (rows of ``row_elements``) unless there is only one; small calls therefore run on the
+    calling thread alone.
     """
-    worth = max(1, (m_rows * row_elements) // MIN_ELEMENTS_PER_THREAD)
+    per_thread = MIN_ELEMENTS_PER_THREAD if per_thread is None else per_thread
+    worth = max(1, (m_rows * row_elements) // per_thread)
     parts = max(1, min(parts, m_rows, worth))
     bounds = [m_rows * i // parts for i in range(parts + 1)]
     return [(bounds[i], bounds[i + 1]) for i in range(parts)]
@@ -171,6 +180,23 @@ def single_threaded_blas():
                 _blas_restore = None
 
 
+_workspaces = threading.local()
+
+
+def workspace(name: str, size: int, dtype: np.dtype) -> np.ndarray:
+    """A 1-D ``dtype`` buffer of ``size`` elements owned by the calling thread, reused across calls.
+
+    Fresh multi-megabyte arrays cost a page fault per 4 KiB page on first touch
+    (measured ~10% of a ResNet-layer call); each thread keeps its largest
+    buffer of each name instead. Per-thread, so concurrent calls never share one.
+    """
+    buffers = _workspaces.__dict__
+    buf = buffers.get(name)
+    if buf is None or buf.dtype != dtype or buf.size < size:
+        buf = buffers[name] = np.empty(size, dtype=dtype)
+    return buf[:size]
+
+
 @lru_cache(maxsize=None)
 def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="adept-numba")
@@ -223,7 +249,7 @@ class NumbaBackend:
     def run(self, programmed: NumbaProgram, x: np.ndarray, plan: CallPlan) -> RunResult:
         m_rows, k = x.shape
         n_cols = programmed.qw.shape[1]
-        chunks = row_chunks(m_rows, plan.threads, k)
+        chunks = row_chunks(m_rows, plan.threads, k, MIN_ELEMENTS_PER_THREAD * INPUT_PASS_FACTOR)
 
         peak = max(on_threads(lambda m0, m1: _k.absmax_bits(x[m0:m1]), chunks))
         if peak >= _k.NON_FINITE_BITS:
@@ -245,7 +271,7 @@ class NumbaBackend:
         factor = plan.lsb * (np.float64(x_scale) * plan.w_scale.astype(np.float64))
         base = np.uint64(plan.base_key)
         out = np.empty((m_rows, n_cols), dtype=np.float32)
-        codes = np.empty((m_rows, k), dtype=dtype)
+        codes = workspace("codes", m_rows * k, dtype).reshape(m_rows, k)
         on_threads(lambda m0, m1: _k.quantize_codes(x[m0:m1], x_scale, q_x, codes[m0:m1]), chunks)
         worth = (m_rows * n_cols * k_tiles) // MIN_ELEMENTS_PER_THREAD  # epilogue elements of the call
         gemv = m_rows <= GEMV_ROWS
@@ -259,11 +285,11 @@ class NumbaBackend:
             """Every K-tile of every ``workers``-th block, from ``first``; returns the clipped count."""
             r_max = max(r1 - r0 for r0, r1, _, _ in blocks)
             c_max = max(c1 - c0 for _, _, c0, c1 in blocks)
-            p_buf = np.empty(r_max * c_max, dtype=dtype)
-            acc_buf = np.empty(r_max * c_max, dtype=acc_dtype)
+            p_buf = workspace("partial", r_max * c_max, dtype)
+            acc_buf = workspace("acc", r_max * c_max, acc_dtype)
             group_cap = max(c_max, GROUP_ELEMENTS)
-            y = np.empty(group_cap, dtype=np.float64)
-            h = np.empty(group_cap, dtype=np.uint32)
+            y = workspace("y", group_cap, np.dtype(np.float64))
+            h = workspace("h", group_cap, np.dtype(np.uint32))
             clipped = 0
             for m0, m1, n0, n1 in blocks[first::workers]:
                 shape = (m1 - m0, n1 - n0)
