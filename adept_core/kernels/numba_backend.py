@@ -272,12 +272,17 @@ class NumbaBackend:
         base = np.uint64(plan.base_key)
         out = np.empty((m_rows, n_cols), dtype=np.float32)
         codes = workspace("codes", m_rows * k, dtype).reshape(m_rows, k)
-        on_threads(lambda m0, m1: _k.quantize_codes(x[m0:m1], x_scale, q_x, codes[m0:m1]), chunks)
         worth = (m_rows * n_cols * k_tiles) // MIN_ELEMENTS_PER_THREAD  # epilogue elements of the call
         gemv = m_rows <= GEMV_ROWS
         workers = 1 if gemv else max(1, min(plan.threads, m_rows * n_cols, worth))
         blocks = output_blocks(m_rows, n_cols, workers)
         workers = min(workers, len(blocks))
+        # A worker that owns whole rows of the output quantizes them itself, just before its
+        # first block of those rows (while they are about to be read from cache); otherwise
+        # all inputs are quantized first.
+        own_rows = workers == 1 or all(n1 == n_cols for _, _, _, n1 in blocks)
+        if not own_rows:
+            on_threads(lambda m0, m1: _k.quantize_codes(x[m0:m1], x_scale, q_x, codes[m0:m1]), chunks)
         table, lsb, noisy = plan.normal_table, plan.lsb, plan.noisy
         sigma, shot, rin = plan.sigma_const, plan.shot_coeff, plan.rin_coeff
 
@@ -292,6 +297,8 @@ class NumbaBackend:
             h = workspace("h", group_cap, np.dtype(np.uint32))
             clipped = 0
             for m0, m1, n0, n1 in blocks[first::workers]:
+                if own_rows and n0 == 0:  # blocks run row-major: n0 == 0 is a row block's first
+                    _k.quantize_codes(x[m0:m1], x_scale, q_x, codes[m0:m1])
                 shape = (m1 - m0, n1 - n0)
                 p_blk = p_buf[: shape[0] * shape[1]].reshape(shape)
                 acc_blk = acc_buf[: shape[0] * shape[1]].reshape(shape)
