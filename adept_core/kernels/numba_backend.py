@@ -11,18 +11,25 @@ How it stays bit-identical to the NumPy oracle while running near matmul speed:
   gives ``4096 * 32767**2 < 2**42``, so float64 always suffices and no
   integer GEMM path is needed; :func:`product_dtype` asserts the bound.
 - **Fused epilogue.** Noise, ADC, clipping count, accumulation and (on the
-  last tile) dequantization run in one jitted call per tile, row by row
+  last tile) dequantization run in one jitted call per tile and output block
   (:func:`numba_kernels.tile_epilogue`), so each partial sum is read once and
   no noise or code array of the whole output is stored. The noise uses the
   very hash functions of :mod:`adept_core.kernels.rng`, compiled by Numba.
-- **Blocking.** Rows of the output are processed in blocks of at most
-  ``BLOCK_ELEMENTS`` partial sums, so the extra memory is one block of
-  partial sums and accumulators, not ``M x N x tiles``. Blocks and tiles are
-  independent inputs of the epilogue, so blocking never changes bits.
-- **Threads.** Per tile, one BLAS call (BLAS threads on its own) computes a
-  block's partial sums; then ``plan.threads`` Python threads run the
-  GIL-free epilogue on disjoint row ranges. Each element is computed by one
-  thread in the contract's order, so the thread count changes only speed.
+- **Blocking.** The output is cut into blocks of about ``BLOCK_ELEMENTS``
+  partial sums (:func:`output_blocks`); for each block, every K-tile's
+  product is written by BLAS into a per-thread buffer and consumed by the
+  epilogue while it is still in L2, and the block's accumulators stay in L2
+  over all tiles. Blocks and tiles are independent inputs of the epilogue
+  (it uses global row and column indices), so blocking never changes bits.
+- **Threads.** ``plan.threads`` Python threads each take every
+  ``threads``-th block and run it whole: single-threaded BLAS for the tile
+  products, then the GIL-free epilogue. OpenBLAS is held to one thread
+  meanwhile (:func:`single_threaded_blas`), so the cores are not
+  oversubscribed and no thread hand-off happens per tile. Each element is
+  computed by one thread in the contract's order, so the thread count
+  changes only speed. Calls with at most ``GEMV_ROWS`` input rows are
+  matrix-vector products bound by reading the weights; they run on the
+  calling thread with one multi-threaded BLAS call per tile instead.
   Python threads are used instead of Numba's ``prange`` because its OpenMP
   workers spin between calls: on a 2-core machine shared with BLAS (whose
   threads also spin) and other processes this was measured 10-40x slower
@@ -40,7 +47,6 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..emulate.blas import blas_threads
 from .plan import CallPlan, RunResult
 from .spec import qmax
 
@@ -164,6 +170,10 @@ def single_threaded_blas():
     calls share one reference count and the first one in saves what the last
     one out restores.
     """
+    # Imported here: importing adept_core.emulate loads the whole executor (~0.7 s), which a
+    # kernel-only user should not pay at import time (the kernels do not otherwise need it).
+    from ..emulate.blas import blas_threads
+
     global _blas_users, _blas_restore
     with _blas_lock:
         if _blas_users == 0:
