@@ -171,11 +171,9 @@ def tile_epilogue(
         if noisy:
             for i in range(i0, i1):
                 rk = row_key(base, t, m0 + i)
-                hi = np.uint32(rk >> np.uint64(32))
-                lo = np.uint32(rk & _MASK32)
                 hr = h[(i - i0) * cols:(i - i0 + 1) * cols]
-                for n in range(cols):  # column_hash(rk, n0 + n) >> _TABLE_SHIFT, rk's halves hoisted
-                    hr[n] = lowbias32(np.uint32(np.uint32(n0 + n) * _GOLDEN32 + hi) ^ lo) >> _TABLE_SHIFT
+                for n in range(cols):
+                    hr[n] = column_hash(rk, n0 + n) >> _TABLE_SHIFT
             for j in range(size):
                 y[j] = table[h[j]]
             for j in range(size):
