@@ -192,14 +192,21 @@ def single_threaded_blas():
 
 _workspaces = threading.local()
 
+#: Largest buffer a thread keeps between calls (bigger ones are allocated per call, so one huge
+#: call does not pin its input's worth of memory to the thread for good).
+WORKSPACE_KEEP_BYTES = 64 << 20
+
 
 def workspace(name: str, size: int, dtype: np.dtype) -> np.ndarray:
     """A 1-D ``dtype`` buffer of ``size`` elements owned by the calling thread, reused across calls.
 
-    Fresh multi-megabyte arrays cost a page fault per 4 KiB page on first touch
-    (measured ~10% of a ResNet-layer call); each thread keeps its largest
-    buffer of each name instead. Per-thread, so concurrent calls never share one.
+    Fresh multi-megabyte arrays cost a page fault per 4 KiB page on first
+    touch, on every call; each thread keeps its largest buffer of each name
+    (up to ``WORKSPACE_KEEP_BYTES``) instead. Per-thread, so concurrent calls
+    never share one.
     """
+    if size * dtype.itemsize > WORKSPACE_KEEP_BYTES:
+        return np.empty(size, dtype=dtype)
     buffers = _workspaces.__dict__
     buf = buffers.get(name)
     if buf is None or buf.dtype != dtype or buf.size < size:
