@@ -34,7 +34,7 @@ from ..errors import AdeptError, ConfigError, ShapeError, UnsupportedOpError
 from ..graph.ir import Graph
 from ..graph.lowering import GEMM_OPS, gemm_calls
 from ..kernels import PhotonicGemmSpec
-from .blas import blas_threads
+from ..blas import blas_threads
 from .engine import ADC_POLICIES, CalibrationEngine, Fp32Engine, LayerStats, PhotonicEngine
 from .gemm_ops import PROGRAMMED_INPUTS, RUNNERS
 from .passes import fold_batchnorm
@@ -101,7 +101,7 @@ class PreparedModel:
         Kernel threads (default: all cores).
     blas_threads : int or None
         OpenBLAS threads while the float32 reference or the calibration runs
-        (default 1: see :mod:`adept_core.emulate.blas`); ``None`` leaves BLAS alone.
+        (default 1: see :mod:`adept_core.blas`); ``None`` leaves BLAS alone.
     """
 
     def __init__(self, graph: Graph, spec: PhotonicGemmSpec | None = None, precision: str = "adept",

@@ -172,7 +172,7 @@ def single_threaded_blas():
     """
     # Imported here: importing adept_core.emulate loads the whole executor (~0.7 s), which a
     # kernel-only user should not pay at import time (the kernels do not otherwise need it).
-    from ..emulate.blas import blas_threads
+    from ..blas import blas_threads
 
     global _blas_users, _blas_restore
     with _blas_lock:

@@ -1,7 +1,8 @@
-"""Keep NumPy's BLAS to a set number of threads while the executor uses it.
+"""Keep NumPy's BLAS to a set number of threads (the executor's float32 passes, the numba backend).
 
-BLAS serves the float32 reference and the calibration pass (never the
-emulated chip: photonic GEMMs go to the kernel). OpenBLAS workers spin after
+BLAS serves the executor's float32 reference and calibration passes, and the
+numba kernel backend's exact float32 tile products (each of its threads
+calls BLAS single-threaded, see ``docs/kernel.md``). OpenBLAS workers spin after
 every call; when small GEMMs alternate with NumPy element-wise work, or the
 machine's cores are shared with other processes or the kernel's own
 threads, the spinning workers steal the cores. Measured on the 2-core CI
