@@ -5,6 +5,11 @@ programmed before timing, ADC range calibrated on the input (outside the timed c
 shape is one benchmark group; the conftest prints each median as a ratio to numpy's.
 Targets: <= 1.0x on the ResNet-50 / BERT-large shapes, <= 2.0x on the RNN-T LSTM steps.
 
+The group ``resnet50 layers`` times every GEMM of ResNet-50 at batch 1 (the 54 convolution /
+fully-connected calls of ``graph.lowering.gemm_calls`` over the zoo graph, ReLU-like inputs)
+back to back: the kernel's share of an emulated ResNet-50 inference, against numpy's x @ w on
+the same shapes.
+
 Every benchmark checks its answer: the cpp output equals the NumPy oracle bit for bit on the
 first rows, and its error against float32 matmul is bounded.
 
@@ -56,6 +61,26 @@ def _problem(shape):
     return x, w, core, full_scale
 
 
+@lru_cache(maxsize=1)
+def _resnet50_layers():
+    """One (x, w, core, full_scale) per ResNet-50 GEMM call, in network order."""
+    from adept_core.graph.lowering import gemm_calls
+    from adept_core.graph.zoo import build
+
+    graph = build("resnet50")
+    problems = []
+    for node in graph.nodes:
+        for call in gemm_calls(node, graph):
+            for _ in range(call.count):
+                gen = np.random.default_rng(len(problems))
+                # post-ReLU activations, as every ResNet-50 GEMM but the first sees
+                x = np.maximum(gen.standard_normal((call.m, call.k), dtype=np.float32), 0.0)
+                w = gen.standard_normal((call.k, call.n), dtype=np.float32)
+                core = PhotonicCore(w, PhotonicGemmSpec(noise=NOISE))
+                problems.append((x, w, core, core.calibrate_full_scale(x[:8])))
+    return problems
+
+
 def _group(shape):
     return "gemm {}x{}x{}".format(*shape)
 
@@ -86,3 +111,27 @@ def test_kernel_speed(benchmark, shape, impl):
     exact = x.astype(np.float64) @ w.astype(np.float64)
     rel = np.linalg.norm(y - exact) / np.linalg.norm(exact)
     assert rel < 0.2, f"relative error {rel:.3f} vs float matmul"
+
+
+@pytest.mark.parametrize("impl", [
+    pytest.param("numpy_matmul", id="resnet50 layers-numpy_matmul"),
+    pytest.param("cpp_core", id="resnet50 layers-cpp_core", marks=needs_cpp),
+])
+def test_resnet50_layers_speed(benchmark, impl):
+    problems = _resnet50_layers()
+    assert len(problems) == 54  # 53 convolutions + the classifier
+    benchmark.group = "resnet50 layers"
+    if impl == "numpy_matmul":
+        ys = benchmark(lambda: [x @ w for x, w, _, _ in problems])
+        assert all(np.isfinite(y).all() for y in ys)
+        return
+    benchmark.extra_info["target_ratio"] = 1.0
+
+    def run():
+        return [core(x, seed=SEED, call_key=i, adc_full_scale=fs, backend="cpp", threads=THREADS, return_stats=True)
+                for i, (x, _, core, fs) in enumerate(problems)]
+
+    run()  # pack every core's weights once
+    for i, ((x, _, core, fs), (y, stats)) in enumerate(zip(problems, benchmark(run))):
+        ref = core(x[:CHECK_ROWS], seed=SEED, call_key=i, adc_full_scale=fs, x_scale=stats.x_scale, backend="numpy")
+        assert np.array_equal(y[:CHECK_ROWS], ref), f"layer {i}: cpp differs from the NumPy oracle"
