@@ -8,6 +8,7 @@ executor skips rounding their results (they are already on the number grid).
 from . import elementwise, norm, pool, tensor
 from .im2col import ConvGeometry
 from .numfmt import FORMATS, round_bf16, rounder
+from .elementwise import IN_PLACE
 from .pool import depthwise_conv
 
 ASIC_OPS = {**elementwise.OPS, **norm.OPS, **pool.OPS, **tensor.OPS}
@@ -15,5 +16,5 @@ DATA_MOVEMENT = frozenset(tensor.OPS) | {"Where", "MaxPool", "GlobalMaxPool", "R
                                          "Max", "Min", "Equal", "Less", "Greater", "And", "Or", "Not", "Neg",
                                          "Abs"}
 
-__all__ = ["ASIC_OPS", "DATA_MOVEMENT", "FORMATS", "ConvGeometry", "depthwise_conv", "round_bf16",
+__all__ = ["ASIC_OPS", "DATA_MOVEMENT", "IN_PLACE", "FORMATS", "ConvGeometry", "depthwise_conv", "round_bf16",
            "rounder"]

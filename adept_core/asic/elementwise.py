@@ -20,6 +20,8 @@ import math
 import numba
 import numpy as np
 
+from .fused import add_
+
 _SQRT_HALF = np.float32(1.0 / math.sqrt(2.0))
 _TANH_GELU_C = np.float32(math.sqrt(2.0 / math.pi))
 _TANH_GELU_A = np.float32(0.044715)
@@ -152,6 +154,29 @@ def op_mean(node, args, ctx):
 
 def op_where(node, args, ctx):
     return (np.where(args[0], args[1], args[2]),)
+
+
+def _relu_into(node, args, ctx, out):
+    x = args[0]
+    if out.shape != x.shape or x.dtype != out.dtype:
+        return None
+    return (np.maximum(x, x.dtype.type(0), out=out),)
+
+
+def _add_into(node, args, ctx, out):
+    """``a + b`` written over ``out`` (a dead input) and rounded there (plus a fused Relu, see :mod:`.fused`)."""
+    a, b = args
+    if not (a.shape == b.shape == out.shape and a.dtype == b.dtype == out.dtype == np.float32):
+        return None
+    return (add_(a, b, out, ctx.asic_format, ctx.take_fused_relu()),)
+
+
+#: Ops that can write their result over an input the executor no longer needs:
+#: ``fn(node, args, ctx, out) -> outputs`` (already on the number grid), or None
+#: when ``out`` does not fit (then the op runs normally). ``out`` is one of
+#: ``args``, dead after this node and aliased by no other value; activation-sized
+#: allocations cost more in page faults than these ops' arithmetic.
+IN_PLACE = {"Relu": _relu_into, "Add": _add_into}
 
 
 UNARY = {

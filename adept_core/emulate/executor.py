@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..asic import ASIC_OPS, DATA_MOVEMENT, rounder
+from ..asic import ASIC_OPS, DATA_MOVEMENT, IN_PLACE, rounder
 from ..asic.im2col import IMPLS
 from ..errors import AdeptError, ConfigError, ShapeError, UnsupportedOpError
 from ..graph.ir import Graph
@@ -140,6 +140,9 @@ class PreparedModel:
                                if n.op in GEMM_OPS}
         self._arrays = self._asic_weights()
         self._last_use = self._lifetimes()
+        self._relu_into = self._fusable_relus()  # producer node -> the Relu it computes too
+        self._absorbed = frozenset(self._relu_into.values())
+        self._relu_pending = False
         self.lowering_seconds = 0.0
 
     # -- preparation -----------------------------------------------------------------
@@ -173,6 +176,34 @@ class PreparedModel:
         for name in self.graph.outputs:
             last[name] = len(self.graph.nodes)
         return last
+
+    def _fusable_relus(self) -> dict[str, str]:
+        """Relu nodes whose input a Conv or Add produces and nobody else reads: computed by that producer.
+
+        The producer applies ``max(., 0)`` to its finished (rounded) result in
+        the same pass (:mod:`adept_core.asic.fused`); the Relu node then passes
+        the value on. Bit-identical, as the same operations run in the same order.
+        """
+        readers: dict[str, int] = {}
+        for node in self.graph.nodes:
+            for name in node.inputs:
+                readers[name] = readers.get(name, 0) + 1
+        producers = self.graph.producers()
+        fused = {}
+        for node in self.graph.nodes:
+            if node.op != "Relu" or len(node.inputs) != 1:
+                continue
+            src = node.inputs[0]
+            producer = producers.get(src)
+            if (producer is not None and producer.op in ("Conv", "Add") and readers.get(src) == 1
+                    and src not in self.graph.outputs and producer.outputs[0] == src):
+                fused[producer.name] = node.name
+        return fused
+
+    def take_fused_relu(self) -> bool:
+        """Whether the running node should apply its Relu reader too; the node that calls this must do so."""
+        pending, self._relu_pending = self._relu_pending, False
+        return pending
 
     @property
     def calibration(self) -> dict:
@@ -241,6 +272,7 @@ class PreparedModel:
 
     def _run_chunk(self, feeds: dict[str, np.ndarray], bar) -> tuple[dict[str, np.ndarray], float]:
         values: dict[str, np.ndarray] = dict(feeds)
+        tainted: set[str] = set()  # values that may share memory with a weight
         asic_seconds = 0.0
         arrays = self._arrays
         last = self._last_use
@@ -258,8 +290,11 @@ class PreparedModel:
                 else:
                     args.append(arrays[name])
             t0 = time.perf_counter()
+            self._relu_pending = node.name in self._relu_into
             with np.errstate(all="ignore"):  # the ASIC computes IEEE results (inf, nan) like hardware does
-                if runner is not None:
+                if node.name in self._absorbed:
+                    outs = (args[0],)  # its producer computed the Relu
+                elif runner is not None:
                     others_before = self._node_gemm_seconds() + self.lowering_seconds + self.engine.program_seconds
                     outs = runner(self, node, args)
                     others = self._node_gemm_seconds() + self.lowering_seconds + self.engine.program_seconds
@@ -268,15 +303,24 @@ class PreparedModel:
                     self._op_seconds[node.op] = self._op_seconds.get(node.op, 0.0) + spent
                     self._check_lowering(node)
                 else:
-                    outs = ASIC_OPS[node.op](node, args, self)
-                    if node.op not in DATA_MOVEMENT:
-                        outs = tuple(self._round_result(o, args) for o in outs)
+                    donor = self._donor(node, i, args, values, tainted) if node.op in IN_PLACE else None
+                    outs = IN_PLACE[node.op](node, args, self, donor) if donor is not None else None
+                    if outs is None:
+                        outs = ASIC_OPS[node.op](node, args, self)
+                        if node.op not in DATA_MOVEMENT:
+                            outs = tuple(self._round_result(o, args) for o in outs)
                     spent = time.perf_counter() - t0
                     asic_seconds += spent
                     self._op_seconds[node.op] = self._op_seconds.get(node.op, 0.0) + spent
+                if self.take_fused_relu():  # the producer took a path without the fused Relu
+                    t0 = time.perf_counter()
+                    outs = (np.maximum(outs[0], outs[0].dtype.type(0)),) + tuple(outs[1:])
+                    asic_seconds += time.perf_counter() - t0
             for name, value in zip(node.outputs, outs):
                 if name in last:  # outputs nobody reads (an LSTM's Y_c, ...) are dropped at once
-                    values[name] = np.asarray(value)
+                    values[name] = value = np.asarray(value)
+                    if runner is None and _aliases(value, node.inputs, args, tainted, self.graph):
+                        tainted.add(name)  # a view of a weight (Identity, Reshape, ...): never overwritten
             missing = [name for name in node.outputs[len(outs):] if name and name in last]
             if missing:
                 raise UnsupportedOpError(f"node {node.name!r} ({node.op}): output(s) {missing} are not computed")
@@ -286,6 +330,18 @@ class PreparedModel:
             if bar is not None:
                 bar.update(1)
         return {name: values[name] for name in self.graph.outputs}, asic_seconds
+
+    def _donor(self, node, i: int, args, values: dict, tainted: set):
+        """An input of node ``i`` its result may overwrite: dead after it, ours, aliased by no other value."""
+        last = self._last_use
+        for name, a in zip(node.inputs, args):
+            if (not name or last.get(name) != i or name in tainted or name not in values
+                    or not isinstance(a, np.ndarray) or not a.flags.writeable):
+                continue
+            if not any(other != name and isinstance(v, np.ndarray) and np.may_share_memory(v, a)
+                       for other, v in values.items()):
+                return a
+        return None
 
     def _round_result(self, o, args):
         """An op's float32 result on the ASIC grid: in place unless it aliases an input.
@@ -374,6 +430,12 @@ class PreparedModel:
             )
         out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
         return np.take(out, np.arange(n), axis=axis) if out.shape[axis] > n else out
+
+
+def _aliases(value, names, args, tainted: set, graph: Graph) -> bool:
+    """True when ``value`` may share memory with an input that is a weight or a weight's view."""
+    return any(name and (name in tainted or graph.is_weight(name)) and isinstance(a, np.ndarray)
+               and np.may_share_memory(value, a) for name, a in zip(names, args))
 
 
 def _progress_bar(total: int, progress: bool | None, name: str):

@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from ..asic import ConvGeometry, depthwise_conv
+from ..asic.fused import conv_epilogue_
 from ..asic.im2col import im2col, weight_matrix
 from ..asic.rnn import gru, lstm
 from ..errors import ShapeError
@@ -48,14 +49,11 @@ def run_conv(ex, node, args):
         def w_fn(g=g):
             return weight_matrix(_operand(ex, node, args, 1)[g * ng:(g + 1) * ng])
         ys.append(ex.gemm(node, "conv", g, cols[g], w_fn, args[1]))
-    t0 = time.perf_counter()
     # The GEMM rows are output pixels: keep them channels-last and expose an NCHW view (no copy).
     y = ys[0] if geo.groups == 1 else np.concatenate(ys, axis=1)  # [B*Ho*Wo, Cout], ours to modify
-    y = ex.round(y, out=y).reshape(b, ho, wo, cout).transpose(0, 3, 1, 2)
-    ex.lowering_seconds += time.perf_counter() - t0
-    if bias is not None:
-        y += bias[None, :, None, None]
-    return (y,)
+    # Rounding, bias and a following Relu in one pass over the rows (ASIC time).
+    y = conv_epilogue_(y, bias, ex.asic_format, ex.take_fused_relu())
+    return (y.reshape(b, ho, wo, cout).transpose(0, 3, 1, 2),)
 
 
 def run_gemm(ex, node, args):
