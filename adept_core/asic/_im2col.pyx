@@ -27,6 +27,8 @@ def im2col_nhwc_into(const float[:, :, :, ::1] x, float[:, :, ::1] out,
     cdef size_t run = cg * sizeof(float)
     cdef Py_ssize_t g, b, i, j, u, v, ih, iw
     cdef float* dst
+    # With one group and no dilation, a kernel row's taps are one contiguous run of x.
+    cdef bint whole_rows = groups == 1 and dw == 1
     with nogil:
         for g in range(groups):
             for b in range(nb):
@@ -35,6 +37,13 @@ def im2col_nhwc_into(const float[:, :, :, ::1] x, float[:, :, ::1] out,
                         dst = &out[g, (b * ho + i) * wo + j, 0]
                         for u in range(kh):
                             ih = i * sh - pt + u * dh
+                            iw = j * sw - pl
+                            if whole_rows and 0 <= ih < h and iw >= 0 and iw + kw <= w:
+                                # The kw taps are adjacent pixels of one input row: one copy
+                                # (7x fewer calls for the 3-channel 7x7 stem of ResNet-50).
+                                memcpy(dst, &x[b, ih, iw, 0], kw * run)
+                                dst += kw * cg
+                                continue
                             for v in range(kw):
                                 iw = j * sw - pl + v * dw
                                 if ih < 0 or ih >= h or iw < 0 or iw >= w:
