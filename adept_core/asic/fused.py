@@ -50,9 +50,8 @@ def conv_epilogue_(y: np.ndarray, bias: np.ndarray | None, fmt: str, relu: bool,
 
 def add_(a: np.ndarray, b: np.ndarray, out: np.ndarray, fmt: str, relu: bool, cython: bool = True) -> np.ndarray:
     """``out = relu?(round(a + b))`` for same-shape float32 arrays; ``out`` may be ``a`` or ``b``."""
-    flat = [_dense_flat(v) for v in (a, b, out)] if cython and _epilogue is not None else None
-    if flat is not None and all(f is not None for f in flat) and _same_order(a, b, out) and fmt in ("bf16", "fp32"):
-        _epilogue.add_into(flat[0], flat[1], flat[2], fmt == "bf16", relu)
+    if cython and _epilogue is not None and fmt in ("bf16", "fp32") and _same_dense_layout(a, b, out):
+        _epilogue.add_into(a.ravel(order="K"), b.ravel(order="K"), out.ravel(order="K"), fmt == "bf16", relu)
         return out
     from .numfmt import rounder
 
@@ -61,20 +60,17 @@ def add_(a: np.ndarray, b: np.ndarray, out: np.ndarray, fmt: str, relu: bool, cy
     return relu_(out) if relu else out
 
 
-def _dense_flat(x: np.ndarray):
-    """``x``'s memory as a 1-D view in memory order, or None when it has gaps or reversed axes."""
-    if x.dtype != np.float32 or min(x.strides, default=0) < 0:
-        return None
-    flat = x.ravel(order="K")
-    return flat if np.may_share_memory(flat, x) or x.size == 0 else None
-
-
-def _same_order(*arrays: np.ndarray) -> bool:
-    """Same shape and the same axis order in memory, so K-order ravels pair up element for element."""
+def _same_dense_layout(*arrays: np.ndarray) -> bool:
+    """Same float32 shape and strides, memory without gaps: K-order ravels are views that pair up."""
     first = arrays[0]
-    order = np.argsort(first.strides, kind="stable")
-    return all(a.shape == first.shape and np.array_equal(np.argsort(a.strides, kind="stable"), order)
-               for a in arrays[1:])
+    if any(a.dtype != np.float32 or a.shape != first.shape or a.strides != first.strides for a in arrays):
+        return False
+    expected = first.itemsize
+    for stride, dim in sorted((s, d) for s, d in zip(first.strides, first.shape) if d != 1):
+        if stride != expected:
+            return False
+        expected *= dim
+    return True
 
 
 def max_pool_nhwc(x: np.ndarray, geo) -> np.ndarray | None:

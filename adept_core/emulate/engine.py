@@ -67,6 +67,7 @@ class _Engine:
         self.stats: dict[str, LayerStats] = {}
         self.node_macs: dict[str, int] = {}
         self.program_seconds = 0.0  # materialising + quantizing + packing weights into cores
+        self.gemm_seconds = 0.0  # sum of the stats' seconds, kept running (the executor reads it per node)
         self._chunk = 0
         self._counters: dict[tuple, int] = {}
 
@@ -79,6 +80,7 @@ class _Engine:
         self.stats.clear()
         self.node_macs.clear()
         self.program_seconds = 0.0
+        self.gemm_seconds = 0.0
 
     def record(self, node: str, role: str, m: int, k: int, n: int, seconds: float, adc: int = 0, clipped: int = 0):
         layer = f"{node}/{role}"
@@ -90,6 +92,7 @@ class _Engine:
         st.adc_conversions += adc
         st.clipped += clipped
         st.seconds += seconds
+        self.gemm_seconds += seconds
         self.node_macs[node] = self.node_macs.get(node, 0) + m * k * n
 
 

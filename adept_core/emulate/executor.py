@@ -143,6 +143,7 @@ class PreparedModel:
         self._relu_into = self._fusable_relus()  # producer node -> the Relu it computes too
         self._absorbed = frozenset(self._relu_into.values())
         self._relu_pending = False
+        self.node_cache: dict[str, tuple] = {}  # per-node static facts the runners resolve once
         self.lowering_seconds = 0.0
 
     # -- preparation -----------------------------------------------------------------
@@ -356,7 +357,7 @@ class PreparedModel:
         return self.round(o)
 
     def _node_gemm_seconds(self) -> float:
-        return sum(st.seconds for st in self.engine.stats.values())
+        return self.engine.gemm_seconds
 
     def _check_lowering(self, node) -> None:
         """The engine must have run exactly the MACs the lowering (and so the scheduler) counts."""

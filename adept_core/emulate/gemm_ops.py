@@ -32,10 +32,15 @@ def _operand(ex, node, args, i: int) -> np.ndarray:
 
 def run_conv(ex, node, args):
     x = args[0]
-    wshape = ex.graph.shape(node.inputs[1])
-    geo = ConvGeometry.from_attrs(node.attrs, kernel_shape=wshape[2:], name=node.name)
+    info = ex.node_cache.get(node.name)  # static per node: resolved once per prepared model
+    if info is None:
+        wshape = ex.graph.shape(node.inputs[1])
+        info = ex.node_cache[node.name] = (wshape, ConvGeometry.from_attrs(node.attrs, kernel_shape=wshape[2:],
+                                                                           name=node.name),
+                                           is_depthwise(node, ex.graph))
+    wshape, geo, depthwise = info
     bias = args[2] if len(args) > 2 else None
-    if is_depthwise(node, ex.graph):
+    if depthwise:
         return (depthwise_conv(x, _operand(ex, node, args, 1), bias, geo),)
     b = x.shape[0]
     t0 = time.perf_counter()
