@@ -36,12 +36,17 @@ def _bits(a):
 @pytest.mark.parametrize("fmt", ["bf16", "fp32"])
 @pytest.mark.parametrize("has_bias", [True, False])
 @pytest.mark.parametrize("relu", [True, False])
-def test_conv_epilogue_cython_equals_numpy(fmt, has_bias, relu):
+@pytest.mark.parametrize("nan_bias", [True, False])
+def test_conv_epilogue_cython_equals_numpy(fmt, has_bias, relu, nan_bias):
     y = _values((37, 24), 0)
     bias = _values((24,), 1) if has_bias else None
     if bias is not None:
         bias[0], bias[1] = -0.0, 0.0  # -0.0 + -0.0 stays -0.0, which the Relu turns into +0.0
-    want = fused.conv_epilogue_(y.copy(), bias, fmt, relu, cython=False)
+        if nan_bias:  # meets y's NaN in column 18 (row 0): NaN + NaN keeps the first payload
+            bias.view(np.uint32)[18] = 0x7FC10000
+    assert np.isnan(y[0, 18])
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = fused.conv_epilogue_(y.copy(), bias, fmt, relu, cython=False)
     got = fused.conv_epilogue_(y.copy(), bias, fmt, relu)
     np.testing.assert_array_equal(_bits(got), _bits(want))
 
@@ -54,6 +59,7 @@ def test_add_cython_equals_numpy(fmt, relu, out_is):
     # An NCHW view of NHWC memory, as conv outputs are stored.
     a = _values((2, 5, 6, 7), 2).transpose(0, 3, 1, 2)
     b = _values((2, 5, 6, 7), 3).transpose(0, 3, 1, 2)
+    b.transpose(0, 2, 3, 1).reshape(-1).view(np.uint32)[::4] = 0x7FC10000  # NaN + NaN keeps the first payload
     ref_out = {"a": a.copy(), "b": b.copy(), "new": np.empty_like(a)}[out_is]
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, max + max: IEEE results, as on the ASIC
         want = fused.add_(a.copy(), b.copy(), ref_out, fmt, relu, cython=False)

@@ -30,62 +30,112 @@ cdef extern from *:
         memcpy(&v, &r, 4);
         return v;
     }
+    /* a + b with x86's (and so NumPy's) NaN rule: of two NaNs the first, quieted. GCC treats + as
+       commutative and may swap the operands, which only shows when both are NaN. */
+    static inline uint32_t adept_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+    static inline float adept_sum(float a, float b) {
+        /* x86: a NaN first operand is the result, quieted, whatever b is. An integer select, as a
+           branch on floats would stop vectorisation. */
+        float v = a + b;
+        uint32_t ua = adept_bits(a), uv = adept_bits(v);
+        uint32_t nan_a = 0u - (uint32_t)((ua & 0x7FFFFFFFu) > 0x7F800000u);
+        uint32_t r = ((ua | 0x00400000u) & nan_a) | (uv & ~nan_a);
+        memcpy(&v, &r, 4);
+        return v;
+    }
     /* NumPy's maximum(a, b): a if a > b or a is NaN, else b. */
-    static inline float adept_max(float a, float b) { return (a > b || a != a) ? a : b; }
-    /* One loop per flag combination (GCC does not unswitch these): each compiles branch-free and vectorises. */
-    #define ADEPT_STEP(v, R, B, L, bc) do { if (R) v = adept_bf16(v); if (B) v = v + (bc); \
-                                            if (L) v = adept_max(v, 0.0f); } while (0)
-    #define ADEPT_EPILOGUE(R, B, L) \
-        for (Py_ssize_t i = 0; i < m; ++i) { \
-            float *__restrict row = y + i * n; \
-            for (Py_ssize_t c = 0; c < n; ++c) { float v = row[c]; ADEPT_STEP(v, R, B, L, bias[c]); row[c] = v; } \
-        }
-    static void adept_conv_epilogue(float *__restrict y, const float *__restrict bias, Py_ssize_t m,
-                                    Py_ssize_t n, int has_bias, int round_bf16, int relu) {
-        switch ((round_bf16 ? 4 : 0) | (has_bias ? 2 : 0) | (relu ? 1 : 0)) {
-            case 7: ADEPT_EPILOGUE(1, 1, 1) break;
-            case 6: ADEPT_EPILOGUE(1, 1, 0) break;
-            case 5: ADEPT_EPILOGUE(1, 0, 1) break;
-            case 4: ADEPT_EPILOGUE(1, 0, 0) break;
-            case 3: ADEPT_EPILOGUE(0, 1, 1) break;
-            case 2: ADEPT_EPILOGUE(0, 1, 0) break;
-            case 1: ADEPT_EPILOGUE(0, 0, 1) break;
-            default: break;
+    static inline float adept_max(float a, float b) { return ((a > b) | (a != a)) ? a : b; }
+    /* maximum(v, +0.0) on the bits: v stays when its sign is clear (+0, positives, +inf, NaN) or it is
+       a NaN; else +0.0. Integer selects keep the loops free of control flow, so they vectorise. */
+    static inline float adept_relu(float v) {
+        uint32_t u = adept_bits(v);
+        uint32_t keep = 0u - (uint32_t)(((u >> 31) == 0u) | ((u & 0x7FFFFFFFu) > 0x7F800000u));
+        u &= keep;
+        memcpy(&v, &u, 4);
+        return v;
+    }
+    /* Element steps; R, B, S, L, X are compile-time flags, so each instantiation is branch-free and
+       vectorises. X: some addend may be NaN, so sums take adept_sum's exact NaN rule (twice the work);
+       without NaN addends a plain + is exact whatever order GCC picks. */
+    #define ADEPT_SUM(X, a, b) ((X) ? adept_sum((a), (b)) : (a) + (b))
+    #define ADEPT_STEP(v, R, B, L, bc, X) do { if (R) v = adept_bf16(v); if (B) v = ADEPT_SUM(X, v, (bc)); \
+                                               if (L) v = adept_relu(v); } while (0)
+    /* Conv epilogue over rows: round (R), + bias (B), Relu (L). */
+    template <int R, int B, int L, int X>
+    static void adept_epi(float *__restrict y, const float *__restrict bias, Py_ssize_t m, Py_ssize_t n) {
+        for (Py_ssize_t i = 0; i < m; ++i) {
+            float *__restrict row = y + i * n;
+            for (Py_ssize_t c = 0; c < n; ++c) {
+                float v = row[c];
+                ADEPT_STEP(v, R, B, L, bias[c], X);
+                row[c] = v;
+            }
         }
     }
-    /* out may alias a or b element for element (same index), which vectorised loops allow. */
-    #define ADEPT_ADD(R, L) \
-        for (Py_ssize_t i = 0; i < n; ++i) { float v = a[i] + b[i]; ADEPT_STEP(v, R, 0, L, 0.0f); out[i] = v; }
-    static void adept_add(const float *a, const float *b, float *out, Py_ssize_t n, int round_bf16, int relu) {
-        switch ((round_bf16 ? 2 : 0) | (relu ? 1 : 0)) {
-            case 3: ADEPT_ADD(1, 1) break;
-            case 2: ADEPT_ADD(1, 0) break;
-            case 1: ADEPT_ADD(0, 1) break;
-            default: ADEPT_ADD(0, 0) break;
+    template <int R, int B, int X> static void adept_epi_l(int l, float *y, const float *bias, Py_ssize_t m,
+                                                           Py_ssize_t n) {
+        if (l) adept_epi<R, B, 1, X>(y, bias, m, n); else adept_epi<R, B, 0, X>(y, bias, m, n);
+    }
+    template <int X> static void adept_epi_rb(int r, int b, int l, float *y, const float *bias, Py_ssize_t m,
+                                              Py_ssize_t n) {
+        if (r) {
+            if (b) adept_epi_l<1, 1, X>(l, y, bias, m, n); else adept_epi_l<1, 0, X>(l, y, bias, m, n);
+        } else {
+            if (b) adept_epi_l<0, 1, X>(l, y, bias, m, n); else adept_epi_l<0, 0, X>(l, y, bias, m, n);
         }
+    }
+    static void adept_conv_epilogue(float *y, const float *bias, Py_ssize_t m, Py_ssize_t n, int has_bias,
+                                    int round_bf16, int relu, int nan_addends) {
+        if (nan_addends) adept_epi_rb<1>(round_bf16, has_bias, relu, y, bias, m, n);
+        else adept_epi_rb<0>(round_bf16, has_bias, relu, y, bias, m, n);
+    }
+    /* out may alias a or b element for element (same index), which vectorised loops allow. */
+    template <int R, int L, int X> static void adept_add_t(const float *a, const float *b, float *out, Py_ssize_t n) {
+        for (Py_ssize_t i = 0; i < n; ++i) {
+            float v = ADEPT_SUM(X, a[i], b[i]);
+            ADEPT_STEP(v, R, 0, L, 0.0f, X);
+            out[i] = v;
+        }
+    }
+    template <int X> static void adept_add_x(const float *a, const float *b, float *out, Py_ssize_t n, int r, int l) {
+        if (r) { if (l) adept_add_t<1, 1, X>(a, b, out, n); else adept_add_t<1, 0, X>(a, b, out, n); }
+        else { if (l) adept_add_t<0, 1, X>(a, b, out, n); else adept_add_t<0, 0, X>(a, b, out, n); }
+    }
+    static void adept_add(const float *a, const float *b, float *out, Py_ssize_t n, int round_bf16, int relu,
+                          int nan_addends) {
+        if (nan_addends) adept_add_x<1>(a, b, out, n, round_bf16, relu);
+        else adept_add_x<0>(a, b, out, n, round_bf16, relu);
     }
     """
     float adept_max(float a, float b) noexcept nogil
     void adept_conv_epilogue(float* y, const float* bias, Py_ssize_t m, Py_ssize_t n, int has_bias,
-                             int round_bf16, int relu) noexcept nogil
+                             int round_bf16, int relu, int nan_addends) noexcept nogil
     void adept_add(const float* a, const float* b, float* out, Py_ssize_t n, int round_bf16,
-                   int relu) noexcept nogil
+                   int relu, int nan_addends) noexcept nogil
 
 
-def conv_epilogue_rows(float[:, ::1] y, const float[::1] bias, bint has_bias, bint round_bf16, bint relu):
-    """In place over GEMM rows ``y[pixel, channel]``: ``bf16`` round, ``+ bias[channel]``, ``max(., 0)``."""
+def conv_epilogue_rows(float[:, ::1] y, const float[::1] bias, bint has_bias, bint round_bf16, bint relu,
+                       bint nan_addends):
+    """In place over GEMM rows ``y[pixel, channel]``: ``bf16`` round, ``+ bias[channel]``, ``max(., 0)``.
+
+    ``nan_addends``: the bias holds a NaN (the sums then keep NumPy's NaN payloads).
+    """
     if y.shape[0] == 0 or y.shape[1] == 0:
         return
     with nogil:
-        adept_conv_epilogue(&y[0, 0], &bias[0], y.shape[0], y.shape[1], has_bias, round_bf16, relu)
+        adept_conv_epilogue(&y[0, 0], &bias[0], y.shape[0], y.shape[1], has_bias, round_bf16, relu, nan_addends)
 
 
-def add_into(const float[::1] a, const float[::1] b, float[::1] out, bint round_bf16, bint relu):
-    """``out = max(round(a + b), 0)`` element-wise (each step optional); ``out`` may be ``a`` or ``b``."""
+def add_into(const float[::1] a, const float[::1] b, float[::1] out, bint round_bf16, bint relu,
+             bint nan_addends):
+    """``out = max(round(a + b), 0)`` element-wise (each step optional); ``out`` may be ``a`` or ``b``.
+
+    ``nan_addends``: ``b`` holds a NaN (the sums then keep NumPy's NaN payloads).
+    """
     if a.shape[0] == 0:
         return
     with nogil:
-        adept_add(&a[0], &b[0], &out[0], a.shape[0], round_bf16, relu)
+        adept_add(&a[0], &b[0], &out[0], a.shape[0], round_bf16, relu, nan_addends)
 
 
 def max_pool_nhwc_into(const float[:, :, :, ::1] x, float[:, :, :, ::1] out,

@@ -38,7 +38,7 @@ def conv_epilogue_(y: np.ndarray, bias: np.ndarray | None, fmt: str, relu: bool,
             and fmt in ("bf16", "fp32"))
     if fast:
         b = _EMPTY if bias is None else np.ascontiguousarray(bias)
-        _epilogue.conv_epilogue_rows(y, b, bias is not None, fmt == "bf16", relu)
+        _epilogue.conv_epilogue_rows(y, b, bias is not None, fmt == "bf16", relu, _has_nan(bias))
         return y
     from .numfmt import rounder  # local: numfmt needs nothing from here
 
@@ -51,13 +51,23 @@ def conv_epilogue_(y: np.ndarray, bias: np.ndarray | None, fmt: str, relu: bool,
 def add_(a: np.ndarray, b: np.ndarray, out: np.ndarray, fmt: str, relu: bool, cython: bool = True) -> np.ndarray:
     """``out = relu?(round(a + b))`` for same-shape float32 arrays; ``out`` may be ``a`` or ``b``."""
     if cython and _epilogue is not None and fmt in ("bf16", "fp32") and _same_dense_layout(a, b, out):
-        _epilogue.add_into(a.ravel(order="K"), b.ravel(order="K"), out.ravel(order="K"), fmt == "bf16", relu)
+        _epilogue.add_into(a.ravel(order="K"), b.ravel(order="K"), out.ravel(order="K"), fmt == "bf16", relu,
+                           _has_nan(b))
         return out
     from .numfmt import rounder
 
     np.add(a, b, out=out)
     rounder(fmt)(out, out=out)
     return relu_(out) if relu else out
+
+
+def _has_nan(x: np.ndarray | None) -> bool:
+    """Whether ``x`` holds a NaN (one fast reduction; ``max`` propagates NaN).
+
+    Only sums with a NaN in both addends depend on the operand order (the
+    first operand's payload wins); without one, the loops use a plain ``+``.
+    """
+    return x is not None and x.size > 0 and bool(np.isnan(np.max(x)))
 
 
 def _same_dense_layout(*arrays: np.ndarray) -> bool:

@@ -141,7 +141,7 @@ class PreparedModel:
         self._arrays = self._asic_weights()
         self._last_use = self._lifetimes()
         self._relu_into = self._fusable_relus()  # producer node -> the Relu it computes too
-        self._absorbed = frozenset(self._relu_into.values())
+        self._absorbed = frozenset(self._relu_into.values())  # Relu nodes their producer computes
         self._relu_pending = False
         self.node_cache: dict[str, tuple] = {}  # per-node static facts the runners resolve once
         self.lowering_seconds = 0.0
