@@ -29,12 +29,15 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import BackendUnavailableError, ConfigError, ShapeError, UnsupportedOpError
+from ..graph.lowering import conv_output_len
 
 try:
     from . import _im2col
 except ImportError as _exc:  # source tree without the compiled module
     _im2col = None
     _IMPORT_ERROR = str(_exc)
+else:
+    _IMPORT_ERROR = ""
 
 IMPLS = ("auto", "cython", "numpy")
 
@@ -84,8 +87,8 @@ class ConvGeometry:
         return geo
 
     def output_hw(self, h: int, w: int) -> tuple[int, int]:
-        ho = (h + self.pt + self.pb - self.dh * (self.kh - 1) - 1) // self.sh + 1
-        wo = (w + self.pl + self.pr - self.dw * (self.kw - 1) - 1) // self.sw + 1
+        ho = conv_output_len(h, self.pt, self.pb, self.kh, self.sh, self.dh)
+        wo = conv_output_len(w, self.pl, self.pr, self.kw, self.sw, self.dw)
         if ho < 1 or wo < 1:
             raise ShapeError(f"input {h}x{w} is smaller than the (dilated, padded) kernel {self}")
         return ho, wo
@@ -99,7 +102,7 @@ def im2col(x: np.ndarray, geo: ConvGeometry, impl: str = "auto") -> np.ndarray:
     if cin % geo.groups:
         raise ShapeError(f"{cin} input channels do not split into {geo.groups} groups")
     ho, wo = geo.output_hw(h, w)
-    impl = _resolve(impl)
+    impl = resolve_impl("im2col", impl, _im2col, _IMPORT_ERROR)
     nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # free when x is a conv output (stored NHWC)
     cg = cin // geo.groups
     if geo.kh == geo.kw == 1 and not (geo.pt or geo.pl or geo.pb or geo.pr):
@@ -143,13 +146,13 @@ def cython_available() -> bool:
     return _im2col is not None
 
 
-def _resolve(impl: str) -> str:
+def resolve_impl(what: str, impl: str, module: object, import_error: str = "") -> str:
+    """``"cython"`` or ``"numpy"`` for ``impl`` (``"auto"`` prefers Cython when ``module`` is built)."""
     if impl not in IMPLS:
-        raise ConfigError(f"im2col impl {impl!r} is unknown; choose one of {', '.join(IMPLS)}")
+        raise ConfigError(f"{what} impl {impl!r} is unknown; choose one of {', '.join(IMPLS)}")
     if impl == "auto":
-        return "cython" if _im2col is not None else "numpy"
-    if impl == "cython" and _im2col is None:
-        raise BackendUnavailableError(
-            f"the Cython im2col module is not built ({_IMPORT_ERROR}); rebuild with `pip install -e .`"
-        )
+        return "cython" if module is not None else "numpy"
+    if impl == "cython" and module is None:
+        reason = f" ({import_error})" if import_error else ""
+        raise BackendUnavailableError(f"the Cython {what} module is not built{reason}; rebuild with `pip install -e .`")
     return impl

@@ -14,9 +14,9 @@ import math
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, ConfigError, ShapeError
+from ..errors import ShapeError
 from .fused import max_pool_nhwc
-from .im2col import IMPLS, ConvGeometry, windows
+from .im2col import ConvGeometry, resolve_impl, windows
 
 try:
     from . import _depthwise
@@ -117,7 +117,7 @@ def depthwise_conv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, geo: C
     ho, wo = geo.output_hw(h, wd)
     taps = np.ascontiguousarray(w[:, 0].transpose(1, 2, 0), dtype=np.float32)  # [kh, kw, Cout]
     out = np.zeros((b, ho, wo, cout), dtype=np.float32)
-    if _resolve_depthwise(impl) == "cython":
+    if resolve_impl("depthwise", impl, _depthwise) == "cython":
         _depthwise.depthwise_nhwc_into(np.ascontiguousarray(xh), taps, out, geo.sh, geo.sw, geo.dh, geo.dw,
                                        geo.pt, geo.pl)
     else:
@@ -132,16 +132,6 @@ def depthwise_conv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, geo: C
     if bias is not None:
         out += bias
     return out.transpose(0, 3, 1, 2)
-
-
-def _resolve_depthwise(impl: str) -> str:
-    if impl not in IMPLS:
-        raise ConfigError(f"depthwise impl {impl!r} is unknown; choose one of {', '.join(IMPLS)}")
-    if impl == "auto":
-        return "cython" if _depthwise is not None else "numpy"
-    if impl == "cython" and _depthwise is None:
-        raise BackendUnavailableError("the Cython depthwise module is not built; rebuild with `pip install -e .`")
-    return impl
 
 
 OPS = {

@@ -74,9 +74,12 @@ def conv_output_hw(h: int, w: int, attrs: dict) -> tuple[int, int]:
     sh, sw = attrs.get("strides", (1, 1))
     dh, dw = attrs.get("dilations", (1, 1))
     pt, pl, pb, pr = attrs.get("pads", (0, 0, 0, 0))
-    ho = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
-    wo = (w + pl + pr - dw * (kw - 1) - 1) // sw + 1
-    return ho, wo
+    return conv_output_len(h, pt, pb, kh, sh, dh), conv_output_len(w, pl, pr, kw, sw, dw)
+
+
+def conv_output_len(size: int, pad_begin: int, pad_end: int, kernel: int, stride: int, dilation: int) -> int:
+    """Output length along one axis of a convolution or pooling window (ONNX/NumPy floor rule)."""
+    return (size + pad_begin + pad_end - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def is_depthwise(node: Node, graph: Graph) -> bool:

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..graph.ir import Graph
+from ..graph.lowering import conv_output_hw
 from ..graph.zoo._builder import GraphBuilder
 from .assets import efficientnet_lite0_pth
 from .images import photo_batch
@@ -128,10 +129,9 @@ class _Net:
             (pt, pb), (pl, pr) = same_pads(h, k, stride), same_pads(wd, k, stride)
         else:
             pt = pb = pl = pr = k // 2
-        ho = (h + pt + pb - k) // stride + 1
-        wo = (wd + pl + pr - k) // stride + 1
         attrs = {"kernel_shape": [k, k], "strides": [stride, stride], "pads": [pt, pl, pb, pr],
                  "dilations": [1, 1], "group": group}
+        ho, wo = conv_output_hw(h, wd, attrs)
         bn = [self.get(f"{bn_key}.{p}") for p in ("weight", "bias", "running_mean", "running_var")]
         shape = (b, cout, ho, wo)
         y = g.node("Conv", name, [x, g.const(name + ".weight", w)], [shape], attrs)[0]
