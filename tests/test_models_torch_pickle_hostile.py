@@ -149,8 +149,8 @@ def test_zip_bomb_refused_before_decompressing(tmp_path, fake_torch, monkeypatch
 
 
 @pytest.mark.parametrize("writer", [write_legacy, write_zip])
-@pytest.mark.parametrize("numel, match", [(-1, "non-negative integer"), (6.0, "non-negative integer"),
-                                          ("6", "non-negative integer"), (True, "non-negative integer"),
+@pytest.mark.parametrize("numel, match", [(-1, "non-negative int64"), (6.0, "non-negative int64"),
+                                          ("6", "non-negative int64"), (True, "non-negative int64"),
                                           (1 << 62, "max_bytes=")])
 def test_bad_declared_numel(tmp_path, fake_torch, writer, numel, match):
     state, storages, _ = tensors(fake_torch)
@@ -175,7 +175,7 @@ def test_non_integer_tensor_geometry(tmp_path, fake_torch, size, stride):
     state, storages, _ = tensors(fake_torch)
     state["w"].args = (storages[0], 0, size, stride, False, {})
     write_zip(tmp_path / "t.pth", state, storages)
-    _assert_refused(tmp_path / "t.pth", match=r"expected an integer and two integer tuples")
+    _assert_refused(tmp_path / "t.pth", match=r"expected an int64 and two int64 tuples")
 
 
 @pytest.mark.parametrize("writer", [write_legacy, write_zip])
@@ -214,3 +214,35 @@ def test_max_bytes_is_a_keyword(tmp_path, fake_torch):
     assert load_state_dict(tmp_path / "ok.pth", max_bytes=1 << 20).keys() == expected.keys()
     with pytest.raises(InputError, match=r"max_bytes=64;"):
         load_state_dict(tmp_path / "ok.pth", max_bytes=64)
+
+
+def test_hostile_values_in_messages_stay_short(tmp_path, fake_torch):
+    # A persistent id nested 100000 deep and an element count of 10**5000: repr() of either would raise
+    # (RecursionError, the int-to-str digit limit) instead of giving the message.
+    deep = b"\x80\x02}X\x01\x00\x00\x00w)" + b"\x85" * 100_000 + b"Qs."  # {"w": persistent id ((((...))))}
+    with zipfile.ZipFile(tmp_path / "d.pth", "w") as z:
+        z.writestr("archive/data.pkl", deep)
+    _assert_refused(tmp_path / "d.pth", match=r"persistent id \(\(\(\(\(\(.*is not \('storage'")
+    state, storages, _ = tensors(fake_torch)
+    write_zip(tmp_path / "n.pth", state, storages, pid=lambda obj, zip_style: storage_pid(obj, True)[:4] + (10 ** 5000,))
+    _assert_refused(tmp_path / "n.pth", match="element count <int>; it must be")
+
+
+def test_state_dict_keys_are_strings(tmp_path, fake_torch):
+    state, storages, _ = tensors(fake_torch)
+    state[("w", 1)] = state.pop("w")
+    write_zip(tmp_path / "k.pth", state, storages)
+    _assert_refused(tmp_path / "k.pth", match=r"state dict keys must be strings, got \('w', 1\)")
+
+
+def test_encrypted_zip_member(tmp_path, fake_torch):
+    state, storages, _ = tensors(fake_torch)
+    write_zip(tmp_path / "e.pth", state, storages)
+    raw = bytearray((tmp_path / "e.pth").read_bytes())
+    for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local and central headers
+        at = raw.find(signature)
+        while at >= 0:
+            raw[at + flag_at] |= 1  # "encrypted"
+            at = raw.find(signature, at + 1)
+    (tmp_path / "e.pth").write_bytes(bytes(raw))
+    _assert_refused(tmp_path / "e.pth", match=r"corrupt zip checkpoint \(RuntimeError: File .* is encrypted")

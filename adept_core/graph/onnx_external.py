@@ -79,7 +79,8 @@ def _read(tensor: TensorProto, base: str, what: str) -> bytes:
     entries = _entries(tensor)
     unknown = sorted(set(entries) - _KNOWN_KEYS)
     if unknown:
-        raise AdeptError(f"{what}: tensor {name!r} has external-data keys {unknown[:5]}; allowed: {sorted(_KNOWN_KEYS)}")
+        raise AdeptError(f"{what}: tensor {name!r} has external-data keys {unknown[:5]}; "
+                         f"allowed: {sorted(_KNOWN_KEYS)}")
     location = entries.get("location", "")
     if not location or os.path.isabs(location) or os.path.splitdrive(location)[0]:
         raise AdeptError(f"{what}: tensor {name!r} has external-data location {location!r}; it must be a "

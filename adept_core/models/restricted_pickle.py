@@ -84,7 +84,7 @@ def load_pickle_at(data: bytes, pos: int, source: str, *, what: str,
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - genops raises ValueError for truncation and unknown opcodes
-        raise InputError(f"{source}: the {what} pickle is truncated or malformed ({exc})") from None
+        raise InputError(f"{source}: the {what} pickle is truncated or malformed ({str(exc)[:200]})") from None
     end = stream.tell()
     unpickler = _RestrictedUnpickler(io.BytesIO(data[pos:end]), source, allowed, persistent_load)
     try:
@@ -92,4 +92,4 @@ def load_pickle_at(data: bytes, pos: int, source: str, *, what: str,
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - a wrong-typed REDUCE/BUILD argument, bad memo index ...
-        raise InputError(f"{source}: the {what} pickle cannot be read ({type(exc).__name__}: {exc})") from None
+        raise InputError(f"{source}: the {what} pickle cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from None

@@ -32,6 +32,7 @@ from __future__ import annotations
 import collections
 import math
 import os
+import reprlib
 import struct
 import zipfile
 from pathlib import Path
@@ -94,7 +95,20 @@ class _Storage:
 
 
 def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """An int64 (what torch stores); bigger ints would only make messages and arithmetic huge."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(1 << 63) <= value < 1 << 63
+
+
+def _short(value) -> str:
+    """A bounded repr of a value read from the file (deep nesting and 10**5000 included)."""
+    try:
+        return _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - repr of hostile data may raise anything; the type is enough then
+        return f"<{type(value).__name__}>"
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
 
 
 class _StateDictReader:
@@ -117,25 +131,26 @@ class _StateDictReader:
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] == "storage"):
-            raise InputError(f"{self.source}: persistent id {pid!r:.80} is not ('storage', type, key, location, "
+            raise InputError(f"{self.source}: persistent id {_short(pid)} is not ('storage', type, key, location, "
                              "numel[, view]); only storages are allowed")
         storage_type, key, location, numel = pid[1:5]
         if len(pid) == 6 and pid[5] is not None:
-            raise InputError(f"{self.source}: storage views (torch < 0.4 files) are not supported (key {key!r:.40})")
+            raise InputError(f"{self.source}: storage views (torch < 0.4 files) are not supported (key {_short(key)})")
         if not isinstance(storage_type, _StorageType):
-            raise InputError(f"{self.source}: storage {key!r:.40} has type {storage_type!r:.40}, not one of "
+            raise InputError(f"{self.source}: storage {_short(key)} has type {_short(storage_type)}, not one of "
                              f"torch.{', torch.'.join(STORAGE_DTYPES)}")
         if not isinstance(key, str) or not isinstance(location, str):
-            raise InputError(f"{self.source}: storage key {key!r:.40} and location {location!r:.40} must be strings")
+            raise InputError(f"{self.source}: storage key {_short(key)} and location {_short(location)} "
+                             "must be strings")
         if not _is_int(numel) or numel < 0:
-            raise InputError(f"{self.source}: storage {key!r:.40} has element count {numel!r:.40}; "
-                             "it must be a non-negative integer")
+            raise InputError(f"{self.source}: storage {_short(key)} has element count {_short(numel)}; "
+                             "it must be a non-negative int64")
         storage = _Storage(key, np.dtype(STORAGE_DTYPES[storage_type.name]), numel)
         if storage.nbytes > self.max_bytes:
-            raise self.limit_error(f"storage {key!r:.40} ({numel} elements)", storage.nbytes)
+            raise self.limit_error(f"storage {_short(key)} ({numel} elements)", storage.nbytes)
         known = self.storages.setdefault(key, storage)
         if (known.dtype, known.numel) != (storage.dtype, storage.numel):
-            raise InputError(f"{self.source}: storage {key!r:.40} is declared twice with different type or size")
+            raise InputError(f"{self.source}: storage {_short(key)} is declared twice with different type or size")
         return _StorageRef(key)
 
     def rebuild_tensor_v2(self, storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
@@ -146,16 +161,16 @@ class _StateDictReader:
         ints = (isinstance(size, tuple) and isinstance(stride, tuple) and _is_int(storage_offset)
                 and all(_is_int(v) for v in size + stride))
         if not ints or len(size) != len(stride) or len(size) > MAX_NDIM:
-            raise InputError(f"{self.source}: tensor on storage {storage.key!r:.40} has offset {storage_offset!r:.40}, "
-                             f"size {size!r:.80}, stride {stride!r:.80}; expected an integer and two integer tuples "
-                             f"of equal length <= {MAX_NDIM}")
+            raise InputError(f"{self.source}: tensor on storage {_short(storage.key)} has offset "
+                             f"{_short(storage_offset)}, size {_short(size)}, stride {_short(stride)}; expected an "
+                             f"int64 and two int64 tuples of equal length <= {MAX_NDIM}")
         if storage_offset < 0 or any(v < 0 for v in size + stride):
-            raise InputError(f"{self.source}: tensor on storage {storage.key!r:.40} has a negative "
+            raise InputError(f"{self.source}: tensor on storage {_short(storage.key)} has a negative "
                              f"offset/size/stride ({storage_offset}, {size}, {stride})")
         if all(size):
             last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
             if last >= numel:
-                raise InputError(f"{self.source}: tensor on storage {storage.key!r:.40} reaches element {last} "
+                raise InputError(f"{self.source}: tensor on storage {_short(storage.key)} reaches element {last} "
                                  f"of a {numel}-element storage")
         self.tensor_bytes += math.prod(size) * self.storages[storage.key].dtype.itemsize
         if self.tensor_bytes > self.max_bytes:
@@ -195,7 +210,7 @@ def load_state_dict(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> dic
     path = Path(path)
     source = str(path)
     if not _is_int(max_bytes) or max_bytes < 0:
-        raise InputError(f"max_bytes must be a non-negative integer, got {max_bytes!r}")
+        raise InputError(f"max_bytes must be a non-negative integer, got {_short(max_bytes)}")
     reader = _StateDictReader(source, max_bytes)
     try:
         size = os.path.getsize(path)
@@ -210,7 +225,10 @@ def load_state_dict(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> dic
         obj = _load_legacy(path.read_bytes(), reader)
     if not isinstance(obj, dict):
         raise InputError(f"{path}: top-level object is a {type(obj).__name__}, expected a state dict")
-    return {str(name): _materialize(value, name, reader) for name, value in obj.items()}
+    if not all(isinstance(name, str) for name in obj):
+        bad = next(n for n in obj if not isinstance(n, str))
+        raise InputError(f"{path}: state dict keys must be strings, got {_short(bad)}")
+    return {name: _materialize(value, name, reader) for name, value in obj.items()}
 
 
 def _load_legacy(data: bytes, reader: _StateDictReader):
@@ -222,7 +240,7 @@ def _load_legacy(data: bytes, reader: _StateDictReader):
     except InputError as exc:
         raise InputError(f"{source}: not a PyTorch file (neither zip nor legacy pickle header): {exc}") from None
     if magic != LEGACY_MAGIC or protocol != LEGACY_PROTOCOL:
-        raise InputError(f"{source}: legacy header magic/protocol {magic!r:.40}/{protocol!r:.40}, expected "
+        raise InputError(f"{source}: legacy header magic/protocol {_short(magic)}/{_short(protocol)}, expected "
                          f"{LEGACY_MAGIC:#x}/{LEGACY_PROTOCOL}")
     if isinstance(sys_info, dict) and sys_info.get("little_endian") is False:
         raise InputError(f"{source}: big-endian checkpoint; only little-endian files are read")
@@ -233,15 +251,15 @@ def _load_legacy(data: bytes, reader: _StateDictReader):
     for key in keys:
         storage = reader.storages.get(key)
         if storage is None:
-            raise InputError(f"{source}: storage {key!r:.40} listed in the file but never referenced")
+            raise InputError(f"{source}: storage {_short(key)} listed in the file but never referenced")
         if pos + 8 > len(data):
-            raise InputError(f"{source}: truncated before storage {key!r:.40}")
+            raise InputError(f"{source}: truncated before storage {_short(key)}")
         (numel,) = struct.unpack_from("<q", data, pos)
         pos += 8
         if numel != storage.numel:
-            raise InputError(f"{source}: storage {key!r:.40} holds {numel} elements, the pickle says {storage.numel}")
+            raise InputError(f"{source}: storage {_short(key)} holds {numel} elements, the pickle says {storage.numel}")
         if pos + storage.nbytes > len(data):
-            raise InputError(f"{source}: storage {key!r:.40} truncated ({len(data) - pos} bytes left for "
+            raise InputError(f"{source}: storage {_short(key)} truncated ({len(data) - pos} bytes left for "
                              f"{storage.numel} x {storage.dtype.itemsize})")
         storage.data = np.frombuffer(data, dtype=storage.dtype, count=storage.numel, offset=pos)
         pos += storage.nbytes
@@ -267,17 +285,18 @@ def _load_zip(path: Path, reader: _StateDictReader):
             for key, storage in reader.storages.items():
                 info = infos.get(f"{root}data/{key}")
                 if info is None:
-                    raise InputError(f"{source}: storage {key!r:.40} missing (no member {root}data/{key:.40})")
+                    raise InputError(f"{source}: storage {_short(key)} missing (no member {root}data/{key:.40})")
                 if info.file_size != storage.nbytes:
-                    raise InputError(f"{source}: member {info.filename!r:.60} declares {info.file_size} bytes, but "
-                                     f"storage {key!r:.40} is {storage.numel} x {storage.dtype.itemsize} = "
+                    raise InputError(f"{source}: member {_short(info.filename)} declares {info.file_size} bytes, but "
+                                     f"storage {_short(key)} is {storage.numel} x {storage.dtype.itemsize} = "
                                      f"{storage.nbytes} bytes; refused before decompressing")
                 read_total += storage.nbytes
                 if read_total > reader.max_bytes:
-                    raise reader.limit_error(f"data.pkl and the storages up to {key!r:.40}", read_total)
+                    raise reader.limit_error(f"data.pkl and the storages up to {_short(key)}", read_total)
                 raw = _read_member(z, info, storage.nbytes, reader)
                 storage.data = np.frombuffer(raw, dtype=storage.dtype, count=storage.numel)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError,
+            ValueError) as exc:  # RuntimeError: an encrypted member
         if isinstance(exc, InputError):
             raise
         raise InputError(f"{source}: corrupt zip checkpoint ({type(exc).__name__}: {exc})") from None
@@ -289,16 +308,16 @@ def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, expected: int, reade
     with z.open(info) as fh:
         raw = fh.read(expected)
     if len(raw) != min(expected, info.file_size):
-        raise InputError(f"{reader.source}: member {info.filename!r:.60} truncated ({len(raw)} of {expected} bytes)")
+        raise InputError(f"{reader.source}: member {_short(info.filename)} truncated ({len(raw)} of {expected} bytes)")
     return raw
 
 
 def _materialize(value, name, reader: _StateDictReader) -> np.ndarray:
     if not isinstance(value, _TensorRecipe):
-        raise InputError(f"{reader.source}: entry {name!r:.60} is a {type(value).__name__}, expected a tensor")
+        raise InputError(f"{reader.source}: entry {_short(name)} is a {type(value).__name__}, expected a tensor")
     storage = reader.storages[value.key]
     if storage.data is None:
-        raise InputError(f"{reader.source}: tensor {name!r:.60} points at storage {value.key!r:.40} "
+        raise InputError(f"{reader.source}: tensor {_short(name)} points at storage {_short(value.key)} "
                          "which holds no data")
     item = storage.dtype.itemsize
     view = np.lib.stride_tricks.as_strided(storage.data[value.offset:], shape=value.size,
