@@ -96,3 +96,18 @@ def test_locations_outside_the_base_are_refused(dirs, mode, escape):
 def test_offset_and_length_inside_the_file(dirs, mode, offset, length, match):
     with pytest.raises(AdeptError, match=match):
         _load(mode, _model("w.bin", offset, length), dirs[0], external_data_dir=None if mode == "path" else dirs[0])
+
+
+@pytest.mark.parametrize("mode", ["bytes", "path"])
+def test_constant_node_attribute_tensors_are_covered(dirs, mode):
+    value = TensorProto(name="c", data_type=TensorProto.FLOAT, dims=[4], data_location=TensorProto.EXTERNAL)
+    value.external_data.add(key="location", value="w.bin" if mode == "bytes" else "../outside/secret.bin")
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])
+    nodes = [helper.make_node("Constant", [], ["w"], value=value), helper.make_node("Add", ["x", "w"], ["y"])]
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y]), opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(AdeptError, match=r"tensor 'c'.*(external_data_dir=|resolves outside)"):
+        _load(mode, model, dirs[0])
+    if mode == "bytes":
+        graph = from_onnx(model.SerializeToString(), external_data_dir=dirs[0])
+        np.testing.assert_array_equal(graph.weight("w"), WEIGHTS)

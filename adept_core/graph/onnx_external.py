@@ -52,8 +52,8 @@ def inline_external_data(proto: onnx.ModelProto, base_dir: str | os.PathLike | N
     external = [t for t in _all_tensors(copy) if _is_external(t)]
     if base_dir is None:
         raise AdeptError(
-            f"{what}: tensor {external[0].name!r} keeps its data in external file "
-            f"{_entries(external[0]).get('location', '')!r}, and a model given as bytes or a ModelProto has no "
+            f"{what}: tensor {external[0].name[:200]!r} keeps its data in external file "
+            f"{_entries(external[0]).get('location', '')[:200]!r}, and a model given as bytes or a ModelProto has no "
             "folder to read it from; pass from_onnx(model, external_data_dir=DIR) naming the directory that "
             "holds the data, or load the model from its file path")
     base = os.path.realpath(base_dir)
@@ -75,8 +75,8 @@ def _entries(tensor: TensorProto) -> dict[str, str]:
 
 
 def _read(tensor: TensorProto, base: str, what: str) -> bytes:
-    name = tensor.name
-    entries = _entries(tensor)
+    name = tensor.name[:200]
+    entries = {k: v[:4096] for k, v in _entries(tensor).items()}  # bounded: names and paths end up in messages
     unknown = sorted(set(entries) - _KNOWN_KEYS)
     if unknown:
         raise AdeptError(f"{what}: tensor {name!r} has external-data keys {unknown[:5]}; "
