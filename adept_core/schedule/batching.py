@@ -28,6 +28,7 @@ same model). Any other graph runs unsplit unless the caller passes ``rebuild``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -136,6 +137,8 @@ def _combine(full: GraphDigest, params: CostParams, batch: int, plan: np.ndarray
 def zoo_rebuilder(graph: Graph) -> Callable[[int], Graph] | None:
     """``size -> Graph`` for a zoo model (same parameters, other batch), or None for any other graph.
 
+    The graphs it returns are shared (cached); do not mutate them.
+
     The rebuilt graph at the graph's own batch must have exactly its shapes,
     so a hand-edited or imported graph that happens to share a zoo name is
     never split on the strength of its name.
@@ -145,16 +148,26 @@ def zoo_rebuilder(graph: Graph) -> Callable[[int], Graph] | None:
     built = graph.meta.get("batch")
     if graph.name not in zoo.ZOO_NAMES or not isinstance(built, (int, np.integer)) or isinstance(built, bool):
         return None
-    params = {key: graph.meta[key] for key in _ZOO_PARAMS.get(graph.name, ()) if key in graph.meta}
+    params = tuple((key, graph.meta[key]) for key in _ZOO_PARAMS.get(graph.name, ()) if key in graph.meta)
 
     def rebuild(size: int) -> Graph:
-        return zoo.build(graph.name, batch=size, **params)
+        return _zoo_graph(graph.name, params, int(size))
 
     try:
         same = rebuild(int(built)).shapes == graph.shapes
     except (ConfigError, TypeError, ValueError):
         return None
     return rebuild if same else None
+
+
+@functools.lru_cache(maxsize=128)
+def _zoo_graph(name: str, params: tuple, size: int) -> Graph:
+    # Sweeps evaluate many designs at one batch: the piece graphs (and, through the digest cache keyed by
+    # graph identity, their lowering) are built once. The cached graphs are never handed to user code
+    # except through zoo_rebuilder's callable, whose doc says not to mutate them.
+    from ..graph import zoo
+
+    return zoo.build(name, batch=size, **dict(params))
 
 
 #: Build parameters (besides batch) that each zoo model records in ``graph.meta``.
