@@ -24,8 +24,8 @@ from ..errors import ConfigError
 from .config import SECTIONS, HardwareConfig, apply_overrides, from_dict
 
 PRESET_DIR = Path(__file__).with_name("presets")
-#: Shipped preset names.
-PRESETS = ("adept", "systolic")
+#: Shipped preset names: every ``presets/*.toml`` (a new file is a new preset, nothing else to register).
+PRESETS = tuple(sorted(path.stem for path in PRESET_DIR.glob("*.toml")))
 _MAX_BASE_DEPTH = 8
 
 
@@ -91,7 +91,7 @@ def _load_raw(path: Path, depth: int = 0) -> dict[str, Any]:
 
 
 def load_config(name_or_path: str | Path = "adept", overrides: Mapping[str, Any] | None = None) -> HardwareConfig:
-    """Load a preset (``"adept"``, ``"systolic"``) or a TOML file, apply dotted overrides, validate.
+    """Load a preset (one of :data:`PRESETS`, e.g. ``"adept"``, ``"systolic"``) or a TOML file, apply dotted overrides, validate.
 
     Parameters
     ----------
