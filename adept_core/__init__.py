@@ -3,7 +3,8 @@
 Public API (stable names other projects import):
 
 - kernel: :class:`NoiseSpec`, :class:`PhotonicGemmSpec`, :class:`PhotonicCore`,
-  :func:`photonic_gemm`, :class:`GemmStats`, :func:`available_backends`;
+  :func:`photonic_gemm` (returns :class:`GemmResult`: ``.out``, ``.stats``), :class:`GemmStats`,
+  :func:`available_backends`;
 - models: :class:`Graph`, :func:`build_workload` (the zoo), :func:`from_onnx`;
 - hardware: :func:`load_config`, :func:`kernel_spec`, :func:`link_budget`;
 - numbers: :func:`prepare` (the executor);
@@ -19,7 +20,7 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from .errors import AdeptError, BackendUnavailableError, ConfigError, InputError, ShapeError, UnsupportedOpError
-from .kernels import GemmStats, NoiseSpec, PhotonicCore, PhotonicGemmSpec, available_backends, photonic_gemm
+from .kernels import GemmResult, GemmStats, NoiseSpec, PhotonicCore, PhotonicGemmSpec, available_backends, photonic_gemm
 
 try:
     __version__ = _version("adept-core")
@@ -55,7 +56,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "AdeptError", "BackendUnavailableError", "ConfigError", "GemmStats", "InputError", "NoiseSpec",
+    "AdeptError", "BackendUnavailableError", "ConfigError", "GemmResult", "GemmStats", "InputError", "NoiseSpec",
     "PhotonicCore", "PhotonicGemmSpec", "ShapeError", "UnsupportedOpError", "available_backends",
     "photonic_gemm", "__version__", *_LAZY,
 ]
