@@ -7,7 +7,7 @@ Public API (stable names other projects import):
   :func:`available_backends`;
 - models: :class:`Graph`, :func:`build_workload` (the zoo), :func:`from_onnx`;
 - hardware: :func:`load_config`, :func:`kernel_spec`, :func:`link_budget`;
-- numbers: :func:`prepare` (the executor);
+- numbers: :func:`prepare` (the executor), :func:`compare_outputs` (the fidelity figures the CLI prints);
 - cost: :func:`evaluate`, :class:`Report`;
 - sweeps: :func:`sweep`;
 - errors: :class:`AdeptError` and its subclasses.
@@ -36,6 +36,7 @@ _LAZY = {
     "kernel_spec": ("adept_core.hardware", "kernel_spec"),
     "link_budget": ("adept_core.hardware", "link_budget"),
     "prepare": ("adept_core.emulate", "prepare"),
+    "compare_outputs": ("adept_core.emulate", "compare_outputs"),
     "evaluate": ("adept_core.energy", "evaluate"),
     "Report": ("adept_core.energy", "Report"),
     "sweep": ("adept_core.dse", "sweep"),
