@@ -75,7 +75,7 @@ def test_every_backend_agrees_on_every_input(case):
         assert res.stats.clipped == ref.stats.clipped and res.stats.x_scale == ref.stats.x_scale, backend
 
 
-@pytest.mark.parametrize("value", [1e400, 10**400, 1e16, float("inf")])
+@pytest.mark.parametrize("value", [1e400, 10**400, 1e16, float("inf")], ids=["1e400", "int_10_400", "1e16", "inf"])
 @pytest.mark.parametrize("field", ["sigma_const", "shot_coeff", "rin_coeff"])
 def test_noise_coefficients_have_a_finite_physical_range(field, value):
     with pytest.raises(ConfigError, match=rf"NoiseSpec.{field} must be (finite and >= 0|<= 1e\+15)"):

@@ -3,7 +3,8 @@
 The kernel packs the weight codes once per (core, tile length, operand width) and then runs
 calls on them from any number of Python threads at once (it releases the GIL). Inputs are
 quantized, multiplied, noised, digitised and accumulated in one fused pass over each output
-block, on ``plan.threads`` C++ threads; see ``cpp/README.md``.
+block, on at most ``plan.threads`` C++ threads (never more than the call's work items), taken
+from one pool per backend that grows to the largest team used; see ``cpp/README.md``.
 
 Which instruction set runs the kernel never changes the bits. It is picked at run time
 (AVX-512 VNNI when the CPU has it, else portable C++); ``CppBackend(isa="portable")`` or the
