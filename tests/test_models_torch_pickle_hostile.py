@@ -246,3 +246,13 @@ def test_encrypted_zip_member(tmp_path, fake_torch):
             at = raw.find(signature, at + 1)
     (tmp_path / "e.pth").write_bytes(bytes(raw))
     _assert_refused(tmp_path / "e.pth", match=r"corrupt zip checkpoint \(RuntimeError: File .* is encrypted")
+
+
+def test_one_tensor_under_many_names_counts_each_copy(tmp_path, fake_torch):
+    state, storages, _ = tensors(fake_torch)
+    storages[0].data = np.zeros(150, dtype=np.float32)  # 600 bytes, pickled once, returned twice
+    shared = FakeTensor(storages[0], 0, (150,), (1,), state["w"].rebuild)
+    write_zip(tmp_path / "twice.pth", {"a": shared, "b": shared}, storages[:1])
+    assert load_state_dict(tmp_path / "twice.pth", max_bytes=1200).keys() == {"a", "b"}
+    with pytest.raises(InputError, match=r"arrays up to 'b' needs 1200 bytes, over the reader's limit max_bytes=1000"):
+        load_state_dict(tmp_path / "twice.pth", max_bytes=1000)

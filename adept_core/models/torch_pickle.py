@@ -228,7 +228,16 @@ def load_state_dict(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> dic
     if not all(isinstance(name, str) for name in obj):
         bad = next(n for n in obj if not isinstance(n, str))
         raise InputError(f"{path}: state dict keys must be strings, got {_short(bad)}")
-    return {name: _materialize(value, name, reader) for name, value in obj.items()}
+    out, returned = {}, 0
+    for name, value in obj.items():
+        if not isinstance(value, _TensorRecipe):
+            raise InputError(f"{path}: entry {_short(name)} is a {type(value).__name__}, expected a tensor")
+        # Counted again here: one tensor may sit under many names (a memo reference), each one a copy.
+        returned += math.prod(value.size) * reader.storages[value.key].dtype.itemsize
+        if returned > max_bytes:
+            raise reader.limit_error(f"the state dict's arrays up to {_short(name)}", returned)
+        out[name] = _materialize(value, name, reader)
+    return out
 
 
 def _load_legacy(data: bytes, reader: _StateDictReader):
@@ -312,9 +321,7 @@ def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, expected: int, reade
     return raw
 
 
-def _materialize(value, name, reader: _StateDictReader) -> np.ndarray:
-    if not isinstance(value, _TensorRecipe):
-        raise InputError(f"{reader.source}: entry {_short(name)} is a {type(value).__name__}, expected a tensor")
+def _materialize(value: _TensorRecipe, name: str, reader: _StateDictReader) -> np.ndarray:
     storage = reader.storages[value.key]
     if storage.data is None:
         raise InputError(f"{reader.source}: tensor {_short(name)} points at storage {_short(value.key)} "
