@@ -232,7 +232,27 @@ def test_state_dict_keys_are_strings(tmp_path, fake_torch):
     state, storages, _ = tensors(fake_torch)
     state[("w", 1)] = state.pop("w")
     write_zip(tmp_path / "k.pth", state, storages)
-    _assert_refused(tmp_path / "k.pth", match=r"state dict keys must be strings, got \('w', 1\)")
+    _assert_refused(tmp_path / "k.pth", match=r"a dict key in the pickle is a tuple; only str keys are read")
+
+
+def test_colliding_hash_keys_are_refused(tmp_path, fake_torch):
+    # 20000 int keys with one hash (multiples of 2**61 - 1): quadratic dict building, were they admitted.
+    state, storages, _ = tensors(fake_torch)
+    header = (LEGACY_MAGIC, 1001, {i * ((1 << 61) - 1): 0 for i in range(20_000)})
+    write_legacy(tmp_path / "h.pth", state, storages, header=header)
+    _assert_refused(tmp_path / "h.pth", match=r"system info pickle|a dict key in the pickle is a int")
+
+
+def test_ordered_dict_takes_no_arguments(tmp_path, fake_torch):
+    class Items:  # OrderedDict([(1, 0)]) would carry a non-str key past the SETITEMS check
+        def __reduce__(self):
+            import collections
+            return collections.OrderedDict, ([(1, 0)],)
+
+    state, storages, _ = tensors(fake_torch)
+    state["meta"] = Items()
+    write_zip(tmp_path / "o.pth", state, storages)
+    _assert_refused(tmp_path / "o.pth", match=r"_empty_ordered_dict\(\) takes 0 positional arguments")
 
 
 def test_encrypted_zip_member(tmp_path, fake_torch):
@@ -246,3 +266,13 @@ def test_encrypted_zip_member(tmp_path, fake_torch):
             at = raw.find(signature, at + 1)
     (tmp_path / "e.pth").write_bytes(bytes(raw))
     _assert_refused(tmp_path / "e.pth", match=r"corrupt zip checkpoint \(RuntimeError: File .* is encrypted")
+
+
+def test_one_tensor_under_many_names_counts_each_copy(tmp_path, fake_torch):
+    state, storages, _ = tensors(fake_torch)
+    storages[0].data = np.zeros(150, dtype=np.float32)  # 600 bytes, pickled once, returned twice
+    shared = FakeTensor(storages[0], 0, (150,), (1,), state["w"].rebuild)
+    write_zip(tmp_path / "twice.pth", {"a": shared, "b": shared}, storages[:1])
+    assert load_state_dict(tmp_path / "twice.pth", max_bytes=1200).keys() == {"a", "b"}
+    with pytest.raises(InputError, match=r"arrays up to 'b' needs 1200 bytes, over the reader's limit max_bytes=1000"):
+        load_state_dict(tmp_path / "twice.pth", max_bytes=1000)

@@ -16,7 +16,9 @@ standard loader as is. It
    32 GiB memo array, as the C unpickler would) whose ``find_class`` returns
    only the objects in the caller's ``allowed`` mapping.
 
-Memory use is linear in the pickle's size: no opcode repeats or multiplies.
+Memory use is linear in the pickle's size: no opcode repeats or multiplies; and
+so is time: dict keys must be ``str`` (salted hashes) and sets are not admitted,
+so a pickle cannot choose colliding hashes.
 Every failure is an :class:`~adept_core.errors.InputError` naming the source.
 """
 
@@ -36,7 +38,7 @@ DATA_OPCODES = frozenset({
     "FLOAT", "BINFLOAT", "STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE",
     "SHORT_BINUNICODE", "BINUNICODE8", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8",
     "EMPTY_LIST", "APPEND", "APPENDS", "LIST", "EMPTY_TUPLE", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3",
-    "EMPTY_DICT", "DICT", "SETITEM", "SETITEMS", "EMPTY_SET", "ADDITEMS", "FROZENSET",
+    "EMPTY_DICT", "DICT", "SETITEM", "SETITEMS",
     "PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE", "GET", "BINGET", "LONG_BINGET",
 })
 
@@ -49,6 +51,33 @@ class _RestrictedUnpickler(pickle._Unpickler):  # noqa: SLF001 - the pure-Python
                  persistent_load: Callable[[object], object] | None):
         super().__init__(file)
         self._source, self._allowed, self._persistent = source, allowed, persistent_load
+
+    # Dict keys must be str: str hashes are salted per process, while ints, floats and tuples of them can be
+    # chosen to collide, which turns a few MB of SETITEMS into hours of dict probing. (Sets are not admitted
+    # at all, for the same reason: nothing adept reads pickles a set.)
+    dispatch = dict(pickle._Unpickler.dispatch)  # noqa: SLF001
+
+    def _check_keys(self, keys) -> None:
+        for key in keys:
+            if type(key) is not str:
+                raise InputError(f"{self._source}: a dict key in the pickle is a {type(key).__name__}; "
+                                 "only str keys are read")
+
+    def _load_setitem(self):
+        self._check_keys(self.stack[-2:-1])
+        pickle._Unpickler.load_setitem(self)  # noqa: SLF001
+
+    def _load_setitems(self):
+        self._check_keys(self.stack[0::2])  # the items since the MARK, k, v, k, v ...
+        pickle._Unpickler.load_setitems(self)  # noqa: SLF001
+
+    def _load_dict(self):
+        self._check_keys(self.stack[0::2])
+        pickle._Unpickler.load_dict(self)  # noqa: SLF001
+
+    dispatch[pickle.SETITEM[0]] = _load_setitem
+    dispatch[pickle.SETITEMS[0]] = _load_setitems
+    dispatch[pickle.DICT[0]] = _load_dict
 
     def find_class(self, module: str, name: str):
         try:

@@ -111,6 +111,11 @@ _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = 60
 
 
+def _empty_ordered_dict() -> collections.OrderedDict:
+    # torch pickles OrderedDict() and then SETITEMS; no arguments means no item escapes the str-key check.
+    return collections.OrderedDict()
+
+
 class _StateDictReader:
     """Resolves the state dict's persistent ids and tensors, checking sizes before any allocation."""
 
@@ -119,7 +124,7 @@ class _StateDictReader:
         self.storages: dict[str, _Storage] = {}
         self.tensor_bytes = 0
         self.allowed = {
-            ("collections", "OrderedDict"): collections.OrderedDict,
+            ("collections", "OrderedDict"): _empty_ordered_dict,
             ("torch._utils", "_rebuild_tensor_v2"): self.rebuild_tensor_v2,
             **{("torch", name): _StorageType(name) for name in STORAGE_DTYPES},
         }
@@ -225,10 +230,16 @@ def load_state_dict(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> dic
         obj = _load_legacy(path.read_bytes(), reader)
     if not isinstance(obj, dict):
         raise InputError(f"{path}: top-level object is a {type(obj).__name__}, expected a state dict")
-    if not all(isinstance(name, str) for name in obj):
-        bad = next(n for n in obj if not isinstance(n, str))
-        raise InputError(f"{path}: state dict keys must be strings, got {_short(bad)}")
-    return {name: _materialize(value, name, reader) for name, value in obj.items()}
+    out, returned = {}, 0
+    for name, value in obj.items():
+        if not isinstance(value, _TensorRecipe):
+            raise InputError(f"{path}: entry {_short(name)} is a {type(value).__name__}, expected a tensor")
+        # Counted again here: one tensor may sit under many names (a memo reference), each one a copy.
+        returned += math.prod(value.size) * reader.storages[value.key].dtype.itemsize
+        if returned > max_bytes:
+            raise reader.limit_error(f"the state dict's arrays up to {_short(name)}", returned)
+        out[name] = _materialize(value, name, reader)
+    return out
 
 
 def _load_legacy(data: bytes, reader: _StateDictReader):
@@ -312,9 +323,7 @@ def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, expected: int, reade
     return raw
 
 
-def _materialize(value, name, reader: _StateDictReader) -> np.ndarray:
-    if not isinstance(value, _TensorRecipe):
-        raise InputError(f"{reader.source}: entry {_short(name)} is a {type(value).__name__}, expected a tensor")
+def _materialize(value: _TensorRecipe, name: str, reader: _StateDictReader) -> np.ndarray:
     storage = reader.storages[value.key]
     if storage.data is None:
         raise InputError(f"{reader.source}: tensor {_short(name)} points at storage {_short(value.key)} "
