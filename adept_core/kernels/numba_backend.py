@@ -275,6 +275,10 @@ class NumbaBackend:
             x_absmax = np.array([peak], dtype=np.uint32).view(np.float32)[0]
         if not np.isfinite(x_absmax):
             return RunResult(np.empty((m_rows, n_cols), np.float32), float(x_absmax), 0.0, 0)
+        if plan.scaling == "abfp":
+            from .numba_abfp import run_abfp
+
+            return run_abfp(programmed, x, plan, float(x_absmax))
         x_scale = np.float32(plan.x_scale)
         if x_scale == 0:
             x_scale = np.float32(1.0) if x_absmax == 0 else np.float32(x_absmax / np.float32(qmax(plan.input_bits)))

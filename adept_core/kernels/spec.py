@@ -34,6 +34,27 @@ For ``X [M, K] float32`` and ``W [K, N] float32``, with
 ``adc_full_scale`` is in partial-sum units (the largest ``|p|`` the ADC can
 represent). The default, ``"worst_case"``, is ``rows * qmax_x * qmax_w`` and
 never clips a noiseless partial sum.
+
+Scaling mode ``"abfp"`` (adaptive block floating point, Basumallik et al.,
+arXiv 2205.06287) replaces steps 1, 4 and 5; steps 2 and 3 are unchanged.
+All scales are float32 (the paper keeps them in bf16; float32 is exact to
+compute on every backend and never loses a bit the codes have):
+
+1'. Inputs: one scale per (row ``m``, K-tile ``t``),
+    ``sx[m, t] = float32(max_{k in t} |X[m, k]|) / float32(qmax_x)``;
+    weights one per (K-tile ``t``, column ``n``),
+    ``sw[t, n] = float32(max_{k in t} |W[k, n]|) / float32(qmax_w)``.
+    A scale that is 0 (an all-zero block, or a float32 underflow of a tiny
+    one) becomes 1, so the block's codes are 0. Codes as in step 1, each
+    value divided by its own block's scale. ``x_scale`` may not be given.
+4'. **Gain and ADC.** ``g = y * G`` (float64, ``G = analog_gain``), then
+    ``r = rint(g / lsb[n])``, clamp and clip count as in step 4: the ADC sees
+    the amplified analog sum, so ``G > 1`` clips ``|p| > full_scale / G`` and
+    gives ``G`` times finer codes.
+5'. **Per-tile dequantization, float64 accumulation in tile order.**
+    ``lg[n] = lsb[n] / G``; ``f = double(sx[m, t]) * (lg[n] * double(sw[t, n]))``;
+    ``acc = 0.0``, then for ``t = 0, 1, ...``: ``acc = acc + double(code) * f``;
+    ``Y[m, n] = float32(acc)``.
 """
 
 from __future__ import annotations
@@ -48,6 +69,8 @@ MIN_BITS = 2
 MAX_BITS = 16
 #: Largest core dimension; keeps 16-bit tile sums inside int64 with room to spare.
 MAX_CORE_DIM = 4096
+#: Scaling modes of the kernel (see the module docstring): per-tensor/per-column, or ABFP.
+SCALING_MODES = ("tensor", "abfp")
 
 
 def qmax(bits: int) -> int:
@@ -106,6 +129,22 @@ def _check_int(name: str, value: object, lo: int, hi: int) -> int:
     return value
 
 
+def _check_scaling(spec: "PhotonicGemmSpec") -> None:
+    if spec.scaling not in SCALING_MODES:
+        raise ConfigError(f"PhotonicGemmSpec.scaling must be one of {SCALING_MODES}, got {spec.scaling!r}")
+    gain = spec.analog_gain
+    if isinstance(gain, bool) or not isinstance(gain, (int, float)):
+        raise ConfigError(f"PhotonicGemmSpec.analog_gain must be a real number > 0, got {gain!r}")
+    gain = float(gain)
+    if not (math.isfinite(gain) and gain > 0.0):
+        raise ConfigError(f"PhotonicGemmSpec.analog_gain must be finite and > 0, got {gain!r}")
+    if spec.scaling == "tensor" and gain != 1.0:
+        raise ConfigError(
+            f"PhotonicGemmSpec.analog_gain={gain!r} needs scaling='abfp' (the 'tensor' mode has no analog gain)"
+        )
+    object.__setattr__(spec, "analog_gain", gain)
+
+
 @dataclass(frozen=True)
 class PhotonicGemmSpec:
     """Geometry and resolution of one photonic core (mirrored by ``adept::GemmSpec`` in C++).
@@ -121,6 +160,13 @@ class PhotonicGemmSpec:
         DAC, weight-programming and ADC resolutions, each in [2, 16].
     noise : NoiseSpec
         Analog noise on each partial sum.
+    scaling : str
+        ``"tensor"`` (one input scale per call, one weight scale per column)
+        or ``"abfp"`` (one scale per input row and K-tile, one per K-tile and
+        column, per-tile dequantization; steps 1'-5').
+    analog_gain : float
+        Gain ``G`` on the analog sum before the ADC (``"abfp"`` only; must be
+        1 in ``"tensor"`` mode), finite and > 0.
     """
 
     rows: int = 128
@@ -129,6 +175,8 @@ class PhotonicGemmSpec:
     weight_bits: int = 8
     adc_bits: int = 8
     noise: NoiseSpec = field(default_factory=NoiseSpec)
+    scaling: str = "tensor"
+    analog_gain: float = 1.0
 
     def __post_init__(self) -> None:
         _check_int("rows", self.rows, 1, MAX_CORE_DIM)
@@ -137,6 +185,7 @@ class PhotonicGemmSpec:
             _check_int(name, getattr(self, name), MIN_BITS, MAX_BITS)
         if not isinstance(self.noise, NoiseSpec):
             raise ConfigError(f"PhotonicGemmSpec.noise must be a NoiseSpec, got {type(self.noise).__name__}")
+        _check_scaling(self)
 
     @property
     def worst_case_full_scale(self) -> float:
