@@ -45,12 +45,26 @@ namespace {
 void epilogue_row(const Job& j, const std::int64_t* p, std::int64_t cols, std::int64_t t, std::int64_t m,
                   std::int64_t n0, double* acc_row, std::int64_t* clipped) {
   const std::uint64_t rk = j.noise_kind != kNoiseOff ? row_key(j.base_key, t, m) : 0;
+  if (j.abfp) {
+    const double sx = j.row_scale[m * j.tiles + t];
+    const double* cf = j.col_factor + t * j.n + n0;
+    for (std::int64_t c = 0; c < cols; ++c) {
+      const double code = adc_code(static_cast<double>(p[c]), rk, n0 + c, j, clipped);
+      acc_row[c] = acc_row[c] + code * (sx * cf[c]);
+    }
+    return;
+  }
   for (std::int64_t c = 0; c < cols; ++c)
     acc_row[c] += adc_code(static_cast<double>(p[c]), rk, n0 + c, j, clipped);
 }
 
 void dequantize(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, const double* acc) {
   const std::int64_t width = n1 - n0;
+  if (j.abfp) {  // already dequantized tile by tile
+    for (std::int64_t m = m0; m < m1; ++m)
+      for (std::int64_t c = 0; c < width; ++c) j.y[m * j.n + n0 + c] = static_cast<float>(acc[(m - m0) * width + c]);
+    return;
+  }
   for (std::int64_t m = m0; m < m1; ++m)
     for (std::int64_t c = 0; c < width; ++c)
       j.y[m * j.n + n0 + c] = static_cast<float>(acc[(m - m0) * width + c] * j.factor[n0 + c]);

@@ -41,6 +41,11 @@ struct Job {
   const float* table = nullptr;
   std::uint64_t base_key = 0;
   float* y = nullptr;              // [m, n]
+  // scaling "abfp" (spec.py steps 1'-5'): gain before the ADC, codes dequantized per tile into acc
+  bool abfp = false;
+  double gain = 1.0;
+  const double* row_scale = nullptr;   // [m][tiles] double(sx[m, t])
+  const double* col_factor = nullptr;  // [tiles][n] (lsb / gain) * double(sw[t, n])
 };
 
 // ---- counter-based noise (rng.py), internal linkage so each ISA file has its own copy ----
@@ -80,6 +85,7 @@ static inline double adc_code(double pd, std::uint64_t rk, std::int64_t n, const
     }
     y = pd + sigma * z;
   }
+  if (j.abfp) y = y * j.gain;
   double r = std::rint(y / j.lsb[n]);
   if (std::fabs(r) > j.qmax_adc) {
     ++*clipped;
