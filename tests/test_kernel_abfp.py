@@ -241,3 +241,27 @@ def test_native_kernel_validates_the_mode_itself():
         setattr(spec, field, value)
         with pytest.raises(ValueError, match=message):
             _native.gemm(packed, x, spec, 0.0, lsb, ws if spec.scaling == "abfp" else ws[:3], 0, rng.normal_table(), 1)
+
+
+def test_config_keys_reach_the_kernel_spec():
+    from adept_core.hardware import kernel_spec, load_config
+
+    spec = kernel_spec(load_config("adept", {"photonic.scaling": "abfp", "photonic.analog_gain": 4.0}))
+    assert (spec.scaling, spec.analog_gain) == ("abfp", 4.0)
+    assert kernel_spec(load_config("adept")).scaling == "tensor"
+    for over, message in [({"photonic.scaling": "bfp"}, "photonic.scaling must be one of 'tensor', 'abfp'"),
+                          ({"photonic.scaling": "abfp", "photonic.analog_gain": 0.0}, "photonic.analog_gain must be"),
+                          ({"photonic.analog_gain": 2.0}, "needs photonic.scaling = 'abfp'")]:
+        with pytest.raises(ConfigError, match=message):
+            load_config("adept", over)
+
+
+def test_calibration_engine_observes_abfp_codes():
+    from adept_core.emulate.engine import CalibrationEngine
+
+    x, w = random_operands(6, 4, 300, 5)
+    spec = abfp()
+    cal = CalibrationEngine(spec)
+    cal.weight_gemm("n", "w", 0, x, lambda: w)
+    core = PhotonicCore(w, spec)
+    assert cal.calibration["n/w"]["full_scale"] == core.calibrate_full_scale(x)

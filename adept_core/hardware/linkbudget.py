@@ -220,7 +220,7 @@ def kernel_spec(cfg: HardwareConfig, laser_power_mw: float | None = None) -> Pho
     ph = cfg.photonic
     return PhotonicGemmSpec(
         rows=ph.rows, cols=ph.cols, input_bits=ph.input_bits, weight_bits=ph.weight_bits, adc_bits=ph.adc_bits,
-        noise=noise_spec(cfg, laser_power_mw),
+        noise=noise_spec(cfg, laser_power_mw), scaling=ph.scaling, analog_gain=ph.analog_gain,
     )
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fields import BITS, BOOL, CORE_DIM, COUNT, NON_NEGATIVE, POSITIVE, Section, spec
+from ..errors import ConfigError
+from ..kernels.spec import SCALING_MODES
+from .fields import BITS, BOOL, CORE_DIM, COUNT, NON_NEGATIVE, POSITIVE, Section, one_of, spec
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,15 @@ class PhotonicConfig(Section):
     phase_shifter_program_energy_pj: float = spec(NON_NEGATIVE, "energy to set one phase shifter once, pJ")
     phase_shifter_hold_power_mw: float = spec(NON_NEGATIVE, "static power to hold one phase shifter's state (0 for NOEMS; heaters ~mW), mW")
     die_area_mm2: float = spec(POSITIVE, "photonic die area, mm^2")
+    scaling: str = spec(one_of(*SCALING_MODES), "kernel scaling: 'tensor' (one input scale per call, one weight scale per column) or 'abfp' (per row/K-tile and K-tile/column scales, docs/kernel.md)")
+    analog_gain: float = spec(POSITIVE, "gain G on the analog sum before the ADC ('abfp' only; 1 with 'tensor')")
+
+    def _check_relations(self) -> None:
+        if self.scaling == "tensor" and self.analog_gain != 1.0:
+            raise ConfigError(
+                f"photonic.analog_gain = {self.analog_gain!r} needs photonic.scaling = 'abfp' "
+                "(the 'tensor' mode has no analog gain); set both"
+            )
 
     @property
     def mesh_depth_mzis(self) -> int:
