@@ -71,14 +71,15 @@ def test_noise_spec_reproduces_the_physical_snr():
 
 @pytest.mark.parametrize("enob", [2.0, 4.0, 6.0, 7.5, 8.0, 8.5, 8.8])
 def test_round_trip_enob_to_laser_to_enob(enob):
-    req = required_laser_power(CFG, enob)
+    req = required_laser_power(CFG, enob, check_waveguide_limit=False)
     assert link_budget(CFG, req.optical_mw).enob_bits == pytest.approx(enob, abs=1e-9)
     assert req.wall_plug_mw == pytest.approx(req.optical_mw / CFG.optics.laser_wall_plug_efficiency)
 
 
 @pytest.mark.parametrize("p_mw", [0.5, 30.0, 11000.0, 2e5])
 def test_round_trip_laser_to_enob_to_laser(p_mw):
-    assert required_laser_power(CFG, link_budget(CFG, p_mw).enob_bits).optical_mw == pytest.approx(p_mw, rel=1e-9)
+    req = required_laser_power(CFG, link_budget(CFG, p_mw).enob_bits, check_waveguide_limit=False)
+    assert req.optical_mw == pytest.approx(p_mw, rel=1e-9)
 
 
 def test_unreachable_and_bad_targets_are_refused():
@@ -157,7 +158,7 @@ def test_command_prints_both_directions(capsys):
     out = _run(["linkbudget"], capsys)
     lb = link_budget(CFG)
     assert f"{lb.enob_bits:8.3f} bits" in out and f"{lb.snr_db:8.2f} dB" in out
-    assert f"{required_laser_power(CFG, 8).optical_mw:12.1f}" in out
+    assert f"{required_laser_power(CFG, 8, check_waveguide_limit=False).optical_mw:12.1f}" in out
     assert "unreachable" not in out
     noisy = _run(["linkbudget", "--set", "optics.rin_db_per_hz=-140"], capsys)
     assert "8.5  unreachable: above the RIN ceiling" in noisy
@@ -195,3 +196,45 @@ def test_split_and_fan_out_are_each_counted_once(rows, cols):
     geometric = 10 * math.log10(cols) + 0.1 * stages + 0.05 * (rows + cols + 1)
     fixed = 2.0 + 1.2 + 1.0  # coupler, modulator, waveguide
     assert lb.total_loss_db == pytest.approx(geometric + fixed)
+
+
+def test_waveguide_power_and_limit():
+    from adept_core.hardware.linkbudget import waveguide_power_mw
+
+    lb = link_budget(CFG)
+    op = CFG.optics
+    stages = math.ceil(math.log2(CFG.photonic.rows))
+    expected = op.laser_power_mw * 10 ** (-(op.edge_coupler_loss_db + stages * op.splitter_excess_loss_db_per_stage) / 10)
+    assert lb.waveguide_power_mw == pytest.approx(expected / CFG.photonic.rows, rel=1e-12)
+    assert waveguide_power_mw(CFG) == lb.waveguide_power_mw
+    assert op.max_waveguide_power_mw == 30.0 and not lb.feasible  # the preset laser is over the silicon limit
+    assert link_budget(CFG, 1000.0).feasible
+
+
+def test_required_laser_power_refuses_targets_over_the_waveguide_limit():
+    with pytest.raises(ConfigError, match="max_waveguide_power_mw = 30 mW"):
+        required_laser_power(CFG, 8.0)
+    ok = required_laser_power(CFG, 6.0)
+    assert ok.waveguide_power_mw <= 30.0
+    sin = load_config("adept", {"optics.max_waveguide_power_mw": 120.0})
+    assert required_laser_power(sin, 8.0).waveguide_power_mw > 30.0
+
+
+def test_commands_report_an_over_limit_design_as_infeasible(capsys):
+    out = _run(["linkbudget"], capsys)
+    assert "power per input waveguide" in out and "INFEASIBLE" in out and "infeasible: " in out
+    ok = _run(["linkbudget", "--laser-mw", "1000"], capsys)
+    assert "INFEASIBLE" not in ok
+    with pytest.raises(ConfigError, match="max_waveguide_power_mw"):
+        _run(["linkbudget", "--bits", "8"], capsys)
+    from adept_core.commands import perf
+
+    def run_perf(argv):
+        parser = argparse.ArgumentParser()
+        perf.register(parser.add_subparsers())
+        args = parser.parse_args(argv)
+        assert args.func(args) == 0
+        return capsys.readouterr().out
+
+    assert "INFEASIBLE" in run_perf(["perf", "resnet50"])
+    assert "INFEASIBLE" not in run_perf(["perf", "resnet50", "--set", "optics.laser_power_mw=1000"])

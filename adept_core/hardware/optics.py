@@ -31,4 +31,5 @@ class OpticsConfig(Section):
     tia_noise_pa_per_rthz: float = spec(POSITIVE, "TIA input-referred noise current density, pA/sqrt(Hz)")
     tia_bandwidth_per_clock: float = spec(POSITIVE, "receiver noise bandwidth / photonic clock (0.5: integrate-and-dump over one symbol)")
     rin_db_per_hz: float = spec(RIN_DB_PER_HZ, "laser relative intensity noise, dB/Hz")
+    max_waveguide_power_mw: float = spec(POSITIVE, "largest optical power one input waveguide may carry before nonlinear loss (TPA/FCA in silicon), mW")
     laser_gated: bool = spec(BOOL, "laser draws power only while a weight tile streams (off during programming and ASIC-only layers); false: on for the whole run (lever)")
