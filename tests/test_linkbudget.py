@@ -238,3 +238,54 @@ def test_commands_report_an_over_limit_design_as_infeasible(capsys):
 
     assert "INFEASIBLE" in run_perf(["perf", "resnet50"])
     assert "INFEASIBLE" not in run_perf(["perf", "resnet50", "--set", "optics.laser_power_mw=1000"])
+
+
+def test_crossbar_pays_one_element_and_both_trees():
+    mesh = link_budget(CFG)
+    bar_cfg = load_config("adept", {"photonic.weight_array": "crossbar"})
+    bar = link_budget(bar_cfg)
+    op = CFG.optics
+    stages = math.ceil(math.log2(CFG.photonic.rows))
+    mesh_only = op.mzi_insertion_loss_db * CFG.photonic.mesh_depth_mzis
+    bar_only = op.crossbar_element_loss_db + 2 * stages * op.splitter_excess_loss_db_per_stage
+    assert bar.total_loss_db == pytest.approx(mesh.total_loss_db - mesh_only + bar_only, rel=1e-12)
+    assert bar.enob_bits > mesh.enob_bits  # 12.85 dB of mesh loss against 1.9 dB
+    lossy = load_config("adept", {"photonic.weight_array": "crossbar", "optics.crossbar_element_loss_db": 0.99})
+    assert link_budget(lossy).total_loss_db == pytest.approx(bar.total_loss_db + 0.49, rel=1e-12)
+    # the mesh's 257-deep path at 0.3 dB per MZI loses >= 77 dB; the crossbar does not care
+    deep = {"optics.mzi_insertion_loss_db": 0.3}
+    assert link_budget(load_config("adept", deep)).total_loss_db > 77.0
+    assert link_budget(load_config("adept", {**deep, "photonic.weight_array": "crossbar"})).total_loss_db == bar.total_loss_db
+
+
+def test_crossbar_element_count_and_programming_energy():
+    from adept_core.schedule.params import cost_params
+
+    bar_cfg = load_config("adept", {"photonic.weight_array": "crossbar"})
+    ratio = cost_params(bar_cfg).program_energy_j_per_tile / cost_params(CFG).program_energy_j_per_tile
+    assert ratio == pytest.approx(128 * 128 / (2 * (128 * 127 + 128)))
+    bar = load_config("adept", {"photonic.weight_array": "crossbar"}).photonic
+    mesh = CFG.photonic
+    assert bar.weight_elements_per_tile == 128 * 128 == bar.phase_shifters_per_tile
+    assert mesh.weight_elements_per_tile == 2 * (2 * 128 * 127 // 2 + 128) == mesh.phase_shifters_per_tile
+    assert "dual-rail" in bar.signed_weights and "phase" in mesh.signed_weights
+    with pytest.raises(ConfigError, match="photonic.weight_array must be one of 'svd_mesh', 'crossbar'"):
+        load_config("adept", {"photonic.weight_array": "mesh"})
+
+
+@pytest.mark.parametrize("array", ["svd_mesh", "crossbar"])
+def test_full_scale_snr_matches_the_noise_spec_in_every_topology(array):
+    cfg = load_config("adept", {"photonic.weight_array": array})
+    lb = link_budget(cfg)
+    p = lb.full_scale_partial_sum
+    n = lb.noise
+    var = n.sigma_const**2 + n.shot_coeff * p + (n.rin_coeff * p) ** 2
+    assert 10 * math.log10(0.5 * p * p / var) == pytest.approx(lb.snr_db, rel=1e-12)
+    req = required_laser_power(cfg, 6.0)
+    assert link_budget(cfg, req.optical_mw).enob_bits == pytest.approx(6.0, abs=1e-9)
+
+
+def test_linkbudget_command_follows_the_topology(capsys):
+    out = _run(["linkbudget", "--set", "photonic.weight_array=crossbar"], capsys)
+    assert "crossbar weight element (1 deep)" in out and "MZI mesh" not in out and "16384 programmable" in out
+    assert "MZI mesh (257 MZIs deep)" in _run(["linkbudget"], capsys)

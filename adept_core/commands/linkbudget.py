@@ -56,6 +56,8 @@ def format_report(cfg, laser_mw: float | None, targets: list[float]) -> str:
     lines = [
         f"Link budget: config {cfg.name} ({config_hash(cfg)}): {ph.num_cores} core(s) x {ph.wdm_channels} wavelength(s), "
         f"{ph.rows}x{ph.cols} tile, {ph.clock_ghz:g} GHz, {ph.input_bits}/{ph.weight_bits}/{ph.adc_bits}-bit DAC/weights/ADC",
+        f"Weight array: {ph.weight_array}, {ph.weight_elements_per_tile} programmable elements per tile; "
+        f"signed weights {ph.signed_weights}",
         "",
         f"Laser -> noise   (laser {lb.laser_power_mw:g} mW optical per core per wavelength)",
     ]

@@ -148,9 +148,31 @@ def snr_db_from_enob(enob_bits: float) -> float:
 
 
 def loss_terms_db(cfg: HardwareConfig) -> tuple[tuple[str, float], ...]:
-    """Every loss between laser and one detector at full scale, dB, in path order."""
+    """Every loss between laser and one detector at full scale, dB, in path order.
+
+    ``svd_mesh``: every path crosses ``rows + cols + 1`` MZIs. ``crossbar``: each input is fanned
+    out to its ``cols`` weight elements by a tree of 1x2 splitters, crosses one element, and the
+    ``rows`` products of a column are combined onto its (balanced) detector by a tree of
+    combiners with the splitters' excess loss (assumption), the photocurrents of the rails adding
+    without an intrinsic ``1/rows`` combining loss (assumption: the combiner feeds the detector
+    multimode, as an incoherent sum allows). The intrinsic ``1/cols`` fan-out is the same in both.
+    """
     ph, op = cfg.photonic, cfg.optics
     split_stages = math.ceil(math.log2(ph.rows)) if ph.rows > 1 else 0
+    if ph.weight_array == "crossbar":
+        fan_stages = math.ceil(math.log2(ph.cols)) if ph.cols > 1 else 0
+        return (
+            ("edge coupler", op.edge_coupler_loss_db),
+            (f"splitter excess ({split_stages} stages)", op.splitter_excess_loss_db_per_stage * split_stages),
+            ("input modulator", op.modulator_insertion_loss_db),
+            (f"fan-out tree excess ({fan_stages} stages)", op.splitter_excess_loss_db_per_stage * fan_stages),
+            ("crossbar weight element (1 deep)", op.crossbar_element_loss_db),
+            (f"combine tree excess ({split_stages} stages)", op.splitter_excess_loss_db_per_stage * split_stages),
+            ("waveguide", op.waveguide_loss_db),
+            ("combiner", op.combiner_loss_db),
+            ("WDM mux/demux", op.wdm_mux_demux_loss_db if ph.wdm_channels > 1 else 0.0),
+            (f"fan-out to {ph.cols} outputs", 10.0 * math.log10(ph.cols)),
+        )
     return (
         ("edge coupler", op.edge_coupler_loss_db),
         (f"splitter excess ({split_stages} stages)", op.splitter_excess_loss_db_per_stage * split_stages),

@@ -24,6 +24,7 @@ class OpticsConfig(Section):
     modulator_insertion_loss_db: float = spec(LOSS_DB, "input MZM insertion loss, dB")
     splitter_excess_loss_db_per_stage: float = spec(LOSS_DB, "excess loss of one 1x2 splitter stage (beyond the ideal 3 dB), dB")
     mzi_insertion_loss_db: float = spec(LOSS_DB, "insertion loss of one MZI of the weight mesh, dB")
+    crossbar_element_loss_db: float = spec(LOSS_DB, "insertion loss of one weight element of the crossbar (paid once per path), dB")
     waveguide_loss_db: float = spec(LOSS_DB, "total propagation loss along one path (routing, crossings), dB")
     combiner_loss_db: float = spec(LOSS_DB, "excess loss of combining onto the detector (0 when the mesh combines coherently), dB")
     wdm_mux_demux_loss_db: float = spec(LOSS_DB, "mux + demux loss, charged only when wdm_channels > 1, dB")
