@@ -263,6 +263,8 @@ class PhotonicCore:
             threads=_default_threads(threads),
             scaling=self.spec.scaling,
             analog_gain=self.spec.analog_gain,
+            detection=noise.detection,
+            rin_correlation=noise.rin_correlation,
         )
         result = impl.run(self._programmed_for(impl), x, plan)
         if not math.isfinite(result.x_absmax):

@@ -115,7 +115,7 @@ class CppBackend:
 
     def _spec(self, plan: CallPlan, weight_bits: int):
         key = (plan.rows, plan.input_bits, weight_bits, plan.adc_bits, plan.sigma_const, plan.shot_coeff,
-               plan.rin_coeff, plan.scaling, plan.analog_gain)
+               plan.rin_coeff, plan.scaling, plan.analog_gain, plan.detection, plan.rin_correlation)
         spec = self._specs.get(key)
         if spec is None:
             spec = _native.GemmSpec()
@@ -126,6 +126,8 @@ class CppBackend:
             spec.noise.sigma_const = plan.sigma_const
             spec.noise.shot_coeff = plan.shot_coeff
             spec.noise.rin_coeff = plan.rin_coeff
+            spec.noise.detection = plan.detection
+            spec.noise.rin_correlation = plan.rin_correlation
             spec.scaling = plan.scaling
             spec.analog_gain = plan.analog_gain
             if len(self._specs) >= 256:  # a sweep over noise levels must not grow it without bound

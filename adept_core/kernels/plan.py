@@ -38,6 +38,8 @@ class CallPlan:
         and ``x_scale`` is 0.
     analog_gain : float
         ``G`` applied to the noisy analog sum before the ADC (``"abfp"`` only).
+    detection, rin_correlation : str
+        The noise model's detector and RIN modes (:class:`~adept_core.kernels.spec.NoiseSpec`).
     """
 
     rows: int
@@ -54,6 +56,13 @@ class CallPlan:
     threads: int
     scaling: str = "tensor"
     analog_gain: float = 1.0
+    detection: str = "coherent"
+    rin_correlation: str = "independent"
+
+    @property
+    def plain_noise(self) -> bool:
+        """Coherent detection and independent RIN: the first kernel's step 3."""
+        return self.detection == "coherent" and self.rin_correlation == "independent"
 
     @property
     def noisy(self) -> bool:

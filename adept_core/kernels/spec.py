@@ -35,6 +35,16 @@ For ``X [M, K] float32`` and ``W [K, N] float32``, with
 represent). The default, ``"worst_case"``, is ``rows * qmax_x * qmax_w`` and
 never clips a noiseless partial sum.
 
+Detector and RIN modes of step 3 (``NoiseSpec.detection``, ``rin_correlation``):
+with ``detection="dual_rail"`` the shot term is ``shot_coeff * L`` where
+``L = sum_k |qx[m, k]| * |qw[k, n]|`` over the tile (an exact integer: the light
+on both rails), in place of ``shot_coeff * |pd|``; with
+``rin_correlation="laser"`` the RIN term leaves the square root,
+``var = sigma_const*sigma_const + shot_coeff*S`` (``S`` = ``|pd|`` or ``L``) and
+``y = (pd + sqrt(var) * z) + (rin_coeff * pd) * zc``, where ``zc`` is the
+normal of the hash of column ``0xFFFFFFFF`` under the same ``(seed, call_key,
+t, m)``: one draw per laser pulse, common to every output it feeds.
+
 Scaling mode ``"abfp"`` (adaptive block floating point, Basumallik et al.,
 arXiv 2205.06287) replaces steps 1, 4 and 5; steps 2 and 3 are unchanged.
 All scales are float32 (the paper keeps them in bf16; float32 is exact to
@@ -60,7 +70,7 @@ compute on every backend and never loses a bit the codes have):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from ..errors import ConfigError
 
@@ -69,6 +79,12 @@ MIN_BITS = 2
 MAX_BITS = 16
 #: Largest core dimension; keeps 16-bit tile sums inside int64 with room to spare.
 MAX_CORE_DIM = 4096
+#: Detector models: what the shot noise follows (step 3).
+DETECTION_MODES = ("coherent", "dual_rail")
+#: RIN models: independent per output, or common to every output of one laser (step 3).
+RIN_CORRELATIONS = ("independent", "laser")
+#: Column index whose hash gives the common RIN normal of a (tile, row): never a real column.
+RIN_COMMON_COLUMN = 0xFFFFFFFF
 #: Scaling modes of the kernel (see the module docstring): per-tensor/per-column, or ABFP.
 SCALING_MODES = ("tensor", "abfp")
 
@@ -105,15 +121,31 @@ class NoiseSpec:
         with the optical power that carries the signal).
     rin_coeff : float
         Relative intensity noise: standard deviation proportional to ``|p|``.
+    detection : str
+        ``"coherent"``: the shot variance is ``shot_coeff * |p|``;
+        ``"dual_rail"``: ``shot_coeff * L`` with ``L = sum_k |qx[m,k]| |qw[k,n]|``
+        over the tile, the light on both rails' photodiodes (step 3).
+    rin_correlation : str
+        ``"independent"``: one RIN draw per output, inside ``sqrt(var)``;
+        ``"laser"``: the laser's intensity noise is common to every output
+        of a (tile, input row): ``y = (p + sqrt(var') z) + (rin_coeff p) zc``
+        with ``zc`` drawn once per (tile, row) (step 3).
     """
 
     sigma_const: float = 0.0
     shot_coeff: float = 0.0
     rin_coeff: float = 0.0
+    detection: str = "coherent"
+    rin_correlation: str = "independent"
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            object.__setattr__(self, f.name, _check_coeff(f.name, getattr(self, f.name)))
+        for name in ("sigma_const", "shot_coeff", "rin_coeff"):
+            object.__setattr__(self, name, _check_coeff(name, getattr(self, name)))
+        if self.detection not in DETECTION_MODES:
+            raise ConfigError(f"NoiseSpec.detection must be one of {DETECTION_MODES}, got {self.detection!r}")
+        if self.rin_correlation not in RIN_CORRELATIONS:
+            raise ConfigError(
+                f"NoiseSpec.rin_correlation must be one of {RIN_CORRELATIONS}, got {self.rin_correlation!r}")
 
     @property
     def enabled(self) -> bool:

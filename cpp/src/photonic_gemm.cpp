@@ -278,6 +278,13 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   require(std::isfinite(s.analog_gain) && s.analog_gain > 0.0, "analog_gain must be finite and > 0");
   require(abfp || s.analog_gain == 1.0, "analog_gain other than 1 needs scaling 'abfp'");
   require(!abfp || plan.x_scale == 0.0f, "x_scale cannot be given with scaling 'abfp' (one scale per row and tile)");
+  const NoiseSpec& ns = s.noise;
+  require(ns.detection == "coherent" || ns.detection == "dual_rail",
+          "noise.detection must be 'coherent' or 'dual_rail', got '" + ns.detection + "'");
+  require(ns.rin_correlation == "independent" || ns.rin_correlation == "laser",
+          "noise.rin_correlation must be 'independent' or 'laser', got '" + ns.rin_correlation + "'");
+  const bool dual_rail = ns.enabled() && ns.detection == "dual_rail";
+  const bool rin_common = ns.enabled() && ns.rin_correlation == "laser";
   require(std::isfinite(plan.x_scale) && plan.x_scale >= 0.0f, "x_scale must be finite and >= 0 (0: from the data)");
   require(plan.lsb && plan.w_scale && plan.normal_table, "lsb, w_scale and normal_table must be given");
   require(plan.threads >= 1, "threads must be >= 1");
@@ -286,7 +293,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
     require(std::isfinite(plan.lsb[c]) && plan.lsb[c] > 0.0, "lsb must be finite and > 0 in every column");
   const Isa isa = resolve_isa(plan.isa);
   // The abfp epilogue (per-tile dequantization) exists in portable C++ only; same bits either way.
-  const bool simd = isa == Isa::Avx512Vnni && !w.wide && !abfp;
+  const bool simd = isa == Isa::Avx512Vnni && !w.wide && !abfp && !dual_rail && !rin_common;
 
   RunStats stats;
   const std::int64_t n = w.n;
@@ -341,6 +348,8 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   j.table = plan.normal_table;
   j.base_key = plan.base_key;
   j.y = y;
+  j.dual_rail = dual_rail;
+  j.rin_common = rin_common;
   std::vector<double> row_scale, col_factor;
   if (abfp) {
     row_scale.assign(static_cast<std::size_t>(m * w.tiles), 1.0);

@@ -13,7 +13,9 @@ namespace adept {
 #define ADEPT_NOISE_SPEC_FIELDS(X) \
   X(double, sigma_const, 0.0)      \
   X(double, shot_coeff, 0.0)       \
-  X(double, rin_coeff, 0.0)
+  X(double, rin_coeff, 0.0)        \
+  X(std::string, detection, "coherent") \
+  X(std::string, rin_correlation, "independent")
 
 #define ADEPT_GEMM_SPEC_FIELDS(X) \
   X(int, rows, 128)               \
