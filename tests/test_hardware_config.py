@@ -188,8 +188,10 @@ def test_hash_changes_when_any_value_changes():
                 new = value + 1
             elif isinstance(value, float):
                 new = value * 1.5 + 0.25 if value >= 0 else value - 1.0
-            elif key in ("scaling", "weight_array"):  # closed sets
-                new = {"tensor": "abfp", "abfp": "tensor", "svd_mesh": "crossbar", "crossbar": "svd_mesh"}[value]
+            elif key in ("scaling", "weight_array", "detection", "rin_correlation"):  # closed sets
+                new = {"tensor": "abfp", "abfp": "tensor", "svd_mesh": "crossbar", "crossbar": "svd_mesh",
+                       "coherent": "dual_rail", "dual_rail": "coherent", "independent": "laser",
+                       "laser": "independent"}[value]
             else:
                 new = value + "x"
             over = {f"{section}.{key}": new}

@@ -238,6 +238,10 @@ def link_budget(cfg: HardwareConfig, laser_power_mw: float | None = None) -> Lin
         sigma_const=k * math.sqrt(thermal_var),
         shot_coeff=2.0 * ELEMENTARY_CHARGE_C * bandwidth_hz * k,
         rin_coeff=math.sqrt(rin_lin * bandwidth_hz),
+        # Same coefficients in every mode: at full scale (every product maximal, one sign) the
+        # light on both rails equals |p| = p_fs, and a common RIN draw has the same variance.
+        detection=cfg.optics.detection,
+        rin_correlation=cfg.optics.rin_correlation,
     )
     wall_plug_mw = p_laser_mw / cfg.optics.laser_wall_plug_efficiency
     return LinkBudget(
