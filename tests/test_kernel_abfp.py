@@ -265,3 +265,14 @@ def test_calibration_engine_observes_abfp_codes():
     cal.weight_gemm("n", "w", 0, x, lambda: w)
     core = PhotonicCore(w, spec)
     assert cal.calibration["n/w"]["full_scale"] == core.calibrate_full_scale(x)
+
+
+def test_fidelity_abfp_rows_set_the_mode_and_gain():
+    from adept_core.fidelity import ABFP_SETTINGS, hardware_for
+
+    gains = []
+    for setting in ABFP_SETTINGS:
+        spec, budget = hardware_for(setting)
+        assert spec.scaling == "abfp" and budget.laser_power_mw == 11000.0
+        gains.append(spec.analog_gain)
+    assert gains == [1.0, 2.0, 4.0, 8.0, 1.0]
