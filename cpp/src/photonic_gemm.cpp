@@ -292,8 +292,9 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   for (std::int64_t c = 0; c < w.n; ++c)
     require(std::isfinite(plan.lsb[c]) && plan.lsb[c] > 0.0, "lsb must be finite and > 0 in every column");
   const Isa isa = resolve_isa(plan.isa);
-  // The abfp epilogue (per-tile dequantization) exists in portable C++ only; same bits either way.
-  const bool simd = isa == Isa::Avx512Vnni && !w.wide && !abfp && !dual_rail && !rin_common;
+  // The dual-rail light and the laser-common RIN exist in portable C++ only; same bits either way.
+  const bool simd = isa == Isa::Avx512Vnni && !w.wide;
+  const bool simd_blocks = simd && !dual_rail && !rin_common;
 
   RunStats stats;
   const std::int64_t n = w.n;
@@ -444,7 +445,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
       const std::int64_t m1 = std::min(m, m0 + block_rows), n1 = std::min(n, n0 + kBlockCols);
       if (w.wide)
         detail::portable::block_wide(j, m0, m1, n0, n1, scratch, &clipped[worker]);
-      else if (simd)
+      else if (simd_blocks)
         detail::avx512::block_narrow(j, m0, m1, n0, n1, scratch, &clipped[worker]);
       else
         detail::portable::block_narrow(j, m0, m1, n0, n1, scratch, &clipped[worker]);
