@@ -154,6 +154,8 @@ def run_sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = Non
         raise ConfigError(f"points_per_task must be a positive integer, got {points_per_task!r}")
     if evaluator is None:
         check_builtin(spec)
+    if isinstance(client, str):
+        check_address(client)
     if out is not None:
         check_writable(Path(out))
     points = expand(spec, __version__, evaluator_id(evaluator))
@@ -334,6 +336,16 @@ def connect(address: str) -> Any:
     ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s`` shortens it).
     """
     from distributed import Client
+
+    check_address(address)
+    try:
+        return Client(address)
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"cannot reach the Dask scheduler at {address!r} ({exc}); is it running?") from None
+
+
+def check_address(address: str) -> None:
+    """Refuse a malformed scheduler address (``tcp://HOST:PORT``; the scheme may be left out)."""
     from distributed.comm import parse_address
 
     try:
@@ -343,10 +355,6 @@ def connect(address: str) -> Any:
             raise ValueError("no host:port")
     except ValueError as exc:
         raise ConfigError(f"scheduler address {address!r} is malformed ({exc}); expected tcp://HOST:PORT") from None
-    try:
-        return Client(address)
-    except (OSError, TimeoutError) as exc:
-        raise ConfigError(f"cannot reach the Dask scheduler at {address!r} ({exc}); is it running?") from None
 
 
 def _progress_bar(total: int, progress: bool | None) -> Any:

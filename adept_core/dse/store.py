@@ -112,6 +112,8 @@ def _read(path: Path, what: str, recover: str) -> pa.Table:
     except (pa.ArrowException, OSError) as exc:
         raise ConfigError(f"{what} {str(path)!r} cannot be read as Parquet (truncated or not a results file: "
                           f"{exc}); {recover}") from None
+    if table.num_rows == 0 and not table.column_names:  # what an empty sweep wrote before 0.x: harmless
+        return table
     column = table.column("point_hash") if "point_hash" in table.column_names else None
     if column is None or column.null_count or not pa.types.is_string(column.type):
         raise ConfigError(f"{what} {str(path)!r} is not an adept results file (no point_hash column of text, "
@@ -213,7 +215,8 @@ class ResultStore:
                                           "next run)"))
                 self._absorbed.append(part)
         for table in self._tables:
-            self.done.update(table.column("point_hash").to_pylist())
+            if table.num_rows:
+                self.done.update(table.column("point_hash").to_pylist())
 
     @property
     def schema(self) -> pa.Schema:
@@ -269,8 +272,8 @@ class ResultStore:
     def consolidate(self, spec_source: dict | None = None) -> pa.Table:
         """Rewrite the results file with every row and drop the journal; returns the table."""
         table = self.table()
-        if self.path is None:
-            return table
+        if self.path is None or (table.num_rows == 0 and not self.path.exists()):
+            return table  # nothing to keep: no empty file that names no columns
         if spec_source is not None:
             table = table.replace_schema_metadata({SPEC_METADATA_KEY: json.dumps(spec_source, default=str)})
         write_atomic(table, self.path)
