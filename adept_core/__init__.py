@@ -3,10 +3,11 @@
 Public API (stable names other projects import):
 
 - kernel: :class:`NoiseSpec`, :class:`PhotonicGemmSpec`, :class:`PhotonicCore`,
-  :func:`photonic_gemm`, :class:`GemmStats`, :func:`available_backends`;
+  :func:`photonic_gemm` (returns :class:`GemmResult`: ``.out``, ``.stats``), :class:`GemmStats`,
+  :func:`available_backends`;
 - models: :class:`Graph`, :func:`build_workload` (the zoo), :func:`from_onnx`;
 - hardware: :func:`load_config`, :func:`kernel_spec`, :func:`link_budget`;
-- numbers: :func:`prepare` (the executor);
+- numbers: :func:`prepare` (the executor), :func:`compare_outputs` (the fidelity figures the CLI prints);
 - cost: :func:`evaluate`, :class:`Report`;
 - sweeps: :func:`sweep`;
 - errors: :class:`AdeptError` and its subclasses.
@@ -19,7 +20,7 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from .errors import AdeptError, BackendUnavailableError, ConfigError, InputError, ShapeError, UnsupportedOpError
-from .kernels import GemmStats, NoiseSpec, PhotonicCore, PhotonicGemmSpec, available_backends, photonic_gemm
+from .kernels import GemmResult, GemmStats, NoiseSpec, PhotonicCore, PhotonicGemmSpec, available_backends, photonic_gemm
 
 try:
     __version__ = _version("adept-core")
@@ -35,6 +36,7 @@ _LAZY = {
     "kernel_spec": ("adept_core.hardware", "kernel_spec"),
     "link_budget": ("adept_core.hardware", "link_budget"),
     "prepare": ("adept_core.emulate", "prepare"),
+    "compare_outputs": ("adept_core.emulate", "compare_outputs"),
     "evaluate": ("adept_core.energy", "evaluate"),
     "Report": ("adept_core.energy", "Report"),
     "sweep": ("adept_core.dse", "sweep"),
@@ -55,7 +57,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "AdeptError", "BackendUnavailableError", "ConfigError", "GemmStats", "InputError", "NoiseSpec",
+    "AdeptError", "BackendUnavailableError", "ConfigError", "GemmResult", "GemmStats", "InputError", "NoiseSpec",
     "PhotonicCore", "PhotonicGemmSpec", "ShapeError", "UnsupportedOpError", "available_backends",
     "photonic_gemm", "__version__", *_LAZY,
 ]

@@ -102,11 +102,11 @@ def test_kernel_speed(benchmark, shape, impl):
     benchmark.extra_info["target_ratio"] = SHAPES[shape]
 
     def run():
-        return core(x, seed=SEED, adc_full_scale=full_scale, backend="cpp", threads=THREADS, return_stats=True)
+        return core(x, seed=SEED, adc_full_scale=full_scale, backend="cpp", threads=THREADS)
 
     run()  # pack the weights for this tile length once, as a programmed core would be
     y, stats = benchmark(run)
-    ref = core(x[:CHECK_ROWS], seed=SEED, adc_full_scale=full_scale, x_scale=stats.x_scale, backend="numpy")
+    ref = core(x[:CHECK_ROWS], seed=SEED, adc_full_scale=full_scale, x_scale=stats.x_scale, backend="numpy").out
     assert np.array_equal(y[:CHECK_ROWS], ref)
     exact = x.astype(np.float64) @ w.astype(np.float64)
     rel = np.linalg.norm(y - exact) / np.linalg.norm(exact)
@@ -128,10 +128,10 @@ def test_resnet50_layers_speed(benchmark, impl):
     benchmark.extra_info["target_ratio"] = 1.0
 
     def run():
-        return [core(x, seed=SEED, call_key=i, adc_full_scale=fs, backend="cpp", threads=THREADS, return_stats=True)
+        return [core(x, seed=SEED, call_key=i, adc_full_scale=fs, backend="cpp", threads=THREADS)
                 for i, (x, _, core, fs) in enumerate(problems)]
 
     run()  # pack every core's weights once
     for i, ((x, _, core, fs), (y, stats)) in enumerate(zip(problems, benchmark(run))):
-        ref = core(x[:CHECK_ROWS], seed=SEED, call_key=i, adc_full_scale=fs, x_scale=stats.x_scale, backend="numpy")
+        ref = core(x[:CHECK_ROWS], seed=SEED, call_key=i, adc_full_scale=fs, x_scale=stats.x_scale, backend="numpy").out
         assert np.array_equal(y[:CHECK_ROWS], ref), f"layer {i}: cpp differs from the NumPy oracle"

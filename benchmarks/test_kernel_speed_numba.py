@@ -23,10 +23,10 @@ def test_numba_kernel_speed(benchmark, shape):
     benchmark.extra_info["target_ratio"] = NUMBA_TARGET
 
     def run():
-        return core(x, seed=SEED, adc_full_scale=full_scale, backend="numba", threads=THREADS, return_stats=True)
+        return core(x, seed=SEED, adc_full_scale=full_scale, backend="numba", threads=THREADS)
 
     run()  # compile (or load the cached machine code) and convert the weights once
     y, stats = benchmark(run)
-    ref = core(x[:CHECK_ROWS], seed=SEED, adc_full_scale=full_scale, x_scale=stats.x_scale, backend="numpy")
+    ref = core(x[:CHECK_ROWS], seed=SEED, adc_full_scale=full_scale, x_scale=stats.x_scale, backend="numpy").out
     assert np.array_equal(y[:CHECK_ROWS], ref)
     assert stats.backend == "numba" and y.shape == (x.shape[0], w.shape[1])

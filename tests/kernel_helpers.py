@@ -37,7 +37,7 @@ def run_backends(core: PhotonicCore, x: np.ndarray, **call) -> dict:
     results = {}
     for name in BACKEND_NAMES:
         get_backend(name)
-        results[name] = core(x, backend=name, return_stats=True, **call)
+        results[name] = core(x, backend=name, **call)
     return results
 
 

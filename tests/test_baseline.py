@@ -75,3 +75,55 @@ def test_double_buffered_weights_hide_all_but_the_first_shift_in(m, k, n):
 def test_systolic_preset_maps_its_double_buffering():
     assert cost_params(load_config("systolic")).double_buffer
     assert not cost_params(load_config("systolic", {"systolic.double_buffered_weights": False})).double_buffer
+
+
+def _die_power_w(report, cfg) -> float:
+    """Power of the accelerator die: everything but the DRAM chips (TPU v1's published power is the die's)."""
+    dram_w = report.energy_breakdown_j["dram"] * report.batch / report.latency_s + cfg.dram.static_power_mw * 1e-3
+    return report.power_w - dram_w
+
+
+def test_tpu_v1_preset_has_its_published_peak_and_memory_system():
+    cfg = load_config("systolic-tpuv1")
+    assert round(2 * cfg.systolic.peak_macs_per_s / 1e12) == 92  # 92 TOPS (Jouppi et al., ISCA 2017)
+    assert cfg.systolic.rows * cfg.systolic.cols * cfg.systolic.cores == 65536
+    assert cfg.sram.capacity_mib == 28.0 and cfg.dram.bandwidth_gb_per_s == 34.0 and cfg.dram.technology == "DDR3"
+
+
+@pytest.mark.parametrize("preset", ["systolic-tpuv1", "systolic"])
+def test_baseline_die_power_at_full_use_is_in_tpu_v1s_published_range(preset):
+    from adept_core.energy.evaluate import evaluate
+
+    cfg = load_config(preset)
+    # One 256 x 256 fold streaming 16,384 vectors: the array is busy > 95 % of the run.
+    report = evaluate(gemm_graph(16384, 256, 256, relu=False), cfg)
+    assert report.utilization["systolic"] > 0.95
+    assert 28.0 <= _die_power_w(report, cfg) <= 40.0  # TPU v1 die: 28 W idle, 40 W busy (Jouppi et al. 2017, Table 2)
+
+
+def test_single_buffered_preset_reproduces_scale_sim_cycles():
+    cfg = load_config("systolic", {"systolic.double_buffered_weights": False})
+    m, k, n = 300, 600, 700
+    s = schedule(gemm_graph(m, k, n, relu=False), cost_params(cfg))
+    rows, cols = cfg.systolic.rows, cfg.systolic.cols
+    cycles = math.ceil(k / rows) * math.ceil(n / cols) * (2 * rows + cols + m - 2)
+    assert s.layers["latency_s"][0, 0] == pytest.approx(cycles / (cfg.systolic.clock_ghz * 1e9), rel=1e-12)
+
+
+def test_systolic_cores_key_deals_folds_over_the_arrays():
+    m, k, n = 300, 1024, 1024  # 4 x 4 = 16 folds of the 256 x 256 array
+    cfgs = [load_config("systolic", {"systolic.cores": c, "systolic.double_buffered_weights": False}) for c in (1, 3)]
+    one, three = (schedule(gemm_graph(m, k, n, relu=False), cost_params(c)) for c in cfgs)
+    fold = (2 * 256 + 256 + m - 2) / 0.7e9
+    assert cost_params(cfgs[1]).cores == 3
+    assert one.layers["engine_s"][0, 0] + one.layers["fill_s"][0, 0] == pytest.approx(16 * fold, rel=1e-12)
+    assert three.layers["engine_s"][0, 0] + three.layers["fill_s"][0, 0] == pytest.approx(6 * fold, rel=1e-12)
+
+
+@pytest.mark.parametrize("preset", ["systolic", "systolic-tpuv1"])
+def test_every_baseline_value_carries_a_source(preset):
+    from adept_core.hardware.loader import PRESET_DIR
+
+    for line in (PRESET_DIR / f"{preset}.toml").read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", "[", "base", "name")):
+            assert "#" in line and line.split("#", 1)[1].strip(), line

@@ -123,7 +123,7 @@ def test_adc_ties_round_half_to_even_like_the_oracle(isa):
     core = PhotonicCore(gen.uniform(-1, 1, (50, 40)).astype(np.float32), spec)
     full_scale = 2.0 * qmax(spec.adc_bits)
     y, _, _, clipped = _call(core, x, isa=isa, full_scale=full_scale)
-    ref, stats = core(x, adc_full_scale=full_scale, backend="numpy", return_stats=True)
+    ref, stats = core(x, adc_full_scale=full_scale, backend="numpy")
     assert np.array_equal(y, ref) and clipped == stats.clipped > 0
     qx = np.rint(x / np.float32(np.abs(x).max() / 3)).astype(np.int64)
     p = qx[:, :16] @ core.qw[:16].astype(np.int64)
@@ -142,8 +142,8 @@ def test_int16_path_matches_the_numpy_oracle(bits):
     core = PhotonicCore(w, spec)
     if bits[:2] == (16, 16):
         assert core.calibrate_full_scale(x) > 2**31  # the int64 tile sum really is needed
-    ref, ref_stats = core(x, seed=11, backend="numpy", return_stats=True)
-    y, stats = core(x, seed=11, backend="cpp", return_stats=True)
+    ref, ref_stats = core(x, seed=11, backend="numpy")
+    y, stats = core(x, seed=11, backend="cpp")
     assert np.array_equal(y, ref)
     assert stats.clipped == ref_stats.clipped
 
@@ -151,10 +151,10 @@ def test_int16_path_matches_the_numpy_oracle(bits):
 def test_env_var_forces_portable_path_and_bits_do_not_change(monkeypatch):
     gen = np.random.default_rng(5)
     core, x = _case(gen, 40, 260, 50, PhotonicGemmSpec(noise=NoiseSpec(1.0, 0.5, 0.01)))
-    ref = core(x, seed=2, backend="numpy")
+    ref = core(x, seed=2, backend="numpy").out
     monkeypatch.setenv("ADEPT_ISA", "portable")
     assert get_backend("cpp").isa() == "portable"
-    assert np.array_equal(core(x, seed=2, backend="cpp"), ref)
+    assert np.array_equal(core(x, seed=2, backend="cpp").out, ref)
     monkeypatch.setenv("ADEPT_ISA", "avx512")
     with pytest.raises(ValueError, match="ADEPT_ISA"):
         core(x, backend="cpp")
@@ -176,10 +176,12 @@ def test_worker_pool_does_not_change_bits(isa):
     one = _call(core, x, isa=isa, threads=1, seed=8)
     pool = native.WorkerPool(3)
     assert pool.size == 3
-    for threads in (1, 2, 3, 5):  # 5 > pool size: the call starts its own threads instead
+    for threads in (1, 2, 3, 5):  # 5 > pool size: the pool grows to the call's team
         _assert_same(one, _call(core, x, isa=isa, threads=threads, seed=8, pool=pool))
-    with pytest.raises(ValueError, match="threads >= 1"):
-        native.WorkerPool(0)
+    assert pool.size == 5
+    for bad in (0, 257):
+        with pytest.raises(ValueError, match=r"a WorkerPool needs threads in \[1, 256\]"):
+            native.WorkerPool(bad)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -218,7 +220,7 @@ def test_two_python_threads_at_once_equal_sequential_calls():
     core, _ = _case(gen, 1, 512, 384, PhotonicGemmSpec(noise=NoiseSpec(1.0, 0.5, 0.01)))
     xs = [gen.standard_normal((96, 512)).astype(np.float32) for _ in range(4)]
     # threads=2: the calls share the backend's worker pool; whoever finds it busy starts threads.
-    sequential = [core(x, seed=i, backend="cpp", threads=2) for i, x in enumerate(xs)]
+    sequential = [core(x, seed=i, backend="cpp", threads=2).out for i, x in enumerate(xs)]
     results: dict[int, np.ndarray] = {}
     barrier = threading.Barrier(2)
 
@@ -226,7 +228,7 @@ def test_two_python_threads_at_once_equal_sequential_calls():
         barrier.wait()
         for _ in range(3):
             for i in ids:
-                results[i] = core(xs[i], seed=i, backend="cpp", threads=2)
+                results[i] = core(xs[i], seed=i, backend="cpp", threads=2).out
 
     threads = [threading.Thread(target=worker, args=(ids,)) for ids in ((0, 1), (2, 3))]
     for t in threads:

@@ -100,7 +100,7 @@ def test_gemm_node_is_exactly_one_kernel_call_with_the_derived_key():
               {"x": (3, 20), "w": (20, 12), "y": (3, 12)})
     x = rng.standard_normal((3, 20)).astype(np.float32)
     got = prepare(g, spec=NOISY, asic_format="fp32", backend="numpy").run({"x": x}, seed=11).outputs["y"]
-    want = PhotonicCore(w, NOISY)(x, seed=11, call_key=stable_key("fc", "fc", 0, 0, 0), backend="numpy")
+    want = PhotonicCore(w, NOISY)(x, seed=11, call_key=stable_key("fc", "fc", 0, 0, 0), backend="numpy").out
     assert np.array_equal(got, want)
 
 

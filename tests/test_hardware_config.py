@@ -19,13 +19,37 @@ def test_presets_load_and_default_is_adept():
     assert load_config() == load_config("adept")
     for name in PRESETS:
         cfg = load_config(name)
-        assert isinstance(cfg, HardwareConfig) and cfg.name == name and cfg.accelerator == name
+        assert isinstance(cfg, HardwareConfig) and cfg.name == name and cfg.accelerator == name.split("-")[0]
 
 
-def test_systolic_shares_memory_asic_and_host_with_adept():
+def test_presets_are_discovered_from_the_preset_directory():
+    from adept_core.hardware.loader import PRESET_DIR
+
+    assert set(PRESETS) == {path.stem for path in PRESET_DIR.glob("*.toml")}
+    assert {"adept", "adept-svd-mesh", "systolic", "systolic-tpuv1"} <= set(PRESETS)
+
+
+def test_adept_svd_mesh_keeps_the_adept_values():
+    adept, frozen = to_dict(load_config("adept")), to_dict(load_config("adept-svd-mesh"))
+    assert frozen.pop("name") == "adept-svd-mesh" and adept.pop("name") == "adept"
+    assert frozen == adept
+
+
+def test_systolic_shares_memory_sizes_vector_unit_and_host_with_adept():
     adept, systolic = load_config("adept"), load_config("systolic")
-    for section in ("sram", "dram", "asic", "host", "systolic"):
+    for section in ("dram", "host"):
         assert getattr(adept, section) == getattr(systolic, section)
+    for key in ("capacity_mib", "bandwidth_gb_per_s", "leakage_mw_per_mib"):
+        assert getattr(adept.sram, key) == getattr(systolic.sram, key)
+    for key in ("lanes", "clock_ghz", "energy_pj_per_op"):
+        assert getattr(adept.asic, key) == getattr(systolic.asic, key)
+
+
+def test_systolic_cores_is_a_config_key():
+    cfg = load_config("systolic", {"systolic.cores": 4})
+    assert cfg.systolic.cores == 4 and cfg.systolic.peak_macs_per_s == 4 * load_config("systolic").systolic.peak_macs_per_s
+    with pytest.raises(ConfigError, match="systolic.cores"):
+        load_config("systolic", {"systolic.cores": 0})
 
 
 def test_known_adept_numbers_from_issue_3():
@@ -196,19 +220,20 @@ def test_hash_changes_when_any_value_changes():
     assert config_hash(with_overrides(cfg, {"name": "other"})) != base_hash
 
 
-def _preset_lines():
+def _preset_lines(preset="adept"):
     from adept_core.hardware.loader import PRESET_DIR
 
     section = None
-    for line in (PRESET_DIR / "adept.toml").read_text().splitlines():
+    for line in (PRESET_DIR / f"{preset}.toml").read_text().splitlines():
         if line.startswith("["):
             section = line.strip("[] ")
         elif section and "=" in line and not line.lstrip().startswith("#"):
             yield section, line
 
 
-def test_every_preset_value_carries_a_source_comment():
-    lines = list(_preset_lines())
+@pytest.mark.parametrize("preset", ["adept", "adept-svd-mesh"])
+def test_every_preset_value_carries_a_source_comment(preset):
+    lines = list(_preset_lines(preset))
     assert len(lines) == sum(len(dataclasses.fields(cls)) for cls in SECTIONS.values())
     for section, line in lines:
         key, _, rest = line.partition("=")

@@ -31,16 +31,16 @@ def test_every_backend_is_available_and_auto_is_the_first():
     assert available_backends() == BACKEND_NAMES
     assert get_backend("auto").name == BACKEND_NAMES[0]
     x, w = random_operands(1, 3, 40, 5)
-    _, stats = PhotonicCore(w)(x, return_stats=True)
+    _, stats = PhotonicCore(w)(x)
     assert stats.backend == BACKEND_NAMES[0]
 
 
 def test_one_shot_equals_the_programmed_core():
     x, w = random_operands(2, 4, 70, 9)
     core = PhotonicCore(w, NOISY)
-    assert np.array_equal(photonic_gemm(x, w, NOISY, seed=3, call_key=4), core(x, seed=3, call_key=4))
-    assert np.array_equal(photonic_gemm(x, w, NOISY), core(x, seed=0, call_key=0))
-    y = core(x)
+    assert np.array_equal(photonic_gemm(x, w, NOISY, seed=3, call_key=4).out, core(x, seed=3, call_key=4).out)
+    assert np.array_equal(photonic_gemm(x, w, NOISY).out, core(x, seed=0, call_key=0).out)
+    y = core(x).out
     assert isinstance(y, np.ndarray) and y.dtype == F32 and y.shape == (4, 9)
 
 
@@ -48,18 +48,18 @@ def test_one_shot_equals_the_programmed_core():
 def test_same_call_same_bits_and_keys_change_the_noise(backend):
     x, w = random_operands(3, 6, 90, 12)
     core = PhotonicCore(w, NOISY)
-    y = core(x, seed=1, call_key=2, backend=backend)
-    assert np.array_equal(y, core(x, seed=1, call_key=2, backend=backend))
-    assert not np.array_equal(y, core(x, seed=2, call_key=2, backend=backend))
-    assert not np.array_equal(y, core(x, seed=1, call_key=3, backend=backend))
+    y = core(x, seed=1, call_key=2, backend=backend).out
+    assert np.array_equal(y, core(x, seed=1, call_key=2, backend=backend).out)
+    assert not np.array_equal(y, core(x, seed=2, call_key=2, backend=backend).out)
+    assert not np.array_equal(y, core(x, seed=1, call_key=3, backend=backend).out)
     quiet = PhotonicCore(w, PhotonicGemmSpec(rows=32, cols=16))
-    assert np.array_equal(quiet(x, seed=1, backend=backend), quiet(x, seed=99, call_key=5, backend=backend))
+    assert np.array_equal(quiet(x, seed=1, backend=backend).out, quiet(x, seed=99, call_key=5, backend=backend).out)
 
 
 def test_gemm_stats_counts():
     # M=5, K=300, N=70 on a 128 x 32 core: k_tiles = 3, n_tiles = 3.
     x, w = random_operands(4, 5, 300, 70)
-    _, stats = PhotonicCore(w, PhotonicGemmSpec(cols=32))(x, return_stats=True)
+    _, stats = PhotonicCore(w, PhotonicGemmSpec(cols=32))(x)
     assert isinstance(stats, GemmStats)
     assert (stats.m, stats.k, stats.n, stats.k_tiles, stats.n_tiles) == (5, 300, 70, 3, 3)
     assert stats.passes == 5 * 3 * 3
@@ -88,7 +88,7 @@ def test_calibrated_range_is_the_largest_noiseless_partial_sum():
     assert core.calibrate_full_scale(x) == 127.0 * 127.0  # tile 1: 127 * -127
     per_column = core.calibrate_full_scale(x, per_column=True)
     assert per_column.shape == (1,) and per_column[0] == 127.0 * 127.0
-    _, stats = core(x, adc_full_scale=core.calibrate_full_scale(x), return_stats=True)
+    _, stats = core(x, adc_full_scale=core.calibrate_full_scale(x))
     assert stats.clipped == 0
 
 
@@ -102,9 +102,9 @@ def test_eight_bit_result_is_close_to_float_matmul_with_a_calibrated_adc():
     def rel(y):
         return np.linalg.norm(y - exact) / np.linalg.norm(exact)
 
-    calibrated = rel(core(x, adc_full_scale=core.calibrate_full_scale(x)))
+    calibrated = rel(core(x, adc_full_scale=core.calibrate_full_scale(x)).out)
     assert calibrated < 0.05
-    assert rel(core(x)) > 4 * calibrated
+    assert rel(core(x).out) > 4 * calibrated
 
 
 @pytest.mark.parametrize("backend", BACKEND_NAMES)
@@ -113,12 +113,12 @@ def test_inputs_are_left_untouched_and_read_only_inputs_work(backend):
     x_before, w_before = x.copy(), w.copy()
     core = PhotonicCore(w, NOISY)
     x.flags.writeable = False
-    y1 = core(x, seed=5, backend=backend)
-    y2 = core(x, seed=5, backend=backend)
+    y1 = core(x, seed=5, backend=backend).out
+    y2 = core(x, seed=5, backend=backend).out
     assert y1 is not y2 and np.array_equal(y1, y2)
     assert np.array_equal(x, x_before) and np.array_equal(w, w_before)
     x2 = x.copy()
-    assert np.array_equal(core(x2, seed=5, backend=backend), y1)
+    assert np.array_equal(core(x2, seed=5, backend=backend).out, y1)
 
 
 @pytest.mark.parametrize("backend", BACKEND_NAMES)
@@ -126,14 +126,14 @@ def test_concurrent_calls_from_python_threads_equal_sequential_calls(backend):
     x, w = random_operands(7, 40, 300, 50)
     core = PhotonicCore(w, NOISY)
     keys = list(range(6))
-    sequential = {k: core(x, seed=k, backend=backend, threads=2) for k in keys}
+    sequential = {k: core(x, seed=k, backend=backend, threads=2).out for k in keys}
     results: dict = {}
     errors: list = []
 
     def worker(mine):
         try:
             for k in mine:
-                results[k] = core(x, seed=k, backend=backend, threads=2)
+                results[k] = core(x, seed=k, backend=backend, threads=2).out
         except Exception as exc:  # surfaced by the assertion below
             errors.append(exc)
 

@@ -77,9 +77,9 @@ def test_numba_thread_count_never_changes_bits():
     spec = PhotonicGemmSpec(rows=16, cols=8, noise=NoiseSpec(sigma_const=2.0, shot_coeff=1.0))
     x, w = random_operands(9, 7, 50, 13)
     core = PhotonicCore(w, spec)
-    ref = core(x, seed=4, backend="numpy")
+    ref = core(x, seed=4, backend="numpy").out
     for threads in range(1, 6):
-        assert np.array_equal(core(x, seed=4, backend="numba", threads=threads), ref)
+        assert np.array_equal(core(x, seed=4, backend="numba", threads=threads).out, ref)
 
 
 def test_numba_row_blocks_never_change_bits(monkeypatch):
@@ -87,9 +87,9 @@ def test_numba_row_blocks_never_change_bits(monkeypatch):
     spec = PhotonicGemmSpec(rows=16, cols=8, noise=NoiseSpec(sigma_const=2.0))
     x, w = random_operands(10, 23, 50, 13)
     core = PhotonicCore(w, spec)
-    ref = core(x, seed=4, backend="numpy")
+    ref = core(x, seed=4, backend="numpy").out
     monkeypatch.setattr(numba_backend, "BLOCK_ELEMENTS", 13 * 5)
-    assert np.array_equal(core(x, seed=4, backend="numba", threads=2), ref)
+    assert np.array_equal(core(x, seed=4, backend="numba", threads=2).out, ref)
 
 
 def test_numba_wide_paths_equal_the_narrow_ones(monkeypatch):
@@ -97,10 +97,10 @@ def test_numba_wide_paths_equal_the_narrow_ones(monkeypatch):
     spec = PhotonicGemmSpec(rows=32, cols=8, noise=NoiseSpec(sigma_const=1.0, rin_coeff=0.01))
     x, w = random_operands(12, 5, 100, 10)
     core = PhotonicCore(w, spec)
-    ref = core(x, seed=9, backend="numpy")
+    ref = core(x, seed=9, backend="numpy").out
     monkeypatch.setattr(numba_backend, "product_dtype", lambda *a: np.dtype(np.float64))
     monkeypatch.setattr(numba_backend, "accumulator_dtype", lambda *a: np.dtype(np.int64))
-    assert np.array_equal(PhotonicCore(w, spec)(x, seed=9, backend="numba"), ref)
+    assert np.array_equal(PhotonicCore(w, spec)(x, seed=9, backend="numba").out, ref)
 
 
 def test_small_calls_stay_on_one_thread_and_large_ones_split():

@@ -33,7 +33,7 @@ def _noisy_minus_p(noise: NoiseSpec, sign: int, seed: int = 0) -> np.ndarray:
     spec = PhotonicGemmSpec(input_bits=8, weight_bits=8, adc_bits=16, noise=noise)
     x = np.full((M_SAMPLES, 1), 127.0 * sign, dtype=np.float32)
     core = PhotonicCore(np.full((1, N_SAMPLES), 127.0, dtype=np.float32), spec)
-    y = core(x, seed=seed, x_scale=1.0, adc_full_scale=32767.0, backend="numpy")
+    y = core(x, seed=seed, x_scale=1.0, adc_full_scale=32767.0, backend="numpy").out
     return y.astype(np.float64).ravel() - sign * P_ABS
 
 

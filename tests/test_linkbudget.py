@@ -132,7 +132,7 @@ def test_kernel_realises_the_link_budget_noise_at_full_scale():
     x = np.ones((m, k), np.float32)
     w = np.ones((k, n), np.float32)
     p_fs = spec.worst_case_full_scale
-    y = photonic_gemm(x, w, spec, seed=7, backend="numpy", adc_full_scale=2.0 * p_fs)
+    y = photonic_gemm(x, w, spec, seed=7, backend="numpy", adc_full_scale=2.0 * p_fs).out
     noise = spec.noise
     sigma_p = math.sqrt(noise.sigma_const**2 + noise.shot_coeff * p_fs + (noise.rin_coeff * p_fs) ** 2)
     # y = p * (1/qmax)**2 for all-ones operands; noiseless value is k.

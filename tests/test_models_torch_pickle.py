@@ -1,110 +1,22 @@
 """The torch-free .pth reader on synthetic files written like torch does, and on the real checkpoint.
 
-torch is not installed, so the synthetic files are written with pickle and
-zipfile: a stand-in ``torch`` module (inserted into ``sys.modules`` only for
-the test) gives pickle the globals ``torch._utils._rebuild_tensor_v2`` and
-``torch.FloatStorage`` ... to emit, and storages are written by persistent id,
-as ``torch.save`` does in its legacy and zip formats.
+The synthetic files come from :mod:`torch_files` (torch is not installed).
 """
 
-import io
 import pickle
-import struct
-import sys
-import types
-import zipfile
 
 import numpy as np
 import pytest
+from torch_files import tensors, fake_torch, write_legacy, write_zip  # noqa: F401 - fake_torch is a fixture
 
 from adept_core.errors import InputError
 from adept_core.models import efficientnet_lite
 from adept_core.models.torch_pickle import LEGACY_MAGIC, LEGACY_PROTOCOL, load_state_dict
 
 
-class _FakeStorage:
-    def __init__(self, key, cls, data):
-        self.key, self.cls, self.data = key, cls, data
-
-
-class _FakeTensor:
-    def __init__(self, storage, offset, size, stride, rebuild):
-        self.args = (storage, offset, size, stride, False, {})
-        self.rebuild = rebuild
-
-    def __reduce__(self):
-        return self.rebuild, self.args
-
-
-@pytest.fixture
-def fake_torch(monkeypatch):
-    torch = types.ModuleType("torch")
-    utils = types.ModuleType("torch._utils")
-
-    def _rebuild_tensor_v2(*args):  # never called: the reader resolves the name itself
-        raise AssertionError
-
-    _rebuild_tensor_v2.__module__, _rebuild_tensor_v2.__qualname__ = "torch._utils", "_rebuild_tensor_v2"
-    utils._rebuild_tensor_v2 = _rebuild_tensor_v2
-    for name in ("FloatStorage", "LongStorage", "HalfStorage", "BFloat16Storage"):
-        setattr(torch, name, type(name, (), {"__module__": "torch"}))
-    torch._utils = utils
-    monkeypatch.setitem(sys.modules, "torch", torch)
-    monkeypatch.setitem(sys.modules, "torch._utils", utils)
-    return torch
-
-
-def _tensors(torch):
-    base = np.arange(12, dtype=np.float32)
-    floats = _FakeStorage("0", torch.FloatStorage, base)
-    longs = _FakeStorage("1", torch.LongStorage, np.array([7, -3], dtype=np.int64))
-    rebuild = sys.modules["torch._utils"]._rebuild_tensor_v2
-    state = {
-        "w": _FakeTensor(floats, 0, (3, 4), (4, 1), rebuild),  # contiguous
-        "wt": _FakeTensor(floats, 0, (4, 3), (1, 4), rebuild),  # transposed view of the same storage
-        "tail": _FakeTensor(floats, 10, (2,), (1,), rebuild),  # storage offset
-        "n": _FakeTensor(longs, 1, (1,), (1,), rebuild),
-    }
-    expected = {"w": base.reshape(3, 4), "wt": base.reshape(3, 4).T, "tail": base[10:], "n": np.array([-3])}
-    return state, [floats, longs], expected
-
-
-def _pickle_state(state, zip_style: bool) -> bytes:
-    buf = io.BytesIO()
-    pickler = pickle.Pickler(buf, protocol=2)
-
-    def persistent_id(obj):
-        if isinstance(obj, _FakeStorage):
-            pid = ("storage", obj.cls, obj.key, "cpu", obj.data.size)
-            return pid if zip_style else pid + (None,)
-        return None
-
-    pickler.persistent_id = persistent_id
-    pickler.dump(state)
-    return buf.getvalue()
-
-
-def write_legacy(path, state, storages, numel_override=None):
-    with open(path, "wb") as f:
-        for header in (LEGACY_MAGIC, LEGACY_PROTOCOL, {"protocol_version": LEGACY_PROTOCOL, "little_endian": True}):
-            pickle.dump(header, f, protocol=2)
-        f.write(_pickle_state(state, zip_style=False))
-        pickle.dump([s.key for s in storages], f, protocol=2)
-        for s in storages:
-            f.write(struct.pack("<q", numel_override or s.data.size))
-            f.write(s.data.tobytes())
-
-
-def write_zip(path, state, storages):
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("archive/data.pkl", _pickle_state(state, zip_style=True))
-        for s in storages:
-            z.writestr(f"archive/data/{s.key}", s.data.tobytes())
-
-
 @pytest.mark.parametrize("writer", [write_legacy, write_zip])
 def test_synthetic_file(tmp_path, fake_torch, writer):
-    state, storages, expected = _tensors(fake_torch)
+    state, storages, expected = tensors(fake_torch)
     path = tmp_path / "model.pth"
     writer(path, state, storages)
     loaded = load_state_dict(path)
@@ -129,12 +41,12 @@ def test_refuses_foreign_globals(tmp_path, fake_torch):
 
 
 def test_refuses_unsupported_dtype_and_bad_data(tmp_path, fake_torch):
-    state, storages, _ = _tensors(fake_torch)
+    state, storages, _ = tensors(fake_torch)
     storages[0].cls = fake_torch.BFloat16Storage
     with pytest.raises(InputError, match="BFloat16Storage"):
         write_legacy(tmp_path / "bf16.pth", state, storages)
         load_state_dict(tmp_path / "bf16.pth")
-    state, storages, _ = _tensors(fake_torch)
+    state, storages, _ = tensors(fake_torch)
     write_legacy(tmp_path / "count.pth", state, storages, numel_override=5)
     with pytest.raises(InputError, match="holds 5 elements"):
         load_state_dict(tmp_path / "count.pth")
@@ -149,7 +61,7 @@ def test_refuses_unsupported_dtype_and_bad_data(tmp_path, fake_torch):
 
 
 def test_tensor_past_its_storage(tmp_path, fake_torch):
-    state, storages, _ = _tensors(fake_torch)
+    state, storages, _ = tensors(fake_torch)
     state["w"].args = (storages[0], 4, (3, 4), (4, 1), False, {})  # 4 + 11 > 11
     write_zip(tmp_path / "oob.pth", state, storages)
     with pytest.raises(InputError, match="reaches element 15"):

@@ -37,7 +37,7 @@ def test_small_blocks_are_bit_identical_to_the_oracle(monkeypatch, threads, m, k
     noise = NoiseSpec(sigma_const=40.0, shot_coeff=2.0, rin_coeff=0.01)
     core = PhotonicCore(w, PhotonicGemmSpec(rows=64, input_bits=bits, weight_bits=bits, adc_bits=bits, noise=noise))
     fs = core.calibrate_full_scale(x) * 0.5  # clips some outputs, so clip counts are compared too
-    y_ref, s_ref = core(x, seed=3, adc_full_scale=fs, backend="numpy", return_stats=True)
-    y, s = core(x, seed=3, adc_full_scale=fs, backend="numba", threads=threads, return_stats=True)
+    y_ref, s_ref = core(x, seed=3, adc_full_scale=fs, backend="numpy")
+    y, s = core(x, seed=3, adc_full_scale=fs, backend="numba", threads=threads)
     assert np.array_equal(y, y_ref)
     assert s.clipped == s_ref.clipped > 0

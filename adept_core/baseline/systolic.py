@@ -10,8 +10,8 @@ With double-buffered weights (``p.double_buffer``; the TPU v1 holds a second
 weight tile per PE to hide the ``R``-cycle shift-in, Jouppi et al. ISCA
 2017) the next fold's weights shift in while the current fold streams
 (``R <= R + C + m - 2``), so only the call's first load is exposed and a fold
-costs ``R + C + m - 2``. With ``cores`` identical arrays (1 in the
-``systolic`` preset) the folds are dealt out in ``ceil(folds / cores)``
+costs ``R + C + m - 2``. With ``cores`` identical arrays (``systolic.cores``,
+1 in the presets) the folds are dealt out in ``ceil(folds / cores)``
 rounds. A recurrent call whose weights fit the arrays at once keeps them
 loaded, so each step costs ``R + C + m - 2`` cycles.
 

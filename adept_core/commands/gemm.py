@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     x_cal = gen.standard_normal((CALIBRATION_ROWS, args.k), dtype=np.float32)
     core = PhotonicCore(w, spec)
     full_scale = core.calibrate_full_scale(x_cal) if args.adc_range == "calibrated" else "worst_case"
-    call = dict(seed=args.seed, adc_full_scale=full_scale, threads=args.threads, return_stats=True)
+    call = dict(seed=args.seed, adc_full_scale=full_scale, threads=args.threads)
 
     noise = spec.noise
     print(f"adept gemm: M={args.m} K={args.k} N={args.n} on a {spec.rows}x{spec.cols} core, "

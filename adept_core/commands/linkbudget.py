@@ -15,7 +15,7 @@ import tomllib
 from typing import Any
 
 from ..errors import ConfigError
-from ..hardware import config_hash, link_budget, load_config, required_laser_power
+from ..hardware import PRESETS, config_hash, link_budget, load_config, required_laser_power
 from ..hardware.linkbudget import max_enob_bits
 from .argtypes import positive_float
 
@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "linkbudget", help="laser power <-> analog noise and effective bits",
         description="Print the photonic link budget: laser power -> SNR/ENOB/NoiseSpec, and target ENOB -> laser power.",
     )
-    p.add_argument("--config", default="adept", help="preset name (adept, systolic) or path to a .toml file [adept]")
+    p.add_argument("--config", default="adept", help=f"preset name ({', '.join(PRESETS)}) or path to a .toml file [adept]")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config value, e.g. --set photonic.rows=64 (repeatable)")
     group = p.add_mutually_exclusive_group()

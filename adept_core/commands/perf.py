@@ -18,7 +18,7 @@ from ..energy import evaluate
 from ..energy.levers import lever_table
 from ..energy.table import format_levers, format_report
 from ..graph import zoo
-from ..hardware import load_config
+from ..hardware import PRESETS, load_config
 from .argtypes import non_negative_int, positive_int
 from .linkbudget import parse_override
 
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Schedule a zoo workload on a hardware design and print its cost (docs/energy.md).",
     )
     p.add_argument("workload", choices=zoo.ZOO_NAMES, help="zoo model")
-    p.add_argument("--config", default="adept", help="preset name (adept, systolic) or path to a .toml file [adept]")
+    p.add_argument("--config", default="adept", help=f"preset name ({', '.join(PRESETS)}) or path to a .toml file [adept]")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config value, e.g. --set photonic.num_cores=4 (repeatable)")
     p.add_argument("--batch", type=positive_int, default=1, help="inferences per run [1]")

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from ..emulate import compare, fold_batchnorm, prepare
+from ..emulate import compare_outputs, fold_batchnorm, prepare
 from ..emulate.inputs import load_inputs, synthetic_inputs
 from ..errors import ConfigError, ShapeError
 from ..graph import zoo
@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     for name in graph.outputs:
         ref, got = reference.outputs[name], result.outputs[name]
         # Argmax agreement for logits-like outputs (zoo, ONNX files); real models report their own task metrics.
-        f = compare(got, ref, classifier=real is None and ref.ndim >= 2 and ref.shape[-1] > 1)
+        f = compare_outputs(ref, got, classifier=None if real is None else False)
         fidelity[name] = f.as_dict()
         top1 = "" if f.top1_agreement is None else f"  argmax agreement {f.top1_agreement:.3f}"
         print(f"  {name}: relative error {f.rel_error:.3e}  cosine {f.cosine:.6f}{top1}")

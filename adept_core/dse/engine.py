@@ -88,16 +88,12 @@ def sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = None,
 
     Returns
     -------
-    pandas.DataFrame or pyarrow.Table
-        One row per point (spec order): a DataFrame when pandas is installed,
-        else the pyarrow Table (pandas is not a dependency of adept).
+    pyarrow.Table
+        One row per point (spec order), whatever else is installed: the type must not depend
+        on the environment, and pandas is not a dependency of adept (``.to_pandas()`` or
+        ``polars.from_arrow`` convert it when wanted).
     """
-    table = run_sweep(spec, client=client, out=out, **options).table
-    try:
-        import pandas  # noqa: F401 - optional
-    except ImportError:
-        return table
-    return table.to_pandas()
+    return run_sweep(spec, client=client, out=out, **options).table
 
 
 def run_sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = None,

@@ -2,9 +2,9 @@
 
 from .engine import ADC_POLICIES, LayerStats
 from .executor import EXECUTABLE_OPS, PRECISIONS, EmulationResult, PreparedModel, emulate, prepare
-from .fidelity import Fidelity, compare
+from .fidelity import Fidelity, compare, compare_outputs
 from .passes import fold_batchnorm
 from .seeds import stable_key
 
 __all__ = ["ADC_POLICIES", "EXECUTABLE_OPS", "EmulationResult", "Fidelity", "LayerStats", "PRECISIONS",
-           "PreparedModel", "compare", "emulate", "fold_batchnorm", "prepare", "stable_key"]
+           "PreparedModel", "compare", "compare_outputs", "emulate", "fold_batchnorm", "prepare", "stable_key"]

@@ -182,7 +182,7 @@ class PhotonicEngine(_Engine):
         self._counters[counter_key] = count + 1
         call_key = stable_key(node, role, index, count, self._chunk)
         y, st = core(x, seed=self.seed, call_key=call_key, adc_full_scale=full_scale, x_scale=x_scale,
-                     backend=self.backend, threads=self.threads, return_stats=True)
+                     backend=self.backend, threads=self.threads)
         self.record(node, role, st.m, st.k, st.n, time.perf_counter() - t0, st.adc_conversions, st.clipped)
         return y
 

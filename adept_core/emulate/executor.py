@@ -23,6 +23,7 @@ live activations plus the programmed weights. See ``docs/executor.md``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 import time
 from dataclasses import dataclass, field
 
@@ -218,7 +219,7 @@ class PreparedModel:
             return self.engine.weight_gemm(node.name, role, index, x, w_fn)
         return self.engine.act_gemm(node.name, role, index, x, w_fn())
 
-    def calibrate(self, inputs: dict[str, np.ndarray], progress: bool | None = None) -> dict:
+    def calibrate(self, inputs: dict[str, np.ndarray] | np.ndarray, progress: bool | None = None) -> dict:
         """Record per-layer input and ADC ranges from ``inputs`` (``adc="calibrated"`` only).
 
         Runs the float32 network on ``inputs`` with a
@@ -238,8 +239,13 @@ class PreparedModel:
         engine.calibration.update(recorder.calibration)
         return engine.calibration
 
-    def run(self, inputs: dict[str, np.ndarray], seed: int = 0, progress: bool | None = None) -> EmulationResult:
-        """Run the model on ``inputs`` (graph input name -> array with any number of samples)."""
+    def run(self, inputs: dict[str, np.ndarray] | np.ndarray, seed: int = 0,
+            progress: bool | None = None) -> EmulationResult:
+        """Run the model on ``inputs`` (graph input name -> array with any number of samples).
+
+        A graph with a single input also takes the bare array.
+        """
+        inputs = self._feeds(inputs)
         if isinstance(self.engine, PhotonicEngine):
             self.engine.seed = seed
         self.engine.reset_stats()
@@ -369,6 +375,18 @@ class PreparedModel:
     # -- batching --------------------------------------------------------------------
     def _axis(self, name: str) -> int:
         return int(self.graph.meta.get("batch_axes", {}).get(name, 0))
+
+    def _feeds(self, inputs: object) -> dict[str, np.ndarray]:
+        """``inputs`` as a name -> array mapping (a bare array names the graph's only input)."""
+        if isinstance(inputs, np.ndarray):
+            if len(self.graph.inputs) != 1:
+                raise ShapeError(f"graph {self.graph.name!r} takes {len(self.graph.inputs)} inputs "
+                                 f"{sorted(self.graph.inputs)}; pass a dict name -> array, not one array")
+            return {next(iter(self.graph.inputs)): inputs}
+        if not isinstance(inputs, Mapping):
+            raise ShapeError(f"inputs must be a dict name -> numpy array (or one array for a single-input graph), "
+                             f"got {type(inputs).__name__}")
+        return dict(inputs)
 
     def _check_inputs(self, inputs: dict[str, np.ndarray]) -> int:
         """Validate names, dtypes and shapes; the number of samples."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -54,3 +55,35 @@ def compare(y: np.ndarray, ref: np.ndarray, classifier: bool = False) -> Fidelit
         top1 = float(np.mean(np.argmax(y.reshape(-1, y.shape[-1]), axis=1) ==
                              np.argmax(ref.reshape(-1, ref.shape[-1]), axis=1)))
     return Fidelity(rel, max_rel, float(np.mean(cos)), top1)
+
+
+def is_classifier_output(ref: np.ndarray) -> bool:
+    """The CLI's rule for reporting argmax agreement: at least 2-D with more than one class."""
+    return ref.ndim >= 2 and ref.shape[-1] > 1
+
+
+def compare_outputs(ref, out, classifier: bool | None = None):
+    """The fidelity figures ``adept run`` prints, for your own reference and emulated outputs.
+
+    Parameters
+    ----------
+    ref, out : numpy.ndarray or mapping name -> numpy.ndarray
+        The float32 reference and the emulated output(s), e.g. ``reference.outputs`` and
+        ``result.outputs`` of two :meth:`PreparedModel.run` calls. Axis 0 holds the samples.
+    classifier : bool or None
+        Report argmax agreement over the last axis; ``None`` (default) decides as the CLI
+        does (:func:`is_classifier_output`).
+
+    Returns
+    -------
+    Fidelity, or dict name -> Fidelity when mappings were given (same keys required).
+    """
+    if isinstance(ref, Mapping) or isinstance(out, Mapping):
+        if not (isinstance(ref, Mapping) and isinstance(out, Mapping)):
+            raise ShapeError("compare_outputs needs two arrays or two mappings name -> array, got "
+                             f"{type(ref).__name__} and {type(out).__name__}")
+        if set(ref) != set(out):
+            raise ShapeError(f"compare_outputs: reference has outputs {sorted(ref)}, emulation {sorted(out)}")
+        return {name: compare_outputs(ref[name], out[name], classifier) for name in ref}
+    ref, out = np.asarray(ref), np.asarray(out)
+    return compare(out, ref, classifier=is_classifier_output(ref) if classifier is None else bool(classifier))

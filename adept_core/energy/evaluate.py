@@ -9,8 +9,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..graph.ir import Graph
-from ..schedule.digest import digest
-from ..schedule.mapping import schedule
+from ..schedule.batching import schedule_batched
 from ..schedule.params import cost_params, stack
 from .model import layer_energy_j
 from .report import Report, build_report
@@ -46,7 +45,7 @@ def graph_batch(graph: Graph, batch: int | None) -> int:
     return int(batch)
 
 
-def evaluate(graph: Graph, config="adept", batch: int | None = None) -> Report:
+def evaluate(graph: Graph, config="adept", batch: int | None = None, rebuild=None) -> Report:
     """Latency, throughput, power and energy of ``graph`` on one hardware design.
 
     Parameters
@@ -58,6 +57,11 @@ def evaluate(graph: Graph, config="adept", batch: int | None = None) -> Report:
         photonic cores, ``"systolic"`` on the baseline array.
     batch : int, optional
         Inferences per run; must match the batch the graph was built for.
+        The run is split into the fastest near-equal pieces
+        (:func:`~adept_core.schedule.batching.schedule_batched`; zoo graphs,
+        or any graph with ``rebuild``); ``Report.batch_pieces`` says how.
+    rebuild : callable, optional
+        ``size -> Graph``: the same model at another batch size, for splitting.
 
     Raises
     ------
@@ -69,9 +73,10 @@ def evaluate(graph: Graph, config="adept", batch: int | None = None) -> Report:
 
     cfg = resolve_config(config)
     runs = graph_batch(graph, batch)
-    s = schedule(graph, cost_params(cfg))
+    run = schedule_batched(graph, cost_params(cfg), runs, rebuild)
     provenance = {"package_version": __version__, "config_hash": config_hash(cfg)}
-    return build_report(s, batch=runs, config=cfg.name, accelerator=cfg.accelerator, provenance=provenance)
+    return build_report(run.schedule, batch=runs, config=cfg.name, accelerator=cfg.accelerator, provenance=provenance,
+                        batch_pieces=run.pieces[0])
 
 
 @dataclass(frozen=True)
@@ -83,17 +88,20 @@ class DesignSweep:
     power_w: np.ndarray
     inferences_per_s_per_w: np.ndarray
     energy_per_inference_j: np.ndarray
+    batch_pieces: tuple = ()  # per design: the piece sizes the batch ran as
 
 
-def evaluate_many(graph: Graph, configs, batch: int | None = None) -> DesignSweep:
+def evaluate_many(graph: Graph, configs, batch: int | None = None, rebuild=None) -> DesignSweep:
     """:func:`evaluate`'s headline numbers for many designs at once (vectorised over designs).
 
     The graph is lowered once; the designs (all of one accelerator kind) are
-    stacked into arrays and scheduled together.
+    stacked into arrays and scheduled together; each design gets its own
+    batch split, as in :func:`evaluate`.
     """
     cfgs = [resolve_config(c) for c in configs]
     runs = graph_batch(graph, batch)
-    s = schedule(digest(graph), stack([cost_params(c) for c in cfgs]))
+    run = schedule_batched(graph, stack([cost_params(c) for c in cfgs]), runs, rebuild)
+    s = run.schedule
     latency = s.latency_s
     energy_run = sum(v.sum(axis=1) for v in layer_energy_j(s).values())
     return DesignSweep(
@@ -102,4 +110,5 @@ def evaluate_many(graph: Graph, configs, batch: int | None = None) -> DesignSwee
         power_w=energy_run / latency,
         inferences_per_s_per_w=runs / energy_run,
         energy_per_inference_j=energy_run / runs,
+        batch_pieces=run.pieces,
     )

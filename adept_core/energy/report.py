@@ -77,6 +77,9 @@ class Report:
     layers : tuple of LayerReport
     provenance : dict
         Package version, config hash.
+    batch_pieces : tuple of int
+        How the batch ran: the sizes of the pieces run one after another
+        (``(batch,)`` when unsplit; ``docs/scheduler.md``, "Batches that fit").
     """
 
     workload: str
@@ -94,6 +97,7 @@ class Report:
     events: dict
     layers: tuple
     provenance: dict
+    batch_pieces: tuple = ()
 
     def to_dict(self) -> dict:
         """JSON-able dict (the keys of ``adept perf --json``); a fresh copy, safe to modify."""
@@ -101,6 +105,7 @@ class Report:
         for key, value in out.items():
             if isinstance(value, dict):
                 out[key] = dict(value)
+        out["batch_pieces"] = list(self.batch_pieces)
         out["layers"] = [{**vars(layer), "utilization_by_unit": dict(layer.utilization_by_unit)} for layer in self.layers]
         return out
 
@@ -112,7 +117,8 @@ class Report:
 _BOUNDS = ("engine_s", "asic_s", "sram_s", "dram_s")
 
 
-def build_report(s: Schedule, *, batch: int, config: str, accelerator: str, provenance: dict, index: int = 0) -> Report:
+def build_report(s: Schedule, *, batch: int, config: str, accelerator: str, provenance: dict, index: int = 0,
+                 batch_pieces: tuple | None = None) -> Report:
     """The :class:`Report` of design ``index`` of schedule ``s``."""
     d, layer = s.digest, {k: v[index] for k, v in s.layers.items()}
     energy = {k: v[index] / batch for k, v in layer_energy_j(s).items()}
@@ -153,6 +159,7 @@ def build_report(s: Schedule, *, batch: int, config: str, accelerator: str, prov
         events={k: totals[k] for k in layer if not k.endswith("_s")},
         layers=tuple(layers),
         provenance=provenance,
+        batch_pieces=tuple(batch_pieces) if batch_pieces is not None else (batch,),
     )
 
 

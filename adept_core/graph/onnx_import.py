@@ -35,6 +35,7 @@ from onnx import helper, numpy_helper, shape_inference
 
 from ..errors import AdeptError, ShapeError, UnsupportedOpError
 from .ir import Graph
+from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
 from .ops import REWRITTEN_OPS, SUPPORTED_OPS
 
@@ -46,7 +47,8 @@ _SHAPE_DATA_MAX_ELEMENTS = 1 << 16
 _MIN_OPSET = 7
 
 
-def from_onnx(model, input_shapes: dict | None = None, name: str | None = None) -> Graph:
+def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, *,
+              external_data_dir: str | os.PathLike | None = None) -> Graph:
     """Import an ONNX model as a :class:`~adept_core.graph.ir.Graph`.
 
     Parameters
@@ -58,25 +60,33 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None) 
         (required for inputs with symbolic dimensions such as a dynamic batch).
     name : str, optional
         Graph name (default: the file stem, else the ONNX graph name).
+    external_data_dir : str or os.PathLike, optional
+        The directory external tensor data is read from (default: the model
+        file's folder). Required when ``model`` is bytes or a ModelProto whose
+        tensors keep their data in side files; see
+        :mod:`adept_core.graph.onnx_external` for what is refused.
 
     Raises
     ------
     AdeptError
-        The file is missing, not ONNX, truncated or fails the ONNX checker.
+        The file is missing, not ONNX, truncated or fails the ONNX checker, or
+        its external data is outside the external data directory, not named,
+        or shorter than declared.
     UnsupportedOpError
         A node's op is outside :data:`~adept_core.graph.ops.SUPPORTED_OPS` (and
         cannot be folded), or uses a feature the Graph does not represent.
     ShapeError
         A shape cannot be determined statically.
     """
-    proto, source = _load(model)
+    proto, source = _load(model, external_data_dir)
     opset = _default_opset(proto)
     graph_name = name or (Path(source).stem if source else proto.graph.name) or "onnx_model"
     return _Importer(proto, opset, input_shapes or {}).run(graph_name, source)
 
 
-def _load(model) -> tuple[onnx.ModelProto, str | None]:
+def _load(model, external_data_dir=None) -> tuple[onnx.ModelProto, str | None]:
     source = None
+    base_dir = external_data_dir
     try:
         if isinstance(model, onnx.ModelProto):
             proto = model
@@ -86,9 +96,12 @@ def _load(model) -> tuple[onnx.ModelProto, str | None]:
             source = os.fspath(model)
             if not os.path.isfile(source):
                 raise AdeptError(f"ONNX file {source!r} does not exist")
-            proto = onnx.load(source)
+            proto = onnx.load(source, load_external_data=False)
+            base_dir = os.path.dirname(os.path.abspath(source)) if base_dir is None else base_dir
         else:
             raise AdeptError(f"from_onnx expects a path, bytes or onnx.ModelProto, got {type(model).__name__}")
+        # Before the checker, which would resolve external paths against the working directory.
+        proto = inline_external_data(proto, base_dir, repr(source or "model"))
         onnx.checker.check_model(proto)
     except AdeptError:
         raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fields import BITS, BOOL, CORE_DIM, NON_NEGATIVE, POSITIVE, Section, int_range, spec
+from .fields import BITS, BOOL, CORE_DIM, COUNT, NON_NEGATIVE, POSITIVE, Section, int_range, spec
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class SystolicConfig(Section):
 
     rows: int = spec(CORE_DIM, "PE rows (the reduction dimension K of a weight fold)")
     cols: int = spec(CORE_DIM, "PE columns (output channels N of a weight fold)")
+    cores: int = spec(COUNT, "identical arrays sharing the folds of a call (ceil(folds / cores) rounds)")
     clock_ghz: float = spec(POSITIVE, "array clock, GHz")
     input_bits: int = spec(BITS, "activation width")
     weight_bits: int = spec(BITS, "weight width")
@@ -27,5 +28,5 @@ class SystolicConfig(Section):
 
     @property
     def peak_macs_per_s(self) -> float:
-        """Peak MAC rate, MAC/s."""
-        return self.rows * self.cols * self.clock_ghz * 1e9
+        """Peak MAC rate of all arrays, MAC/s."""
+        return self.rows * self.cols * self.cores * self.clock_ghz * 1e9

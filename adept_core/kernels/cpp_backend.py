@@ -3,7 +3,8 @@
 The kernel packs the weight codes once per (core, tile length, operand width) and then runs
 calls on them from any number of Python threads at once (it releases the GIL). Inputs are
 quantized, multiplied, noised, digitised and accumulated in one fused pass over each output
-block, on ``plan.threads`` C++ threads; see ``cpp/README.md``.
+block, on at most ``plan.threads`` C++ threads (never more than the call's work items), taken
+from one pool per backend that grows to the largest team used; see ``cpp/README.md``.
 
 Which instruction set runs the kernel never changes the bits. It is picked at run time
 (AVX-512 VNNI when the CPU has it, else portable C++); ``CppBackend(isa="portable")`` or the
@@ -71,9 +72,11 @@ class CppBackend:
         if isa is not None and isa not in ISA_NAMES:
             raise ConfigError(f"isa must be one of {ISA_NAMES}, got {isa!r}")
         self._isa = isa
-        # Threads kept between calls (starting and joining them costs ~40 us per call); one pool
-        # per thread count. A call that finds its pool busy (another Python thread) starts its own.
-        self._pools: dict[int, object] = {}
+        # Threads kept between calls (starting and joining them costs ~40 us per call): one pool,
+        # which the kernel grows to the largest team a call actually used (capped by the work
+        # items and by MAX_THREADS), so asking for many threads never leaves many behind. A call
+        # that finds it busy (another Python thread) starts its own team for that call.
+        self._pool_obj = None
         self._pool_lock = threading.Lock()
         # Building a GemmSpec sets seven pybind11 attributes (~2 us); a network issues the same
         # few specs thousands of times. The kernel copies the spec, so a shared one is never written.
@@ -83,9 +86,9 @@ class CppBackend:
         if threads <= 1:
             return None
         with self._pool_lock:
-            if threads not in self._pools:
-                self._pools[threads] = _native.WorkerPool(threads)
-            return self._pools[threads]
+            if self._pool_obj is None:
+                self._pool_obj = _native.WorkerPool(1)
+            return self._pool_obj
 
     @staticmethod
     def unavailable_reason() -> str | None:

@@ -48,7 +48,7 @@ from functools import lru_cache
 import numpy as np
 
 from .plan import CallPlan, RunResult
-from .spec import qmax
+from .spec import MAX_THREADS, qmax
 
 try:
     from . import numba_kernels as _k
@@ -214,9 +214,12 @@ def workspace(name: str, size: int, dtype: np.dtype) -> np.ndarray:
     return buf[:size]
 
 
-@lru_cache(maxsize=None)
-def _pool(workers: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="adept-numba")
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    """The one pool of the backend. ``ThreadPoolExecutor`` starts a thread only when no idle one
+    can take a task, so it holds as many threads as the most chunks a call has used at once
+    (each call caps its chunks at its work items), never more than ``MAX_THREADS - 1``."""
+    return ThreadPoolExecutor(max_workers=MAX_THREADS - 1, thread_name_prefix="adept-numba")
 
 
 def on_threads(fn, chunks: list[tuple[int, int]]) -> list:
@@ -229,7 +232,7 @@ def on_threads(fn, chunks: list[tuple[int, int]]) -> list:
     """
     if len(chunks) == 1:
         return [fn(*chunks[0])]
-    futures = [_pool(len(chunks) - 1).submit(fn, *c) for c in chunks[1:]]
+    futures = [_pool().submit(fn, *c) for c in chunks[1:]]
     first = fn(*chunks[0])
     return [first] + [f.result() for f in futures]
 

@@ -48,6 +48,21 @@ MIN_BITS = 2
 MAX_BITS = 16
 #: Largest core dimension; keeps 16-bit tile sums inside int64 with room to spare.
 MAX_CORE_DIM = 4096
+#: Most threads one call may ask for (``adept::kMaxThreads`` in C++). A fixed number, not a
+#: multiple of this machine's cores, so that a setting valid on one machine is valid on every
+#: machine; the thread count never changes the bits, only the speed. Backends further cap it at
+#: their number of useful work items, so a small GEMM never starts more threads than it has work.
+MAX_THREADS = 256
+#: Largest noise coefficient (partial-sum units). The largest partial sum is
+#: ``4096 * 32767**2 ~ 4.4e12``; 1e15 leaves every variance and every ``y / lsb`` finite in
+#: float64 on all backends, and is orders of magnitude above any physical link budget.
+MAX_NOISE_COEFF = 1e15
+#: ADC full-scale range allowed, in partial-sum units. Below 2**-20 the ADC step is so small
+#: that ``y / lsb`` overflows float64 for large noisy sums (and 5e-324 / qmax is 0); above 2**64
+#: the dequantization factor can overflow. Calibrated ranges are >= 1 and worst-case ones
+#: <= 4.4e12, well inside.
+MIN_ADC_FULL_SCALE = 2.0**-20
+MAX_ADC_FULL_SCALE = 2.0**64
 
 
 def qmax(bits: int) -> int:
@@ -58,9 +73,17 @@ def qmax(bits: int) -> int:
 def _check_coeff(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"NoiseSpec.{name} must be a real number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond float64 (10**400)
+        value = math.inf
     if not math.isfinite(value) or value < 0.0:
         raise ConfigError(f"NoiseSpec.{name} must be finite and >= 0, got {value!r}")
+    if value > MAX_NOISE_COEFF:
+        raise ConfigError(
+            f"NoiseSpec.{name} must be <= {MAX_NOISE_COEFF:g} (partial-sum units; "
+            f"adept_core.kernels.spec.MAX_NOISE_COEFF), got {value!r}"
+        )
     return value
 
 

@@ -33,7 +33,7 @@ class CostParams:
     rows, cols : int
         Weight tile of one core / PE array: K-tile and N-tile.
     cores : int
-        Photonic cores (1 for the systolic array).
+        Photonic cores, or identical systolic arrays (``systolic.cores``).
     wdm : int
         Wavelengths sharing one programmed tile (1 for the systolic array).
     clock_hz : float
@@ -191,7 +191,7 @@ def cost_params(config) -> CostParams:
     )
     if config.accelerator == "systolic":
         return CostParams(
-            arch="systolic", rows=sa.rows, cols=sa.cols, cores=1, wdm=1, clock_hz=sa.clock_ghz * 1e9,
+            arch="systolic", rows=sa.rows, cols=sa.cols, cores=sa.cores, wdm=1, clock_hz=sa.clock_ghz * 1e9,
             input_bits=sa.input_bits, weight_bits=sa.weight_bits, double_buffer=sa.double_buffered_weights,
             program_time_s=0.0,
             program_energy_j_per_tile=0.0, dac_energy_j=0.0, adc_energy_j=0.0, laser_power_w=0.0,

@@ -134,11 +134,12 @@ PackedWeights pack_weights(const std::int8_t* qw8, const std::int16_t* qw16, std
 }
 
 WorkerPool::WorkerPool(int threads) : state_(nullptr), owner_pid_(static_cast<long>(getpid())) {
-  require(threads >= 1, "a WorkerPool needs threads >= 1");
+  require(threads >= 1 && threads <= kMaxThreads,
+          "a WorkerPool needs threads in [1, " + std::to_string(kMaxThreads) + "], got " + std::to_string(threads));
   state_ = new State();
   threads_.reserve(static_cast<std::size_t>(threads - 1));
   try {
-    for (int w = 1; w < threads; ++w) threads_.emplace_back([this, w] { loop(w); });
+    for (int w = 1; w < threads; ++w) threads_.emplace_back([this, w] { loop(w, 0); });
   } catch (...) {
     {
       std::lock_guard<std::mutex> lock(state_->mutex);
@@ -168,9 +169,23 @@ WorkerPool::~WorkerPool() {
   delete state_;
 }
 
-void WorkerPool::loop(int worker) {
+bool WorkerPool::grow(int threads) {
+  // A new thread starts from the current generation, so it never mistakes the last finished job
+  // for a new one; ``pending`` is only set by the next try_run, which counts it.
+  const std::uint64_t seen = state_->generation.load(std::memory_order_acquire);
+  while (size() < threads) {
+    const int w = size();
+    try {
+      threads_.emplace_back([this, w, seen] { loop(w, seen); });
+    } catch (const std::system_error&) {
+      return false;  // the threads already started stay: the pool is still consistent
+    }
+  }
+  return true;
+}
+
+void WorkerPool::loop(int worker, std::uint64_t seen) {
   State& st = *state_;
-  std::uint64_t seen = 0;
   for (;;) {
     const std::function<void(int)>* job;
     int workers;
@@ -196,7 +211,11 @@ void WorkerPool::loop(int worker) {
 
 bool WorkerPool::try_run(int workers, const std::function<void(int)>& body) {
   State& st = *state_;
-  if (workers > size() || static_cast<long>(getpid()) != owner_pid_ || !st.busy.try_lock()) return false;
+  if (workers > kMaxThreads || static_cast<long>(getpid()) != owner_pid_ || !st.busy.try_lock()) return false;
+  if (workers > size() && !grow(workers)) {
+    st.busy.unlock();
+    return false;
+  }
   {
     std::lock_guard<std::mutex> lock(st.mutex);
     st.job = &body;
@@ -275,7 +294,8 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   check_coeff("rin_coeff", s.noise.rin_coeff);
   require(std::isfinite(plan.x_scale) && plan.x_scale >= 0.0f, "x_scale must be finite and >= 0 (0: from the data)");
   require(plan.lsb && plan.w_scale && plan.normal_table, "lsb, w_scale and normal_table must be given");
-  require(plan.threads >= 1, "threads must be >= 1");
+  require(plan.threads >= 1 && plan.threads <= kMaxThreads,
+          "threads must be in [1, " + std::to_string(kMaxThreads) + "], got " + std::to_string(plan.threads));
   require(m == 0 || (x != nullptr && y != nullptr), "x and y must be given");
   for (std::int64_t c = 0; c < w.n; ++c)
     require(std::isfinite(plan.lsb[c]) && plan.lsb[c] > 0.0, "lsb must be finite and > 0 in every column");

@@ -50,7 +50,7 @@ struct CallPlan {
   const float* w_scale = nullptr;    ///< [N] weight scale per output column
   std::uint64_t base_key = 0;        ///< rng.call_base(seed, call_key)
   const float* normal_table = nullptr;  ///< [kNormalTableSize] inverse-CDF table
-  int threads = 1;            ///< worker threads (>= 1), the caller's thread included
+  int threads = 1;            ///< worker threads in [1, kMaxThreads], the caller's included; capped at the work
   Isa isa = Isa::Auto;
   WorkerPool* pool = nullptr;  ///< optional caller-owned threads to run on (else started per call)
 };
@@ -60,6 +60,9 @@ constexpr std::int64_t kNormalTableSize = std::int64_t{1} << kTableBits;
 constexpr int kMinBits = 2;
 constexpr int kMaxBits = 16;
 constexpr int kMaxCoreDim = 4096;
+/// Most threads one call (or one WorkerPool) may use; mirrors kernels.spec.MAX_THREADS, which
+/// Python checks first (this is the backstop for direct callers of the C++ API).
+constexpr int kMaxThreads = 256;
 
 /// What one call reports besides Y (mirrors RunResult).
 struct RunStats {

@@ -36,18 +36,21 @@ struct PackedWeights {
 /// Threads owned by the caller (e.g. one per Python backend object) so that a call does not pay
 /// for starting and joining threads (~40 us on this machine, a few % of a millisecond GEMM).
 /// Not global: whoever creates it passes it in CallPlan::pool. One call uses it at a time; a
-/// concurrent call finds it busy and starts its own threads (same bits either way). After a
+/// concurrent call finds it busy and starts its own threads (same bits either way). The pool
+/// grows on demand to the largest team a call has used (never beyond kMaxThreads), so its size
+/// follows the useful work of the calls, not the thread counts they asked for. After a
 /// fork() the child has none of the pool's threads: the pool then declines every call and its
 /// destructor leaves the (non-existent) threads alone.
 class WorkerPool {
  public:
-  explicit WorkerPool(int threads);  ///< ``threads`` in total, the calling thread included
+  explicit WorkerPool(int threads);  ///< ``threads`` in [1, kMaxThreads] to start with, the caller's included
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
   int size() const { return static_cast<int>(threads_.size()) + 1; }
-  /// Run body(w), w in [0, workers), the caller being worker 0, and wait for all. Returns false
-  /// without running anything when the pool is in use or has fewer than ``workers`` threads.
+  /// Run body(w), w in [0, workers), the caller being worker 0, and wait for all, first growing
+  /// the pool to ``workers`` threads if needed. Returns false without running anything when the
+  /// pool is in use, was forked, or cannot start enough threads.
   bool try_run(int workers, const std::function<void(int)>& body);
 
  private:
@@ -63,7 +66,8 @@ class WorkerPool {
     std::atomic<std::uint64_t> generation{0};  // read without the lock while spinning
     bool stop = false;
   };
-  void loop(int worker);
+  void loop(int worker, std::uint64_t seen);
+  bool grow(int threads);  // caller holds state_->busy
   State* state_;
   long owner_pid_;
   std::vector<std::thread> threads_;
