@@ -66,6 +66,7 @@ def _cases(d) -> list[tuple[list[str], str]]:
         (["linkbudget", "--config", str(d / "binary.toml")], "binary.toml"),
         (["run", "resnet50", "--no-cost", "--calibration", str(d / "notjson.json")], "--calibration"),
         (["run", "resnet50", "--no-cost", "--calibration", str(d / "wrong.json")], "--calibration"),
+        (["run", "resnet50", "--no-cost", "--calibration", missing + ".json"], "--calibration"),
         (["run", "resnet50", "--seed", "-1"], "--seed"),
         (["fidelity", "--seed", "-1"], "--seed"),
         (["run", "resnet50", "--no-cost", "--input", str(d / "notnpz.npz")], "notnpz.npz"),
@@ -110,7 +111,7 @@ def test_every_bad_invocation_ends_in_one_sentence(files):
     assert usage[("linkbudget", "--bits", "0")] == 2 and usage[("perf", "resnet50", "--top", "-1")] == 2
 
 
-@pytest.mark.parametrize("index", [0, 14])
+@pytest.mark.parametrize("index", [0, 15])  # an AdeptError and an argparse usage error
 def test_the_entry_point_itself(files, index):
     argv, needle = _cases(files)[index]
     proc = subprocess.run([sys.executable, "-m", "adept_core", *argv], capture_output=True, text=True,

@@ -103,6 +103,10 @@ def run(args: argparse.Namespace) -> int:
     # Read before the long runs so that a bad file fails in a second, not after the reference run.
     calibration = (read_calibration(args.calibration)
                    if args.adc == "calibrated" and args.calibration and os.path.exists(args.calibration) else None)
+    if args.calibration and calibration is None:
+        from ..cli import check_output_path
+
+        check_output_path("--calibration", args.calibration)  # written at the end: fail now, not then
     cfg = load_config(args.config, dict(parse_override(o) for o in args.overrides))
     spec = kernel_spec(cfg)
     graph, inputs, calib, real = _load_model(args)
