@@ -14,6 +14,7 @@ import json
 from ..energy.compare import compare, comparison_dict, plot_breakdowns
 from ..energy.table import format_comparison
 from ..graph import zoo
+from .argtypes import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--adept", default="adept", help="photonic design: preset or .toml [adept]")
     p.add_argument("--systolic", default="systolic", help="baseline design: preset or .toml [systolic]")
     p.add_argument("--workloads", nargs="+", choices=zoo.ZOO_NAMES, default=list(zoo.ZOO_NAMES), help="zoo models [all]")
-    p.add_argument("--batch", type=int, default=1, help="inferences per run [1]")
+    p.add_argument("--batch", type=positive_int, default=1, help="inferences per run [1]")
     p.add_argument("--json", metavar="FILE", help="write both reports of every workload as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="save the energy-breakdown plot (PNG)")
     p.set_defaults(func=run)

@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 
+from .argtypes import seed
 from .linkbudget import parse_override
 
 #: Subsets used by --quick: enough to see each effect, fast enough for a smoke run.
@@ -33,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default="adept", help="preset name or path to a .toml file [adept]")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config value before each setting's own changes (repeatable)")
-    p.add_argument("--seed", type=int, default=0, help="noise seed of the evaluation runs [0]")
+    p.add_argument("--seed", type=seed, default=0, help="noise seed of the evaluation runs [0]")
     p.add_argument("--diagnostics", action="store_true",
                    help="also run the explanatory rows (worst-case ADC, no-noise 6/4-bit, laser x10..x1000)")
     p.add_argument("--abfp", action="store_true",

@@ -14,38 +14,23 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from dataclasses import replace
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..hardware import config_hash, kernel_spec, load_config
 from ..kernels import NoiseSpec, PhotonicCore, available_backends
 from ..kernels.spec import MAX_BITS, MIN_BITS
+from .argtypes import positive_int as _positive_int, seed as _seed
 
 #: Rows of the separate random batch the "calibrated" ADC range is measured on.
 CALIBRATION_ROWS = 64
 #: The NumPy oracle is ~100x slower than the fast backends; it runs once, for the equality check.
 ORACLE = "numpy"
-
-
-def _integer(text: str, lowest: int, what: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-    if value < lowest:
-        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    return _integer(text, 1, "a positive integer")
-
-
-def _seed(text: str) -> int:
-    return _integer(text, 0, "a non-negative integer")
 
 
 def _bits(text: str) -> int:
@@ -99,7 +84,20 @@ def _timed(fn) -> tuple[float, object]:
     return time.perf_counter() - start, out
 
 
+def check_fits(m: int, k: int, n: int, backends: int) -> None:
+    """Refuse sizes whose float32 arrays (x, w, calibration rows, one y per backend and x @ w) exceed RAM."""
+    need = 4 * (m * k + k * n + CALIBRATION_ROWS * k + (backends + 2) * m * n)
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX: 64 GiB, a large workstation
+        ram = 64 << 30
+    if need > ram:
+        raise ConfigError(f"--m {m} --k {k} --n {n} needs {need / 2**30:,.1f} GiB of float32 arrays, more than "
+                          f"this machine's {ram / 2**30:,.1f} GiB of memory; choose smaller sizes")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_fits(args.m, args.k, args.n, len(available_backends()))
     cfg, spec = _spec(args)
     gen = np.random.default_rng(args.seed)
     x = gen.standard_normal((args.m, args.k), dtype=np.float32)

@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..hardware import PRESETS, config_hash, link_budget, load_config, required_laser_power
 from ..hardware.linkbudget import max_enob_bits, waveguide_limit_note
+from .argtypes import positive_float
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -40,8 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config value, e.g. --set photonic.rows=64 (repeatable)")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--bits", type=float, metavar="B", help="target effective bits for the reverse direction")
-    group.add_argument("--laser-mw", type=float, metavar="P", help="optical laser power per core per wavelength, mW")
+    group.add_argument("--bits", type=positive_float, metavar="B", help="target effective bits for the reverse direction")
+    group.add_argument("--laser-mw", type=positive_float, metavar="P", help="optical laser power per core per wavelength, mW")
     p.set_defaults(func=run)
 
 

@@ -19,6 +19,7 @@ from ..energy.levers import lever_table
 from ..energy.table import format_levers, format_report
 from ..graph import zoo
 from ..hardware import PRESETS, load_config
+from .argtypes import non_negative_int, positive_int
 from .linkbudget import parse_override
 
 
@@ -31,8 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default="adept", help=f"preset name ({', '.join(PRESETS)}) or path to a .toml file [adept]")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config value, e.g. --set photonic.num_cores=4 (repeatable)")
-    p.add_argument("--batch", type=int, default=1, help="inferences per run [1]")
-    p.add_argument("--top", type=int, default=5, help="how many of the slowest layers to list [5]")
+    p.add_argument("--batch", type=positive_int, default=1, help="inferences per run [1]")
+    p.add_argument("--top", type=non_negative_int, default=5, help="how many of the slowest layers to list [5]")
     p.add_argument("--levers", action="store_true", help="also print the lever ablation (double buffering, batch, cores, WDM, gated laser)")
     p.add_argument("--json", metavar="FILE", help="write the full report (every layer) as JSON")
     p.set_defaults(func=run)

@@ -27,6 +27,7 @@ from ..emulate.inputs import load_inputs, synthetic_inputs
 from ..errors import ConfigError, ShapeError
 from ..graph import zoo
 from ..kernels.registry import BACKEND_NAMES
+from .argtypes import positive_int, seed
 from .linkbudget import parse_override
 
 REAL_MODELS = ("minilm", "efficientnet-lite0")
@@ -43,10 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default="adept", help="preset name or path to a .toml file [adept]")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config value, e.g. --set photonic.adc_bits=6 (repeatable)")
-    p.add_argument("--seed", type=int, default=0, help="noise seed of the run [0]")
+    p.add_argument("--seed", type=seed, default=0, help="noise seed of the run [0]")
     p.add_argument("--input", metavar="FILE", help=".npy (single-input model) or .npz (name -> array) inputs; "
                    "any number of samples, streamed in chunks of --batch")
-    p.add_argument("--batch", type=int, default=1, help="batch the zoo graph is built for (chunk size) [1]")
+    p.add_argument("--batch", type=positive_int, default=1, help="batch the zoo graph is built for (chunk size) [1]")
     p.add_argument("--backend", default="auto", choices=("auto",) + BACKEND_NAMES, help="kernel backend [auto]")
     p.add_argument("--adc", default="calibrated", choices=("calibrated", "worst_case"),
                    help="ADC range policy; calibrated uses a separate synthetic (or held-out) batch [calibrated]")
@@ -99,6 +100,13 @@ def run(args: argparse.Namespace) -> int:
     from ..hardware import kernel_spec, load_config
 
     t_start = time.perf_counter()
+    # Read before the long runs so that a bad file fails in a second, not after the reference run.
+    calibration = (read_calibration(args.calibration)
+                   if args.adc == "calibrated" and args.calibration and os.path.exists(args.calibration) else None)
+    if args.calibration and calibration is None:
+        from ..cli import check_output_path
+
+        check_output_path("--calibration", args.calibration)  # written at the end: fail now, not then
     cfg = load_config(args.config, dict(parse_override(o) for o in args.overrides))
     spec = kernel_spec(cfg)
     graph, inputs, calib, real = _load_model(args)
@@ -115,9 +123,8 @@ def run(args: argparse.Namespace) -> int:
     model = prepare(graph, spec=spec, precision="adept", asic_format=args.asic_format, adc=args.adc,
                     backend=args.backend)
     if args.adc == "calibrated":
-        if args.calibration and os.path.exists(args.calibration):
-            with open(args.calibration) as fh:
-                model.engine.calibration.update(json.load(fh))
+        if calibration is not None:
+            model.engine.calibration.update(calibration)
         else:
             model.calibrate(calib, progress=progress)
             if args.calibration:
@@ -166,6 +173,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.json}")
     print(f"(adept run took {time.perf_counter() - t_start:.1f} s)")
     return 0
+
+
+def read_calibration(path: str) -> dict[str, dict[str, float]]:
+    """An ADC calibration file: JSON ``{layer: {"x_absmax": >= 0, "full_scale": > 0}}`` (what a run writes)."""
+    try:
+        with open(path, "rb") as fh:
+            data = json.load(fh)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--calibration {path!r} is not JSON ({exc}); delete it to calibrate again") from None
+    ok = isinstance(data, dict) and all(
+        isinstance(entry, dict) and set(entry) == {"x_absmax", "full_scale"}
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in entry.values())
+        and entry["x_absmax"] >= 0 and entry["full_scale"] > 0 for entry in data.values())
+    if not ok:
+        raise ConfigError(f"--calibration {path!r} is not an ADC calibration: expected "
+                          '{"layer": {"x_absmax": number >= 0, "full_scale": number > 0}, ...} as written by '
+                          "adept run --calibration; delete it to calibrate again")
+    return data
 
 
 def _jsonable(value):

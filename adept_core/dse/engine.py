@@ -17,6 +17,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..errors import ConfigError
@@ -83,7 +84,7 @@ def sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = None,
         new rows are checkpointed into it. ``None`` keeps results in memory.
     **options
         ``workers``, ``evaluator``, ``points_per_task``, ``progress``,
-        ``checkpoint_s``: see :func:`run_sweep`.
+        ``checkpoint_s``, ``max_points``, ``listen_all``: see :func:`run_sweep`.
 
     Returns
     -------
@@ -98,7 +99,8 @@ def sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = None,
 def run_sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = None,
               out: str | os.PathLike[str] | None = None, *, workers: int | None = None,
               evaluator: Evaluator | None = None, points_per_task: int | None = None,
-              progress: bool | None = None, checkpoint_s: float = CHECKPOINT_S) -> SweepResult:
+              progress: bool | None = None, checkpoint_s: float = CHECKPOINT_S, max_points: int | None = None,
+              listen_all: bool = False) -> SweepResult:
     """Run a sweep; like :func:`sweep` but returns a :class:`SweepResult` with counts.
 
     Parameters
@@ -119,11 +121,27 @@ def run_sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = Non
     checkpoint_s : float
         Seconds between journal checkpoints (a crash loses at most this much work
         plus the in-flight points).
+    max_points : int or None
+        Most points the spec may have (default: the spec's ``max_points``,
+        else :data:`adept_core.dse.spec.DEFAULT_MAX_POINTS`).
+    listen_all : bool
+        The LocalCluster started when ``client`` is ``None`` listens on
+        127.0.0.1 only (scheduler, workers and dashboard: nobody else on the
+        network can submit work or read the dashboard); ``True`` binds all
+        interfaces, e.g. to watch the dashboard from another machine.
+
+    Raises
+    ------
+    ConfigError
+        Everything wrong with the spec, the options or the results file
+        (a directory, unreadable, locked by another sweep, columns of another
+        type), before any point is computed.
     """
     from .. import __version__
-    from .store import ResultStore  # pyarrow is an optional dependency: imported when a sweep runs
+    # pyarrow is an optional dependency: imported when a sweep runs
+    from .store import ResultStore, check_writable
 
-    spec = load_spec(spec)
+    spec = load_spec(spec, max_points=max_points)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
         raise ConfigError(f"workers must be an integer >= 0, got {workers!r}")
     if workers is not None and client is not None:
@@ -132,8 +150,23 @@ def run_sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = Non
         raise ConfigError(f"points_per_task must be a positive integer, got {points_per_task!r}")
     if evaluator is None:
         check_builtin(spec)
+    if isinstance(client, str):
+        check_address(client)
+    if out is not None:
+        check_writable(Path(out))
     points = expand(spec, __version__, evaluator_id(evaluator))
-    store = ResultStore(out)
+    store = ResultStore(out, lock=True)
+    try:
+        store.check_columns({axis.key: list(axis.values) for axis in spec.axes})
+        return _run(spec, points, store, client, workers, evaluator, points_per_task, progress, checkpoint_s,
+                    listen_all, __version__)
+    finally:
+        store.close()
+
+
+def _run(spec: SweepSpec, points: list[Point], store: Any, client: Any, workers: int | None,
+         evaluator: Evaluator | None, points_per_task: int | None, progress: bool | None, checkpoint_s: float,
+         listen_all: bool, version: str) -> SweepResult:
     todo = [p for p in points if p.point_hash not in store.done]
     # Impossible configs never reach a worker: their rows are written here with the loader's message.
     invalid = [p for p in todo if p.config is None]
@@ -142,7 +175,7 @@ def run_sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = Non
     counts = {"computed": 0, "failed": 0, "lost": 0}
 
     def record(batch: list[Point], records: list[dict[str, Any]]) -> None:
-        rows = [make_row(p, r, __version__) for p, r in zip(batch, records)]
+        rows = [make_row(p, r, version) for p, r in zip(batch, records)]
         store.add(rows)
         counts["computed"] += len(rows)
         counts["failed"] += sum(1 for row in rows if row["error"])
@@ -163,7 +196,7 @@ def run_sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = Non
             for batch in _batches(todo, size or 1):
                 record(batch, run_batch(evaluate, batch))
         elif todo:
-            with _client(client, workers) as dask_client:
+            with _client(client, workers, listen_all) as dask_client:
                 # Fidelity points take seconds: one per task costs nothing and balances best.
                 size = size or (1 if "fidelity" in spec.compute else
                                 auto_points_per_task(len(todo), _total_threads(dask_client)))
@@ -265,8 +298,8 @@ def _total_threads(client: Any) -> int:
 class _client:
     """Context manager yielding a Dask client: the caller's, one for an address, or a new LocalCluster's."""
 
-    def __init__(self, client: Any, workers: int | None):
-        self.given, self.workers = client, workers
+    def __init__(self, client: Any, workers: int | None, listen_all: bool = False):
+        self.given, self.workers, self.listen_all = client, workers, listen_all
         self.owned: list[Any] = []
 
     def __enter__(self) -> Any:
@@ -275,13 +308,14 @@ class _client:
         if self.given is not None and not isinstance(self.given, str):
             return self.given
         if isinstance(self.given, str):
-            client = Client(self.given)
-            self.owned = [client]
-            return client
+            self.owned = [connect(self.given)]
+            return self.owned[0]
         # One single-threaded process per worker: the cost model is pure Python (GIL-bound). The scheduler's
-        # HTTP server (dashboard, /health) always starts; ":0" takes a free port instead of failing on 8787.
+        # HTTP server (dashboard, /health) always starts; port 0 takes a free port instead of failing on 8787.
+        # Loopback by default: a Dask scheduler runs whatever a client submits, so it must not face the network.
+        host = "0.0.0.0" if self.listen_all else "127.0.0.1"
         cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=":0")
+                               processes=True, host=host, dashboard_address=f"{host}:0")
         client = Client(cluster)
         self.owned = [client, cluster]
         return client
@@ -289,6 +323,34 @@ class _client:
     def __exit__(self, *exc: Any) -> None:
         for obj in self.owned:
             obj.close()
+
+
+def connect(address: str) -> Any:
+    """A client of the scheduler at ``address``; a malformed or unreachable address is a :class:`ConfigError`.
+
+    The wait is Dask's ``distributed.comm.timeouts.connect`` (30 s by default;
+    ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s`` shortens it).
+    """
+    from distributed import Client
+
+    check_address(address)
+    try:
+        return Client(address)
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"cannot reach the Dask scheduler at {address!r} ({exc}); is it running?") from None
+
+
+def check_address(address: str) -> None:
+    """Refuse a malformed scheduler address (``tcp://HOST:PORT``; the scheme may be left out)."""
+    from distributed.comm import parse_address
+
+    try:
+        protocol, location = parse_address(address)
+        host, _, port = location.rpartition(":")
+        if protocol in ("tcp", "tls") and not (host and port.isdigit()):
+            raise ValueError("no host:port")
+    except ValueError as exc:
+        raise ConfigError(f"scheduler address {address!r} is malformed ({exc}); expected tcp://HOST:PORT") from None
 
 
 def _progress_bar(total: int, progress: bool | None) -> Any:

@@ -65,16 +65,25 @@ def check_builtin(spec: SweepSpec) -> None:
     Zoo models (:data:`adept_core.graph.zoo.ZOO_NAMES`) have shapes but
     synthetic weights: cost only. Real models
     (:data:`adept_core.models.REAL_MODELS`) carry trained weights and their
-    data set, whose size fixes the batch (no ``batch`` axis).
+    data set, whose size fixes the batch (no ``batch`` axis). Workload
+    parameters must be parameters of the model's builder (``batch`` is the
+    sweep's own axis, not a workload parameter).
     """
     from ..errors import ConfigError
     from ..graph.zoo import ZOO_NAMES
+    from ..graph.zoo import check_params as check_zoo_params
     from ..models import REAL_MODELS
+    from ..models import check_params as check_real_params
 
     for w in spec.workloads:
         if w.name not in ZOO_NAMES + REAL_MODELS:
             raise ConfigError(f"unknown workload {w.name!r}; zoo models (cost): {', '.join(ZOO_NAMES)}; "
                               f"real models (cost and fidelity): {', '.join(REAL_MODELS)}")
+        # A misspelt parameter (seq_lne) would otherwise fail every point of the workload, one by one.
+        if w.name in REAL_MODELS:
+            check_real_params(w.name, dict(w.params))
+        else:
+            check_zoo_params(w.name, dict(w.params), reserved=("batch",))
         if "fidelity" in spec.compute and w.name not in REAL_MODELS:
             raise ConfigError(f"fidelity needs trained weights and data: workload {w.name!r} is a zoo model; "
                               f"use one of {', '.join(REAL_MODELS)} (or compute = ['cost'])")

@@ -26,6 +26,15 @@ to several keys (``core_size`` above: square cores), and two special axes:
 fidelity runs, default 0). Ranges are inclusive of ``to`` when the step lands on it:
 ``step`` (arithmetic), ``factor`` (geometric) or ``num`` points with
 ``scale = "linear"`` or ``"log"``.
+
+Grids are sized before they are built: a range axis longer than the point
+limit, or a spec with more points in all (workloads times the product of the
+axis lengths), is refused with the count. The limit is
+:data:`DEFAULT_MAX_POINTS`; a spec raises it with ``max_points = N`` (and
+``adept sweep --max-points N`` / ``sweep(..., max_points=N)`` override both),
+so a typo like ``step = 1e-6`` cannot silently ask for 10^8 points. Every
+value of one axis has one type (numbers, booleans or strings), so its results
+column has one type too.
 """
 
 from __future__ import annotations
@@ -45,7 +54,10 @@ COMPUTE_KINDS = ("cost", "fidelity")
 SPECIAL_AXES = ("batch", "seed")
 #: Keys allowed at the top level of a spec.
 TOP_LEVEL_KEYS = ("name", "description", "preset", "compute", "workloads", "axes", "overrides", "fidelity",
-                  "points_per_task")
+                  "points_per_task", "max_points")
+#: Most points a spec may have unless it (or the caller) raises the limit: a full-size sweep of the
+#: cost model takes ~1 ms a point on a laptop core, so this is minutes of work and ~100 MB of points.
+DEFAULT_MAX_POINTS = 100_000
 _WORKLOAD_KEYS = ("name", "params", "label")
 _RANGE_KEYS = ("from", "to", "step", "factor", "num", "scale")
 #: Result columns every row has besides the axis values and the metrics; no other axis may take these names.
@@ -145,7 +157,8 @@ class SweepSpec:
         return tuple(dict.fromkeys(keys))
 
 
-def load_spec(spec: "SweepSpec | Mapping[str, Any] | str | os.PathLike[str]") -> SweepSpec:
+def load_spec(spec: "SweepSpec | Mapping[str, Any] | str | os.PathLike[str]",
+              max_points: int | None = None) -> SweepSpec:
     """Read and validate a sweep spec.
 
     Parameters
@@ -153,6 +166,9 @@ def load_spec(spec: "SweepSpec | Mapping[str, Any] | str | os.PathLike[str]") ->
     spec : SweepSpec, mapping, or path
         A spec already loaded (returned as is), the parsed TOML as a dict, or
         the path of a TOML file.
+    max_points : int or None
+        Most points allowed; ``None``: the spec's ``max_points``, else
+        :data:`DEFAULT_MAX_POINTS`.
 
     Raises
     ------
@@ -161,6 +177,7 @@ def load_spec(spec: "SweepSpec | Mapping[str, Any] | str | os.PathLike[str]") ->
         file; the message names the offending key and what is allowed.
     """
     if isinstance(spec, SweepSpec):
+        _check_size(spec.num_points, _limit(max_points, "max_points"), "sweep spec")
         return spec
     if isinstance(spec, (str, os.PathLike)):
         path = Path(spec)
@@ -169,24 +186,42 @@ def load_spec(spec: "SweepSpec | Mapping[str, Any] | str | os.PathLike[str]") ->
                 data = tomllib.load(fh)
         except FileNotFoundError:
             raise ConfigError(f"sweep spec file {str(path)!r} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
+        except IsADirectoryError:
+            raise ConfigError(f"sweep spec {str(path)!r} is a directory, not a TOML file") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"sweep spec {str(path)!r} is not valid TOML: {exc}") from None
         preset = data.get("preset")
         if isinstance(preset, str) and preset.endswith(".toml") and not Path(preset).is_absolute():
             # Like a preset's own ``base``: a relative preset file is found next to the spec that names it.
             data = {**data, "preset": str(path.parent / preset)}
-        return _parse(data, where=str(path))
+        return _parse(data, where=str(path), max_points=max_points)
     if isinstance(spec, Mapping):
-        return _parse(dict(spec), where="sweep spec")
+        return _parse(dict(spec), where="sweep spec", max_points=max_points)
     raise ConfigError(f"a sweep spec is a SweepSpec, a dict or a TOML path, got {type(spec).__name__}")
 
 
-def _parse(data: dict, where: str) -> SweepSpec:
+def _limit(value: Any, what: str) -> int:
+    if value is None:
+        return DEFAULT_MAX_POINTS
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{what} must be a positive integer, got {value!r}")
+    return value
+
+
+def _check_size(count: int, limit: int, where: str) -> None:
+    if count > limit:
+        raise ConfigError(f"{where} has {count:,} points, above the limit of {limit:,}; shrink the axes or, "
+                          "if you mean it, raise the limit (max_points = N in the spec, --max-points N)")
+
+
+def _parse(data: dict, where: str, max_points: int | None = None) -> SweepSpec:
     _reject_unknown(data, TOP_LEVEL_KEYS, where)
+    limit = _limit(max_points if max_points is not None else data.get("max_points"), f"{where}: max_points")
     if "workloads" not in data:
         raise ConfigError(f"{where}: 'workloads' is required (a list of zoo names or {{name, params, label}} tables)")
     workloads = _parse_workloads(data["workloads"], where)
-    axes = _parse_axes(data.get("axes", {}), where)
+    axes = _parse_axes(data.get("axes", {}), where, limit)
+    _check_size(len(workloads) * math.prod(len(axis.values) for axis in axes), limit, where)
     overrides = _parse_overrides(data.get("overrides", {}), where)
     set_by = [k for axis in axes for k in axis.config_keys] + [key for key, _ in overrides]
     clash = sorted({k for k in set_by if set_by.count(k) > 1})
@@ -297,7 +332,7 @@ def _parse_overrides(raw: Any, where: str) -> tuple[tuple[str, Scalar], ...]:
     return tuple((key, _check_scalar(value, f"{where}: overrides.{key}")) for key, value in raw.items())
 
 
-def _parse_axes(raw: Any, where: str) -> tuple[Axis, ...]:
+def _parse_axes(raw: Any, where: str, limit: int = DEFAULT_MAX_POINTS) -> tuple[Axis, ...]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: [axes] must be a table, got {raw!r}")
     axes = []
@@ -315,7 +350,7 @@ def _parse_axes(raw: Any, where: str) -> tuple[Axis, ...]:
                                   f"named other than {list(SPECIAL_AXES)}; got {value!r}")
             config_keys, value = tuple(config_keys), value["values"]
         if isinstance(value, dict):
-            values = expand_range(value, here)
+            values = expand_range(value, here, limit)
         elif isinstance(value, list):
             values = tuple(_check_scalar(v, here) for v in value)
         else:
@@ -325,6 +360,10 @@ def _parse_axes(raw: Any, where: str) -> tuple[Axis, ...]:
             raise ConfigError(f"{here} has no values")
         if len(set(values)) != len(values):
             raise ConfigError(f"{here} repeats values: {list(values)}")
+        kinds = sorted({_kind(v) for v in values})
+        if len(kinds) > 1:
+            raise ConfigError(f"{here} mixes {' and '.join(kinds)}: {list(values)}; an axis holds values of one "
+                              "type (its results column has one type)")
         lowest = {"batch": 1, "seed": 0}.get(key)
         if lowest is not None and any(isinstance(v, bool) or not isinstance(v, int) or v < lowest for v in values):
             raise ConfigError(f"{here} must hold integers >= {lowest}, got {list(values)}")
@@ -332,12 +371,18 @@ def _parse_axes(raw: Any, where: str) -> tuple[Axis, ...]:
     return tuple(axes)
 
 
-def expand_range(table: Mapping[str, Any], where: str = "range") -> tuple[Scalar, ...]:
+def _kind(value: Scalar) -> str:
+    return "booleans" if isinstance(value, bool) else "strings" if isinstance(value, str) else "numbers"
+
+
+def expand_range(table: Mapping[str, Any], where: str = "range",
+                 limit: int = DEFAULT_MAX_POINTS) -> tuple[Scalar, ...]:
     """Values of a range table, ``to`` included when the progression lands on it.
 
     ``{from, to, step}`` is arithmetic, ``{from, to, factor}`` geometric and
     ``{from, to, num, scale}`` has ``num`` points spaced linearly or
     logarithmically. Integer ``from``/``to``/``step``/``factor`` give integers.
+    A range of more than ``limit`` values is refused before it is built.
     """
     _reject_unknown(table, _RANGE_KEYS, where)
     kinds = [k for k in ("step", "factor", "num") if k in table]
@@ -358,12 +403,15 @@ def expand_range(table: Mapping[str, Any], where: str = "range") -> tuple[Scalar
         if arg <= 0:
             raise ConfigError(f"{where}: step must be > 0, got {arg}")
         # The relative slack absorbs float rounding so that from=0.1, to=0.3, step=0.1 includes 0.3.
-        count = int(math.floor((stop - start) / arg * (1 + 1e-12) + 1e-9)) + 1
+        ratio = (stop - start) / arg  # inf when the span overflows: sized, never built
+        count = math.floor(ratio * (1 + 1e-12) + 1e-9) + 1 if math.isfinite(ratio) else math.inf
+        _check_size(count, limit, where)
         values = [start + i * arg for i in range(count)]
     elif kind == "factor":
         if arg <= 1 or start <= 0:
             raise ConfigError(f"{where}: a geometric range needs factor > 1 and from > 0, "
                               f"got factor={arg}, from={start}")
+        _check_size(math.floor(math.log(stop / start) / math.log(arg) + 1e-9) + 1, limit, where)
         values, v = [], start
         while v <= stop * (1 + 1e-12):
             values.append(v)
@@ -374,6 +422,7 @@ def expand_range(table: Mapping[str, Any], where: str = "range") -> tuple[Scalar
             raise ConfigError(f"{where}: scale must be 'linear' or 'log', got {scale!r}")
         if isinstance(arg, float) or arg < 1:
             raise ConfigError(f"{where}: num must be a positive integer, got {arg!r}")
+        _check_size(arg, limit, where)
         if scale == "log" and start <= 0:
             raise ConfigError(f"{where}: a log range needs from > 0, got {start}")
         integral = False

@@ -36,6 +36,10 @@ def load_inputs(path: str | os.PathLike, graph: Graph) -> dict[str, np.ndarray]:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise InputError(f"input file {path!r} does not exist")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic != b"\x93NUMPY" and not magic.startswith(b"PK"):  # np.load would try (and refuse) a pickle
+        raise InputError(f"input file {path!r} is not a .npy or .npz file (no NumPy or zip header)")
     try:
         data = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:

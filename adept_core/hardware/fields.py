@@ -6,6 +6,14 @@ the checks on construction, so an impossible value can never exist in a
 :class:`~adept_core.hardware.config.HardwareConfig`, however it was built
 (TOML, overrides, or by hand). Messages name the dotted key and what is
 allowed.
+
+Every numeric field has a bounded range, so a value that validates can never
+overflow or divide by zero downstream (``sram.capacity_mib = 1e308`` overflows
+the byte count; ``optics.mzi_insertion_loss_db = 1e6`` leaves no light).
+The bounds are deliberately loose (assumption: orders of magnitude beyond any
+real device, not a claim about the technology): magnitudes at most
+:data:`MAX_MAGNITUDE` in the field's unit, losses at most :data:`MAX_LOSS_DB`
+per element, RIN at least :data:`MIN_RIN_DB_PER_HZ`.
 """
 
 from __future__ import annotations
@@ -89,15 +97,24 @@ def _text(key: str, value: Any) -> str:
     return value
 
 
-FINITE = _real_where("a finite number", lambda v: True)
-POSITIVE = _real_where("a finite number > 0", lambda v: v > 0.0)
-NON_NEGATIVE = _real_where("a finite number >= 0", lambda v: v >= 0.0)
+#: Largest magnitude of a positive field in its unit (mW, pJ, GHz, MiB, GB/s, mm2 ...): 1e12 MiB is an
+#: exabyte, 1e12 GHz a terahertz squared; products of a few such fields stay far from float64 overflow.
+MAX_MAGNITUDE = 1e12
+#: Largest loss of one optical element (1e-10 of the light passes; real elements lose < 10 dB).
+MAX_LOSS_DB = 100.0
+#: Lowest relative intensity noise accepted; the best lasers reach about -170 dB/Hz.
+MIN_RIN_DB_PER_HZ = -300.0
+
+FINITE = _real_where(f"a finite number, |x| <= {MAX_MAGNITUDE:g}", lambda v: abs(v) <= MAX_MAGNITUDE)
+POSITIVE = _real_where(f"a finite number > 0 and <= {MAX_MAGNITUDE:g}", lambda v: 0.0 < v <= MAX_MAGNITUDE)
+NON_NEGATIVE = _real_where(f"a finite number >= 0 and <= {MAX_MAGNITUDE:g}", lambda v: 0.0 <= v <= MAX_MAGNITUDE)
 #: Efficiencies and fractions: (0, 1].
 FRACTION = _real_where("a number in (0, 1]", lambda v: 0.0 < v <= 1.0)
 #: Losses in dB: a passive element cannot have gain.
-LOSS_DB = _real_where("a loss in dB, finite and >= 0", lambda v: v >= 0.0)
+LOSS_DB = _real_where(f"a loss in dB, finite and >= 0 and <= {MAX_LOSS_DB:g}", lambda v: 0.0 <= v <= MAX_LOSS_DB)
 #: Relative intensity noise in dB/Hz: a noise *density* below the carrier.
-RIN_DB_PER_HZ = _real_where("a finite number < 0 (dB/Hz below the carrier)", lambda v: v < 0.0)
+RIN_DB_PER_HZ = _real_where(f"a finite number < 0 and >= {MIN_RIN_DB_PER_HZ:g} (dB/Hz below the carrier)",
+                            lambda v: MIN_RIN_DB_PER_HZ <= v < 0.0)
 BITS = int_range(MIN_BITS, MAX_BITS)
 CORE_DIM = int_range(1, MAX_CORE_DIM)
 COUNT = int_range(1, 1 << 20)

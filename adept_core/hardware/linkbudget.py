@@ -203,6 +203,20 @@ def _receiver(cfg: HardwareConfig) -> tuple[float, float, float]:
     return bandwidth_hz, thermal_var, 10.0 ** (op.rin_db_per_hz / 10.0)
 
 
+#: Largest laser-to-detector loss the link budget accepts: 10^-30 of the light reaches the detector
+#: (far below any detector's noise floor); beyond it powers under- or overflow float64.
+MAX_TOTAL_LOSS_DB = 300.0
+
+
+def _total_loss_db(losses) -> float:
+    total = sum(db for _, db in losses)
+    if total > MAX_TOTAL_LOSS_DB:
+        worst = max(losses, key=lambda item: item[1])
+        raise ConfigError(f"the optical path loses {total:g} dB (largest term: {worst[0]}, {worst[1]:g} dB), "
+                          f"above {MAX_TOTAL_LOSS_DB:g} dB: no light reaches the detector; lower the optics.*_db losses")
+    return total
+
+
 def link_budget(cfg: HardwareConfig, laser_power_mw: float | None = None) -> LinkBudget:
     """Forward direction: laser power -> photocurrent, noise terms, SNR, ENOB and the kernel's NoiseSpec.
 
@@ -214,7 +228,7 @@ def link_budget(cfg: HardwareConfig, laser_power_mw: float | None = None) -> Lin
     """
     p_laser_mw = _laser_mw(cfg, laser_power_mw)
     losses = loss_terms_db(cfg)
-    total_loss_db = sum(db for _, db in losses)
+    total_loss_db = _total_loss_db(losses)
     p_det_w = p_laser_mw * 1e-3 * 10.0 ** (-total_loss_db / 10.0)
     i_fs = cfg.optics.responsivity_a_per_w * p_det_w
     bandwidth_hz, thermal_var, rin_lin = _receiver(cfg)
@@ -319,7 +333,7 @@ def required_laser_power(cfg: HardwareConfig, target_enob: float, check_waveguid
     b = snr * 2.0 * ELEMENTARY_CHARGE_C * bandwidth_hz
     c = snr * thermal_var
     i_fs = (b + math.sqrt(b * b + 4.0 * a * c)) / (2.0 * a)
-    total_loss_db = sum(db for _, db in loss_terms_db(cfg))
+    total_loss_db = _total_loss_db(loss_terms_db(cfg))
     optical_mw = i_fs / cfg.optics.responsivity_a_per_w * 10.0 ** (total_loss_db / 10.0) * 1e3
     wall_plug_mw = optical_mw / cfg.optics.laser_wall_plug_efficiency
     per_wg = waveguide_power_mw(cfg, optical_mw)

@@ -63,8 +63,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:  # a binary file is not UTF-8 text
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a TOML file") from None
 
 
 def _merge(base: dict[str, Any], top: Mapping[str, Any], origin: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ compare a run with the fp32 reference.
 
 from __future__ import annotations
 
-from .._registry import call_builder
+from .._registry import call_builder, check_params as _check_params
 from . import efficientnet_lite, minilm
 from .task import RealModel
 
@@ -31,4 +31,9 @@ def build(name: str, **params) -> RealModel:
     return call_builder("real model", _BUILDERS, name, params)
 
 
-__all__ = ["METRIC_HELP", "REAL_MODELS", "RealModel", "build"]
+def check_params(name: str, params) -> None:
+    """Raise :class:`~adept_core.errors.ConfigError` unless ``build(name, **params)`` takes these names."""
+    _check_params("real model", _BUILDERS, name, params)
+
+
+__all__ = ["METRIC_HELP", "REAL_MODELS", "RealModel", "build", "check_params"]

@@ -9,7 +9,7 @@ seeded from model and weight name), so building BERT-large allocates nothing.
 
 from __future__ import annotations
 
-from ..._registry import call_builder
+from ..._registry import call_builder, check_params as _check_params
 from ..ir import Graph
 from . import bert_large, resnet50, rnnt
 
@@ -24,4 +24,9 @@ def build(name: str, **params) -> Graph:
     return call_builder("zoo model", _BUILDERS, name, params)
 
 
-__all__ = ["ZOO_NAMES", "build"]
+def check_params(name: str, params, reserved: tuple[str, ...] = ()) -> None:
+    """Raise :class:`~adept_core.errors.ConfigError` unless ``build(name, **params)`` takes these names."""
+    _check_params("zoo model", _BUILDERS, name, params, reserved)
+
+
+__all__ = ["ZOO_NAMES", "build", "check_params"]
