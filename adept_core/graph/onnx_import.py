@@ -34,9 +34,9 @@ import onnx
 from onnx import helper, numpy_helper, shape_inference
 
 from ..errors import AdeptError, ShapeError, UnsupportedOpError
-from .ir import Graph
+from .ir import Graph, Node
 from .onnx_normalize import NodeView, normalize
-from .ops import REWRITTEN_OPS, SUPPORTED_OPS
+from .ops import REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 
 #: Constants up to this many elements are handed to shape inference as data (shape tensors are tiny;
 #: weights are not needed to infer shapes and would only be copied).
@@ -214,16 +214,37 @@ class _Importer:
         if self._foldable(node):
             self._fold(node, name)
             return
-        if node.op_type not in SUPPORTED_OPS and node.op_type not in REWRITTEN_OPS:
+        canonical = node.op_type in SUPPORTED_OPS or node.op_type in REWRITTEN_OPS
+        if not canonical and node.op_type not in REFERENCE_OPS:
             raise self._unsupported(node, name, "")
         out_shapes = self._infer(node, name)
+        if not canonical:
+            self.nodes.append(self._reference_node(node, name))
+            return
         view = NodeView(
             name=name, op=node.op_type, opset=self.opset, inputs=list(node.input), outputs=list(node.output),
             attrs=_attributes(node), in_shapes=[self.shapes.get(i) for i in node.input],
             out_shapes=out_shapes, consts=[self.consts.get(i) for i in node.input],
             new_value=lambda suffix, shape: self._new_value(name, suffix, shape),
         )
-        self.nodes.extend(normalize(view))
+        try:
+            self.nodes.extend(normalize(view))
+        except UnsupportedOpError:
+            # The canonical form cannot express this use (run-time Clip bounds, a 1-D pool, MaxPool
+            # indices, ...): an op without a weight product then runs on its reference kernel.
+            if node.op_type not in REFERENCE_OPS:
+                raise
+            self.nodes.append(self._reference_node(node, name))
+
+    def _reference_node(self, node: onnx.NodeProto, name: str) -> Node:
+        """A Graph node run by the ONNX reference kernel of this opset (:mod:`adept_core.asic.reference`)."""
+        dtypes = [np.dtype(helper.tensor_dtype_to_np_dtype(self.elem_types[o])).name if o else ""
+                  for o in node.output]
+        attrs = {**_attributes(node), "onnx_opset": self.opset, "onnx_out_dtypes": dtypes}
+        inputs = list(node.input)
+        while inputs and not inputs[-1]:
+            inputs.pop()
+        return Node(name, node.op_type, tuple(inputs), tuple(node.output), attrs)
 
     def _foldable(self, node: onnx.NodeProto) -> bool:
         if node.op_type == "Shape":
@@ -298,7 +319,8 @@ class _Importer:
         detail = f" ({why})" if why else ""
         return UnsupportedOpError(
             f"node {name!r} has op type {node.op_type!r}, which adept does not support{detail}. "
-            f"Supported ops: {', '.join(sorted(SUPPORTED_OPS))} (and {', '.join(sorted(REWRITTEN_OPS))}, rewritten); "
+            f"Supported ops: {', '.join(sorted(SUPPORTED_OPS))} (and {', '.join(sorted(REWRITTEN_OPS))}, rewritten; "
+            f"{', '.join(sorted(REFERENCE_OPS - SUPPORTED_OPS))} on the ASIC's reference kernels); "
             "any op whose inputs are all constants is folded at import.")
 
 
