@@ -14,6 +14,7 @@ from adept_core.graph import gemm_calls, graph_macs, node_macs
 from adept_core.graph.onnx_import import from_onnx
 from adept_core.graph.ops import CANONICAL_ATTRS, FOLDED_OPS, GRAPH_OPS, SUPPORTED_OPS
 from adept_core.graph.zoo import build
+from adept_core.emulate import prepare
 
 from onnx_models import MODELS, sample_inputs, save
 
@@ -191,12 +192,27 @@ def test_custom_domain_and_unsupported_features_are_clear_errors():
         from_onnx(lstm)
 
 
-def test_data_dependent_reshape_target_is_a_shape_error():
+def test_data_dependent_reshape_target_is_bound_at_run_time():
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 6])
     target = helper.make_tensor_value_info("target", TensorProto.INT64, [2])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, None])
     model = _one_node_model(helper.make_node("Reshape", ["x", "target"], ["y"], name="dyn"), [x, target], [y])
-    with pytest.raises(ShapeError, match="dyn"):
+    g = from_onnx(model)
+    x_val = np.arange(12, dtype=np.float32).reshape(2, 6)
+    out = prepare(g, precision="fp32").run({"x": x_val, "target": np.array([3, 4])}).outputs["y"]
+    np.testing.assert_array_equal(out, x_val.reshape(3, 4))
+
+
+def test_data_dependent_shape_into_a_photonic_op_is_a_shape_error():
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 6])
+    target = helper.make_tensor_value_info("target", TensorProto.INT64, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])
+    w = numpy_helper.from_array(np.ones((4, 2), np.float32), "w")
+    nodes = [helper.make_node("Reshape", ["x", "target"], ["r"], name="dyn"),
+             helper.make_node("MatMul", ["r", "w"], ["y"], name="mm")]
+    model = helper.make_model(helper.make_graph(nodes, "g", [x, target], [y], [w]), ir_version=10,
+                              opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(ShapeError, match="'mm'.*depends on input data"):
         from_onnx(model)
 
 

@@ -253,6 +253,7 @@ class PreparedModel:
         self.engine.reset_stats()
         self.lowering_seconds = 0.0
         self._op_seconds: dict[str, float] = {}
+        inputs = dict(inputs)
         n_samples = self._check_inputs(inputs)
         starts = range(0, max(n_samples, 1), self._batch())
         bar = _progress_bar(len(starts) * len(self.graph.nodes), progress, self.graph.name)
@@ -340,7 +341,9 @@ class PreparedModel:
                     values.pop(name, None)
             if bar is not None:
                 bar.update(1)
-        return {name: values[name] for name in self.graph.outputs}, asic_seconds
+        # A graph output may be a constant (folded at import): it is the same for every chunk.
+        return {name: values[name] if name in values else self.weight_array(name)
+                for name in self.graph.outputs}, asic_seconds
 
     def _donor(self, node, i: int, args, values: dict, tainted: set):
         """An input of node ``i`` its result may overwrite: dead after it, ours, aliased by no other value."""
@@ -390,10 +393,12 @@ class PreparedModel:
         counts = set()
         # Inputs exactly as declared run as one whole chunk: no batch axis is needed (scalars,
         # states, inputs whose leading sizes differ).
-        self._whole = all(isinstance(inputs[n], np.ndarray) and inputs[n].shape == tuple(s)
+        self._whole = all(isinstance(inputs[n], (np.ndarray, np.generic)) and np.shape(inputs[n]) == tuple(s)
                           for n, s in self.graph.inputs.items())
         for name, shape in self.graph.inputs.items():
             a = inputs[name]
+            if isinstance(a, np.generic):  # a NumPy scalar is a 0-d array
+                a = inputs[name] = np.asarray(a)
             want = np.dtype(self.graph.input_dtypes.get(name, "float32"))
             if not isinstance(a, np.ndarray) or a.dtype != want:
                 raise ShapeError(f"input {name!r} must be a numpy array of {want}, got "

@@ -34,7 +34,7 @@ import onnx
 from onnx import helper, numpy_helper, shape_inference
 
 from ..errors import AdeptError, ShapeError, UnsupportedOpError
-from .ir import Graph, Node
+from .ir import DYNAMIC, Graph, Node
 from .onnx_normalize import NodeView, normalize
 from .ops import REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 
@@ -151,8 +151,8 @@ class _Importer:
             else:
                 shape = self._static_dims(tensor.shape, f"graph input {value.name!r}",
                                           "pass input_shapes={name: shape} to from_onnx")
-            if any(d < 1 for d in shape):
-                raise ShapeError(f"graph input {value.name!r} has shape {shape}; dimensions must be positive")
+            if any(d < 0 for d in shape):
+                raise ShapeError(f"graph input {value.name!r} has shape {shape}; dimensions must be >= 0")
             inputs[value.name] = shape
             try:
                 dtypes[value.name] = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).name
@@ -217,8 +217,12 @@ class _Importer:
         canonical = node.op_type in SUPPORTED_OPS or node.op_type in REWRITTEN_OPS
         if not canonical and node.op_type not in REFERENCE_OPS:
             raise self._unsupported(node, name, "")
-        out_shapes = self._infer(node, name)
-        if not canonical:
+        dynamic_in = [i for i in node.input if i and _is_dynamic(self.shapes[i])]
+        if dynamic_in and node.op_type not in REFERENCE_OPS:
+            raise ShapeError(f"node {name!r} ({node.op_type}) reads {dynamic_in[0]!r}, whose shape depends on "
+                             "input data; only ops on the ASIC's reference kernels accept such values")
+        out_shapes = self._infer(node, name, dynamic_ok=node.op_type in REFERENCE_OPS)
+        if not canonical or dynamic_in or any(_is_dynamic(o) for o in out_shapes if o is not None):
             self.nodes.append(self._reference_node(node, name))
             return
         view = NodeView(
@@ -248,7 +252,7 @@ class _Importer:
 
     def _foldable(self, node: onnx.NodeProto) -> bool:
         if node.op_type == "Shape":
-            return True  # shapes are static
+            return not _is_dynamic(self.shapes[node.input[0]])  # known at import unless bound at run time
         return all(not i or i in self.consts for i in node.input)
 
     def _fold(self, node: onnx.NodeProto, name: str) -> None:
@@ -278,12 +282,17 @@ class _Importer:
                 raise self._unsupported(node, name, f"constant folding failed: {_first_line(exc)}") from exc
             raise AdeptError(f"node {name!r} ({node.op_type}): constant folding failed: {_first_line(exc)}") from exc
 
-    def _infer(self, node: onnx.NodeProto, name: str) -> list[tuple[int, ...] | None]:
+    def _infer(self, node: onnx.NodeProto, name: str, dynamic_ok: bool = False) -> list:
+        """Output shapes by ONNX shape inference; with ``dynamic_ok``, unknown sizes become
+        :data:`~adept_core.graph.ir.DYNAMIC` (an unknown rank: ``None``), bound when the node runs."""
         types, data = {}, {}
         for value in node.input:
             if not value:
                 continue
-            types[value] = helper.make_tensor_type_proto(self.elem_types[value], self.shapes[value])
+            shape = self.shapes[value]
+            types[value] = (helper.make_tensor_type_proto(self.elem_types[value], None) if shape is None else
+                            helper.make_tensor_type_proto(self.elem_types[value],
+                                                          [d if d != DYNAMIC else None for d in shape]))
             const = self.consts.get(value)
             if const is not None and const.size <= _SHAPE_DATA_MAX_ELEMENTS:
                 data[value] = numpy_helper.from_array(const, value)
@@ -298,10 +307,19 @@ class _Importer:
                 shapes.append(None)
                 continue
             if out not in inferred or not inferred[out].tensor_type.HasField("shape"):
-                raise ShapeError(f"node {name!r} ({node.op_type}): ONNX shape inference gave no shape for {out!r}")
+                if not dynamic_ok or out not in inferred:
+                    raise ShapeError(f"node {name!r} ({node.op_type}): ONNX shape inference gave no shape "
+                                     f"for {out!r}")
+                self.shapes[out] = None
+                self.elem_types[out] = inferred[out].tensor_type.elem_type
+                shapes.append(None)
+                continue
             tensor = inferred[out].tensor_type
-            shape = self._static_dims(tensor.shape, f"output {out!r} of node {name!r} ({node.op_type})",
-                                      "its shape depends on input data, which a static Graph cannot represent")
+            if dynamic_ok:
+                shape = tuple(int(d.dim_value) if d.HasField("dim_value") else DYNAMIC for d in tensor.shape.dim)
+            else:
+                shape = self._static_dims(tensor.shape, f"output {out!r} of node {name!r} ({node.op_type})",
+                                          "its shape depends on input data, which a static Graph cannot represent")
             self.shapes[out] = shape
             self.elem_types[out] = tensor.elem_type
             shapes.append(shape)
@@ -322,6 +340,10 @@ class _Importer:
             f"Supported ops: {', '.join(sorted(SUPPORTED_OPS))} (and {', '.join(sorted(REWRITTEN_OPS))}, rewritten; "
             f"{', '.join(sorted(REFERENCE_OPS - SUPPORTED_OPS))} on the ASIC's reference kernels); "
             "any op whose inputs are all constants is folded at import.")
+
+
+def _is_dynamic(shape) -> bool:
+    return shape is None or DYNAMIC in shape
 
 
 def _attributes(node: onnx.NodeProto) -> dict:
