@@ -47,22 +47,30 @@ def _evaluator(node, ctx, args):
     key = ("reference", node.name)
     cached = ctx.node_cache.get(key)
     if cached is None:
-        from onnx.reference import ReferenceEvaluator  # slow to import: on first use
-
         proto, ins, outs = _node_proto(node)
-        opset = int(node.attrs["onnx_opset"])
-        # A one-node model with typed inputs: ops defined as context-dependent functions (Gelu,
-        # GroupNormalization, ...) need their input types to expand.
-        typed = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
-                 for name, a in zip(ins, args) if name and a is not None]
-        graph = helper.make_graph([proto], node.name, typed,
-                                  [helper.make_empty_tensor_value_info(o) for o in outs if o])
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            evaluator = ReferenceEvaluator(model)
+        evaluator = evaluator_for(proto, dict(zip(ins, args)), int(node.attrs["onnx_opset"]))
         cached = ctx.node_cache[key] = (evaluator, ins, outs)
     return cached
+
+
+def evaluator_for(proto, feeds: dict, opset: int):
+    """A reference evaluator of one ONNX node at ``opset``, typed by the example ``feeds``.
+
+    A one-node *model*, not the bare node: a bare NodeProto is evaluated with the newest kernel
+    whatever opset is asked for (an opset-12 Unsqueeze with an ``axes`` attribute then fails), and
+    ops defined as context-dependent functions (Gelu, GroupNormalization, ...) need typed inputs.
+    """
+    from onnx.reference import ReferenceEvaluator  # slow to import: on first use
+
+    typed = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(np.asarray(a).dtype),
+                                           np.shape(a))
+             for name, a in feeds.items() if name and a is not None]
+    graph = helper.make_graph([proto], proto.name or proto.op_type, typed,
+                              [helper.make_empty_tensor_value_info(o) for o in proto.output if o])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ReferenceEvaluator(model)
 
 
 def op_reference(node, args, ctx):

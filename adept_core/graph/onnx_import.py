@@ -263,19 +263,18 @@ class _Importer:
             self._set_const(node.output[0], shape[start:end])
         else:
             values = self._evaluate(node, name)
-            for out, value in zip(node.output, values):
-                if out:
-                    self._set_const(out, value)
+            for out, value in zip([o for o in node.output if o], values):  # the evaluator skips unused outputs
+                self._set_const(out, value)
         self.folded += 1
 
     def _evaluate(self, node: onnx.NodeProto, name: str) -> list[np.ndarray]:
-        from onnx.reference import ReferenceEvaluator  # imported on first fold: it is slow to import
+        from ..asic.reference import evaluator_for
 
         feeds = {i: self.consts[i] for i in node.input if i}
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the reference runtime warns about its own internals
-                evaluator = ReferenceEvaluator(node, opsets={"": self.opset})
+                evaluator = evaluator_for(node, feeds, self.opset)  # the kernel of the model's own opset
                 return [np.asarray(v) for v in evaluator.run(None, feeds)]
         except Exception as exc:
             if node.op_type not in SUPPORTED_OPS:
