@@ -23,10 +23,14 @@ dtype name of each output). See ``docs/executor.md``.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 from onnx import helper, numpy_helper
+
+#: Element budget per tensor when the graph records none (the importer's default, 2**30).
+DEFAULT_MAX_ELEMENTS = 1 << 30
 
 #: Attributes the importer adds; not ONNX attributes of the node.
 META_ATTRS = ("onnx_opset", "onnx_out_dtypes")
@@ -73,7 +77,40 @@ def evaluator_for(proto, feeds: dict, opset: int):
         return ReferenceEvaluator(model)
 
 
+def _runtime_elements(op: str, args) -> int | None:
+    """Output elements of the ops whose output size is an input *value* (known only now), else None."""
+    try:
+        if op == "ConstantOfShape":
+            return math.prod(int(d) for d in np.asarray(args[0]).reshape(-1))
+        if op == "Expand":
+            target = [int(d) for d in np.asarray(args[1]).reshape(-1)]
+            shape = list(args[0].shape)
+            rank = max(len(shape), len(target))
+            shape, target = [1] * (rank - len(shape)) + shape, [1] * (rank - len(target)) + target
+            return math.prod(max(a, b) for a, b in zip(shape, target))
+        if op == "Tile":
+            return args[0].size * math.prod(int(r) for r in np.asarray(args[1]).reshape(-1))
+        if op == "Range":
+            start, limit, delta = (float(np.asarray(a).reshape(())) for a in args[:3])
+            return max(0, math.ceil((limit - start) / delta)) if delta else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return None
+
+
+def _check_budget(node, args, ctx) -> None:
+    from ..errors import ShapeError
+
+    budget = int(ctx.graph.meta.get("max_elements", DEFAULT_MAX_ELEMENTS))
+    count = _runtime_elements(node.op, args)
+    if count is not None and count > budget:
+        raise ShapeError(
+            f"node {node.name!r} ({node.op}) would create {count:,} elements from its run-time inputs, over the "
+            f"budget of {budget:,} elements per tensor; raise it with from_onnx(..., max_elements=N)")
+
+
 def op_reference(node, args, ctx):
+    _check_budget(node, args, ctx)
     evaluator, ins, outs = _evaluator(node, ctx, args)
     feeds = {name: a for name, a in zip(ins, args) if name and a is not None}
     with warnings.catch_warnings():

@@ -25,6 +25,7 @@ arrays); the rest (shape tensors, axes) are dropped.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from pathlib import Path
@@ -42,11 +43,19 @@ from .ops import REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 #: weights are not needed to infer shapes and would only be copied).
 _SHAPE_DATA_MAX_ELEMENTS = 1 << 16
 
+#: Default largest tensor (elements) an import may create or declare: 2**30 (4 GiB of float32). A model
+#: file is untrusted input: a 192-byte ``ConstantOfShape([3e9])`` or an input declared with 2**40 rows
+#: must fail before anything is allocated, not exhaust the machine. Raise it with
+#: ``from_onnx(..., max_elements=N)`` for a genuinely larger model (recorded in ``graph.meta``; the
+#: reference kernels check sizes bound at run time against it too).
+MAX_ELEMENTS = 1 << 30
+
 #: Oldest opset read: opset 7 introduced NumPy-style broadcasting, which the Graph assumes.
 _MIN_OPSET = 7
 
 
-def from_onnx(model, input_shapes: dict | None = None, name: str | None = None) -> Graph:
+def from_onnx(model, input_shapes: dict | None = None, name: str | None = None,
+              max_elements: int = MAX_ELEMENTS) -> Graph:
     """Import an ONNX model as a :class:`~adept_core.graph.ir.Graph`.
 
     Parameters
@@ -58,6 +67,9 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None) 
         (required for inputs with symbolic dimensions such as a dynamic batch).
     name : str, optional
         Graph name (default: the file stem, else the ONNX graph name).
+    max_elements : int
+        Element budget of any one tensor the model declares, folds or materialises
+        (default :data:`MAX_ELEMENTS`); checked before allocating.
 
     Raises
     ------
@@ -72,7 +84,9 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None) 
     proto, source = _load(model)
     opset = _default_opset(proto)
     graph_name = name or (Path(source).stem if source else proto.graph.name) or "onnx_model"
-    return _Importer(proto, opset, input_shapes or {}).run(graph_name, source)
+    if isinstance(max_elements, bool) or not isinstance(max_elements, int) or max_elements < 1:
+        raise ShapeError(f"max_elements must be a positive integer, got {max_elements!r}")
+    return _Importer(proto, opset, input_shapes or {}, max_elements).run(graph_name, source)
 
 
 def _load(model) -> tuple[onnx.ModelProto, str | None]:
@@ -117,8 +131,9 @@ def _default_opset(proto: onnx.ModelProto) -> int:
 
 
 class _Importer:
-    def __init__(self, proto: onnx.ModelProto, opset: int, input_shapes: dict):
+    def __init__(self, proto: onnx.ModelProto, opset: int, input_shapes: dict, max_elements: int = MAX_ELEMENTS):
         self.proto = proto
+        self.max_elements = max_elements
         self.opset = opset
         self.opset_imports = [helper.make_opsetid("", opset)]
         self.consts: dict[str, np.ndarray] = {}
@@ -132,9 +147,22 @@ class _Importer:
     # -- setup --------------------------------------------------------------------------------
     def _read_initializers(self) -> None:
         for init in self.proto.graph.initializer:
+            self._check_budget(tuple(init.dims), f"initializer {init.name!r}")
             self._set_const(init.name, numpy_helper.to_array(init))
         for sparse in self.proto.graph.sparse_initializer:
+            self._check_budget(tuple(sparse.dims), f"sparse initializer {sparse.values.name!r}")
             self._set_const(sparse.values.name, numpy_helper.to_array(numpy_helper.to_dense(sparse)))  # rare
+
+    def _check_budget(self, shape, what: str) -> None:
+        """Refuse a tensor larger than the element budget before anything allocates it."""
+        if shape is None:
+            return
+        count = math.prod(int(d) for d in shape if d != DYNAMIC)
+        if count > self.max_elements:
+            raise ShapeError(
+                f"{what} has shape {tuple(int(d) for d in shape)} = {count:,} elements, over the import budget "
+                f"of {self.max_elements:,} elements per tensor (a guard against model files that would exhaust "
+                "memory); raise it with from_onnx(..., max_elements=N) if the model is genuine")
 
     def _read_inputs(self, overrides: dict):
         inputs, dtypes = {}, {}
@@ -153,6 +181,7 @@ class _Importer:
                                           "pass input_shapes={name: shape} to from_onnx")
             if any(d < 0 for d in shape):
                 raise ShapeError(f"graph input {value.name!r} has shape {shape}; dimensions must be >= 0")
+            self._check_budget(shape, f"graph input {value.name!r}")
             inputs[value.name] = shape
             try:
                 dtypes[value.name] = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).name
@@ -198,6 +227,7 @@ class _Importer:
             "opset": self.opset,
             "producer": f"{self.proto.producer_name} {self.proto.producer_version}".strip(),
             "folded_nodes": self.folded,
+            "max_elements": self.max_elements,
             "inputs": {name: f"{self.input_dtypes[name]} {list(shape)}" for name, shape in self.inputs.items()},
         }
         graph = Graph(graph_name, self.inputs, outputs, self.nodes, weights, shapes, self.input_dtypes, meta)
@@ -262,6 +292,8 @@ class _Importer:
             start, end = attrs.get("start", 0), attrs.get("end", len(shape))
             self._set_const(node.output[0], shape[start:end])
         else:
+            # Shapes first, so a fold that would create a huge tensor (ConstantOfShape [3e9]) fails here.
+            self._infer(node, name, dynamic_ok=True)
             values = self._evaluate(node, name)
             for out, value in zip([o for o in node.output if o], values):  # the evaluator skips unused outputs
                 self._set_const(out, value)
@@ -319,6 +351,7 @@ class _Importer:
             else:
                 shape = self._static_dims(tensor.shape, f"output {out!r} of node {name!r} ({node.op_type})",
                                           "its shape depends on input data, which a static Graph cannot represent")
+            self._check_budget(shape, f"output {out!r} of node {name!r} ({node.op_type})")
             self.shapes[out] = shape
             self.elem_types[out] = tensor.elem_type
             shapes.append(shape)
