@@ -252,7 +252,7 @@ class _Importer:
             raise ShapeError(f"node {name!r} ({node.op_type}) reads {dynamic_in[0]!r}, whose shape depends on "
                              "input data; only ops on the ASIC's reference kernels accept such values")
         out_shapes = self._infer(node, name, dynamic_ok=node.op_type in REFERENCE_OPS)
-        if not canonical or dynamic_in or any(_is_dynamic(o) for o in out_shapes if o is not None):
+        if not canonical or dynamic_in or any(_is_dynamic(o) for o, out in zip(out_shapes, node.output) if out):
             self.nodes.append(self._reference_node(node, name))
             return
         view = NodeView(

@@ -118,5 +118,5 @@ QuantizeLinear DequantizeLinear DynamicQuantizeLinear RotaryEmbedding Cast CastL
 EyeLike Gather GatherElements GatherND NonZero OneHot Pad Range Reshape ScatterElements ScatterND Shape Size
 Slice Split Squeeze Tile Transpose Trilu Unsqueeze Compress ReverseSequence Unique Det Col2Im CenterCropPad
 GridSample AffineGrid Swish NonMaxSuppression BlackmanWindow HammingWindow HannWindow DFT STFT
-MelWeightMatrix
+MelWeightMatrix CumProd SwiGLU TensorScatter
 """.split())
