@@ -255,11 +255,20 @@ def test_missing_or_duplicate_node_names_become_unique():
     assert len(set(names)) == len(names) and names[0] == "LSTM_0"
 
 
-def test_opsets_before_broadcasting_are_refused():
-    model = MODELS["legacy_opset"]()
-    model.opset_import[0].version = 6
-    with pytest.raises(UnsupportedOpError, match="opset 6.*version_converter"):
-        from_onnx(model)
+def test_opsets_before_broadcasting_are_upgraded_by_the_version_converter():
+    """Opset 6 Add broadcasts only with broadcast=1 (and axis): onnx's converter rewrites it for opset 7."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])
+    b = numpy_helper.from_array(np.array([1.0, 2.0, 3.0], np.float32), "b")
+    node = helper.make_node("Add", ["x", "b"], ["y"], broadcast=1)
+    b_in = helper.make_tensor_value_info("b", TensorProto.FLOAT, [3])  # IR 3 lists initializers as inputs
+    model = helper.make_model(helper.make_graph([node], "old", [x, b_in], [y], [b]), ir_version=3,
+                              opset_imports=[helper.make_opsetid("", 6)])
+    graph = from_onnx(model)
+    assert graph.meta["opset"] == 7
+    x_val = np.arange(6, dtype=np.float32).reshape(2, 3)
+    out = prepare(graph, precision="fp32").run({"x": x_val}).outputs["y"]
+    np.testing.assert_array_equal(out, x_val + np.array([1, 2, 3], np.float32))
 
 
 def _i64(name, values):

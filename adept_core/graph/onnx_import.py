@@ -82,6 +82,7 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None,
         A shape cannot be determined statically.
     """
     proto, source = _load(model)
+    proto = _upgrade(proto)
     opset = _default_opset(proto)
     graph_name = name or (Path(source).stem if source else proto.graph.name) or "onnx_model"
     if isinstance(max_elements, bool) or not isinstance(max_elements, int) or max_elements < 1:
@@ -117,6 +118,22 @@ def _load(model) -> tuple[onnx.ModelProto, str | None]:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else "no message"
+
+
+def _upgrade(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """A model older than opset 7 converted by onnx's own version converter (NumPy broadcasting, which
+    the Graph assumes, starts at opset 7); refused when the converter cannot convert it."""
+    version = next((int(e.version) for e in proto.opset_import if e.domain in ("", "ai.onnx")), None)
+    if version is None or version >= _MIN_OPSET:
+        return proto
+    from onnx import version_converter
+
+    try:
+        return version_converter.convert_version(proto, _MIN_OPSET)
+    except Exception as exc:
+        raise UnsupportedOpError(
+            f"the model uses ONNX opset {version}; adept reads opset {_MIN_OPSET} and newer (older broadcasting "
+            f"rules differ) and onnx's version converter could not upgrade it ({_first_line(exc)})") from exc
 
 
 def _default_opset(proto: onnx.ModelProto) -> int:
