@@ -22,7 +22,9 @@ def test_run_onnx_file_with_json(cnn_path, tmp_path, capsys):
     assert main(["run", cnn_path, "--seed", "3", "--json", str(out), "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert "relative error" in text and "cosine" in text and "GMAC per run" in text
+    assert "verdict: fidelity " in text and "over 1 sample" in text and "in partial-sum units" in text
     data = json.loads(out.read_text())
+    assert data["verdict"] in ("kept", "degraded", "lost") and data["samples"] == 1
     assert data["seed"] == 3 and data["adc"] == "calibrated"
     fid = data["fidelity"]["logits"]
     assert 0 <= fid["rel_error"] < 1 and 0.5 < fid["cosine"] <= 1 and fid["top1_agreement"] is not None

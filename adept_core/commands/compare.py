@@ -14,6 +14,7 @@ import json
 from ..energy.compare import compare, comparison_dict, plot_breakdowns
 from ..energy.table import format_comparison
 from ..graph import zoo
+from ..tables import add_format_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,14 +28,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workloads", nargs="+", choices=zoo.ZOO_NAMES, default=list(zoo.ZOO_NAMES), help="zoo models [all]")
     p.add_argument("--batch", type=int, default=1, help="inferences per run [1]")
     p.add_argument("--json", metavar="FILE", help="write both reports of every workload as JSON")
-    p.add_argument("--plot", metavar="FILE.png", help="save the energy-breakdown plot (PNG)")
+    p.add_argument("--plot", metavar="FILE", help="save the energy-breakdown figure (300 dpi PNG; "
+                   "vector PDF/SVG when FILE ends in .pdf/.svg)")
+    add_format_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     rows = compare(args.workloads, args.adept, args.systolic, batch=args.batch)
-    print(f"ADEPT ({rows[0].adept.config}) vs systolic array ({rows[0].systolic.config}), batch {args.batch}:")
-    print(format_comparison(rows))
+    print(format_comparison(rows, fmt=args.format))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(comparison_dict(rows), fh, indent=1)
