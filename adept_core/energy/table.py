@@ -19,7 +19,8 @@ def si(value: float, unit: str) -> str:
 
 #: What the ``bound`` column means, printed under the layer table.
 BOUND_HELP = ("bound = what sets the time: engine (the GEMM engine's MACs), asic (element-wise ops), "
-              "sram / dram (memory bandwidth), recurrence (a sequential RNN step)")
+              "sram / dram (memory bandwidth), recurrence (serial time: the first weight-tile load of each "
+              "GEMM, which nothing overlaps, plus the sequential steps of an RNN)")
 
 
 def report_tables(r: Report, top: int = 5, group_by: str = "block") -> list[Table]:
