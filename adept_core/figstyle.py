@@ -133,7 +133,7 @@ def annotate_points(ax: Any, points: Sequence[tuple[float, float]], texts: Seque
         for dx, dy in offsets:
             ann = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy),
                               ha="left" if dx > 0 else "right", fontsize=fontsize)
-            box = ann.get_window_extent(renderer).expanded(1.05, 1.1)
+            box = ann.get_window_extent(renderer).expanded(1.15, 1.2)  # a little air between labels
             if not any(box.overlaps(other) for other in placed):
                 placed.append(box)
                 break

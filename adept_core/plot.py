@@ -50,13 +50,13 @@ def _matches(value: Any, wanted: Any) -> bool:
     return value == wanted
 
 
-def _figure():
+def _figure(width_in: float = 6.4):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100, layout="constrained")
+    fig, ax = plt.subplots(figsize=(width_in, 4.2), dpi=100, layout="constrained")
     return fig, ax
 
 
@@ -197,7 +197,7 @@ def plot_pareto(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
 
     groups, workloads = kept(color), kept("workload" if "workload" in rows.column_names else None)
     labels = kept(annotate)
-    fig, ax = _figure()
+    fig, ax = _figure(8.4)  # room for the legend beside the axes
     for key in _ordered(set(groups)):
         idx = [i for i, g in enumerate(groups) if g == key]
         ax.scatter([xs[i] for i in idx], [ys[i] for i in idx], s=22, alpha=0.75,
@@ -212,10 +212,6 @@ def plot_pareto(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
                 label="Pareto front" + (f" ({load})" if many else ""))
         fronts += front
     if annotate and fronts:
-        ax.set_yscale("log" if logy else "linear")
-        ax.margins(x=0.08, y=0.08)
-        fig.canvas.draw()  # final limits, so the label boxes are measured where they will be drawn
-        figstyle.annotate_points(ax, [(xs[i], ys[i]) for i in fronts], [_short(labels[i]) for i in fronts])
         # Says what the numbers next to the front are (a legend entry without a marker).
         ax.plot([], [], linestyle="none", label=f"labels: {figstyle.label(annotate)}")
     ax.set_yscale("log" if logy else "linear")
@@ -224,7 +220,14 @@ def plot_pareto(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
     ax.set_ylabel(figstyle.label(y))
     ax.grid(True, alpha=0.3)
     ax.set_title(title or _title(y, x, where, "Pareto front: "), fontsize="medium")
-    ax.legend(fontsize="small")
+    # Beside the axes, not over them: a front's points sit in every corner.
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    if annotate and fronts:
+        # Last, after the legend and limits are final, so the label boxes are measured where they are drawn;
+        # then the layout is frozen so saving does not move the axes under the labels.
+        fig.canvas.draw()
+        fig.set_layout_engine("none")
+        figstyle.annotate_points(ax, [(xs[i], ys[i]) for i in fronts], [_short(labels[i]) for i in fronts])
     _save(fig, out)
     return sorted(valid[i] for i in fronts)
 
@@ -257,4 +260,4 @@ def _ordered(keys: set) -> list:
 def _title(y: str, x: str, where: Mapping[str, Any] | None, prefix: str = "") -> str:
     pinned = ", ".join(figstyle.legend_entry(k, v) for k, v in (where or {}).items())
     short = lambda c: figstyle.label(c).split(" (")[0]  # noqa: E731 -- units are on the axes
-    return f"{prefix}{short(y)} vs {short(x)}" + (f"\n{pinned}" if pinned else "")
+    return f"{prefix}{short(y)} against {short(x)}" + (f"\n{pinned}" if pinned else "")
