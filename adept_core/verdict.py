@@ -2,7 +2,8 @@
 
 Each model is judged on one primary metric (higher is better, 1 = identical to float32):
 
-- zoo models and ONNX files: the mean cosine similarity of the output to float32's;
+- zoo models and ONNX files: the mean cosine similarity of the output to float32's, and for
+  classifier outputs also the argmax agreement (the verdict is the worse of the two);
 - MiniLM: the mean embedding cosine; EfficientNet-Lite0: top-1 agreement with float32.
 
 The thresholds are an assumption, chosen as a user would read them: at cosine >= 0.99 the
@@ -34,6 +35,9 @@ class Threshold:
         return "degraded" if value >= self.degraded else "lost"
 
 
+#: Second rule for classifier outputs of zoo models and ONNX files.
+ARGMAX = Threshold("top1_agreement", "argmax agreement with float32", 0.99, 0.75)
+
 #: Primary metric of each real model; ``None`` is the rule for zoo models and ONNX files.
 THRESHOLDS = {
     None: Threshold("cosine", "output cosine vs float32 (mean over samples)", 0.99, 0.90),
@@ -59,13 +63,22 @@ def knobs(laser_power_mw: float, bits: int, adc: str, noise: bool = True) -> lis
     return out
 
 
+def worst(words) -> str:
+    """The worst of several verdict words."""
+    return max(words, key=VERDICTS.index)
+
+
 def verdict_lines(value: float, model: str | None, n_samples: int, laser_power_mw: float, bits: int,
-                  adc: str, noise: bool = True) -> list[str]:
-    """What ``adept run`` prints: the verdict with its threshold and sample count, then the knobs."""
-    t = threshold_for(model)
-    word = t.judge(value)
-    lines = [f"verdict: fidelity {word.upper()}: {t.words} {value:.3f} over {n_samples} sample"
-             f"{'s' if n_samples != 1 else ''} (kept >= {t.kept:g}, degraded >= {t.degraded:g}, else lost)"]
+                  adc: str, noise: bool = True, argmax: float | None = None) -> list[str]:
+    """What ``adept run`` prints: the verdict with its thresholds and sample count, then the knobs.
+
+    ``argmax`` (classifier outputs of zoo models and ONNX files) adds :data:`ARGMAX` as a second rule.
+    """
+    rules = [(threshold_for(model), value)] + ([] if argmax is None else [(ARGMAX, argmax)])
+    word = worst(t.judge(v) for t, v in rules)
+    plural = "s" if n_samples != 1 else ""
+    lines = [f"verdict: fidelity {word.upper()} over {n_samples} sample{plural}: " + "; ".join(
+        f"{t.words} {v:.3f} (kept >= {t.kept:g}, degraded >= {t.degraded:g}, else lost)" for t, v in rules)]
     if n_samples < 8:
         lines.append(f"  note: {n_samples} sample(s) is a thin basis; give more with --input FILE.npz")
     if word == "kept":
@@ -74,3 +87,9 @@ def verdict_lines(value: float, model: str | None, n_samples: int, laser_power_m
     else:
         lines.append("  to improve it: " + "; ".join(knobs(laser_power_mw, bits, adc, noise)))
     return lines
+
+
+def judge_run(value: float, model: str | None, argmax: float | None = None) -> str:
+    """The verdict word of :func:`verdict_lines` (for JSON)."""
+    rules = [(threshold_for(model), value)] + ([] if argmax is None else [(ARGMAX, argmax)])
+    return worst(t.judge(v) for t, v in rules)

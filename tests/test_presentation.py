@@ -121,12 +121,18 @@ def test_units_come_from_the_key_suffix(name, unit):
 @pytest.mark.parametrize("value, word", [(0.995, "KEPT"), (0.95, "DEGRADED"), (0.016, "LOST")])
 def test_verdict_states_threshold_samples_and_knob(value, word):
     lines = verdict_lines(value, "minilm", 60, 11000.0, 8, "calibrated")
-    assert f"fidelity {word}" in lines[0] and "over 60 samples" in lines[0] and "kept >= 0.99" in lines[0]
+    assert f"fidelity {word} over 60 samples" in lines[0] and "kept >= 0.99" in lines[0]
     assert "optics.laser_power_mw=" in lines[-1]
     assert threshold_for("efficientnet-lite0").metric == "top1_agree" and threshold_for("x.onnx").metric == "cosine"
     one = verdict_lines(value, None, 1, 11000.0, 8, "worst_case")
     assert "1 sample(s) is a thin basis" in one[1]
     assert word == "KEPT" or "--adc calibrated" in one[-1]
+
+
+def test_a_classifier_is_judged_on_its_argmax_too():
+    lines = verdict_lines(0.995, None, 16, 11000.0, 8, "calibrated", argmax=0.5)
+    assert "fidelity LOST over 16 samples" in lines[0] and "argmax agreement with float32 0.500" in lines[0]
+    assert "fidelity KEPT" in verdict_lines(0.995, None, 16, 11000.0, 8, "calibrated", argmax=1.0)[0]
 
 
 def test_help_texts_speak_to_users(capsys):

@@ -27,7 +27,7 @@ from ..emulate.inputs import load_inputs, synthetic_inputs
 from ..errors import ConfigError, ShapeError
 from ..graph import zoo
 from ..kernels.registry import BACKEND_NAMES
-from ..verdict import threshold_for, verdict_lines
+from ..verdict import judge_run, threshold_for, verdict_lines
 from .linkbudget import parse_override
 
 REAL_MODELS = ("minilm", "efficientnet-lite0")
@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
               "--batch applies to zoo models and ONNX files only")
     else:
         source = args.input or "synthetic (seeded random) input"
-        print(f"  inputs: {n_samples} sample(s) from {source}, in batches of {graph.meta.get('batch', args.batch)}")
+        print(f"  inputs: {n_samples} sample(s) from {source}")
     fidelity = {}
     for name in graph.outputs:
         ref, got = reference.outputs[name], result.outputs[name]
@@ -150,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
         top1 = "" if f.top1_agreement is None else f", argmax agreement {f.top1_agreement:.3f}"
         print(f"  output {name} vs float32 over {n_samples} sample(s): relative error {f.rel_error:.3e}, "
               f"cosine {f.cosine:.6f}{top1}")
-    primary = fidelity[graph.outputs[0]]["cosine"] if graph.outputs else float("nan")
+    first = fidelity[graph.outputs[0]] if graph.outputs else {"cosine": float("nan"), "top1_agreement": None}
+    primary, argmax = first["cosine"], first["top1_agreement"]
     if real is not None:
         from ..models import METRIC_LABELS
 
@@ -158,9 +159,9 @@ def run(args: argparse.Namespace) -> int:
         fidelity["task_metrics"] = metrics
         for key, value in metrics.items():
             print(f"  {METRIC_LABELS.get(key, key)} ({key}): {value:.4f}")
-        primary = metrics.get(threshold_for(real.name).metric, primary)
+        primary, argmax = metrics.get(threshold_for(real.name).metric, primary), None
     verdict = verdict_lines(primary, None if real is None else real.name, n_samples, cfg.optics.laser_power_mw,
-                            spec.adc_bits, args.adc, spec.noise.enabled)
+                            spec.adc_bits, args.adc, spec.noise.enabled, argmax=argmax)
     for layer, frac in result.clipped_layers:
         print(f"  warning: layer {layer} clipped {frac:.2%} of its ADC conversions")
     print("\n".join(verdict))
@@ -168,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"emulation {s['total']:.2f} s (GEMM {s['gemm']:.2f}, programming cores {s['program']:.2f}, "
           f"im2col/relayout {s['lowering']:.2f}, "
           f"ASIC ops {s['asic']:.2f}, glue {s['glue']:.3f}); fp32 reference {reference.seconds['total']:.2f} s")
-    data = {"verdict": threshold_for(None if real is None else real.name).judge(primary), "samples": n_samples,
+    data = {"verdict": judge_run(primary, None if real is None else real.name, argmax), "samples": n_samples,
             "model": graph.name, "config": cfg.name, "seed": args.seed, "adc": args.adc,
             "asic_format": args.asic_format, "fidelity": fidelity,
             "clipped_layers": [list(c) for c in result.clipped_layers], "seconds": s,
