@@ -8,12 +8,11 @@ the outputs with the float32 run of the same Graph using the model's own
 metrics (embedding cosine and pair ranking for MiniLM, top-1/top-5 for
 EfficientNet-Lite0).
 
-A setting changes only what the issue's table asks for, through the
-hardware configuration: converter resolution (``photonic.input_bits``,
+A setting changes one thing at a time, through the hardware configuration: converter resolution (``photonic.input_bits``,
 ``weight_bits`` and ``adc_bits`` together), the laser power
 (``optics.laser_power_mw`` as a multiple of the configured value, which the
 link budget turns into the kernel's noise), noise on/off, and the ADC range
-policy. :data:`STANDARD_SETTINGS` is the issue's table;
+policy. :data:`STANDARD_SETTINGS` is the standard table;
 :data:`DIAGNOSTIC_SETTINGS` adds the rows that explain it (see
 ``docs/fidelity.md``).
 
@@ -70,7 +69,7 @@ class Setting:
     analog_gain: float | None = None
 
 
-#: The table issue 4 asks for.
+#: The standard table: the reference, the bit widths with and without noise, less laser.
 STANDARD_SETTINGS = (
     Setting("fp32 reference", precision="fp32"),
     Setting("8-bit, no noise", bits=8, noise=False),
@@ -113,11 +112,21 @@ class FidelityRow:
     clipped_layers: int = 0
     seconds: float = 0.0
     headroom: dict[str, float] = field(default_factory=dict)
+    #: Evaluated items (sentences, photos) the metrics rest on.
+    samples: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"model": self.model, "setting": asdict(self.setting), "metrics": self.metrics,
+                "samples": self.samples, "verdict": self.verdict(),
                 "laser_power_mw": self.laser_power_mw, "enob_bits": self.enob_bits,
                 "clipped_layers": self.clipped_layers, "seconds": self.seconds, "headroom": self.headroom}
+
+    def verdict(self) -> str:
+        """kept / degraded / lost on the model's primary metric (:mod:`adept_core.verdict`)."""
+        from .verdict import threshold_for
+
+        t = threshold_for(self.model)
+        return t.judge(self.metrics[t.metric]) if t.metric in self.metrics else "n/a"
 
 
 def hardware_for(setting: Setting, config: str = "adept", overrides: Mapping[str, Any] | None = None):
@@ -295,7 +304,7 @@ def run_study(model_names: list[str] | tuple[str, ...], settings=STANDARD_SETTIN
                 laser_power_mw=None if budget is None else budget.laser_power_mw,
                 enob_bits=None if budget is None or not setting.noise else budget.enob_bits,
                 clipped_layers=clipped, seconds=fp32_seconds if spec is None else time.perf_counter() - t0,
-                headroom=headroom,
+                headroom=headroom, samples=len(real.samples),
             )
             rows.append(row)
             if progress is not None:
@@ -303,33 +312,38 @@ def run_study(model_names: list[str] | tuple[str, ...], settings=STANDARD_SETTIN
     return rows
 
 
-def format_table(rows: list[FidelityRow]) -> str:
-    """Markdown tables, one per model: a row per setting, a column per metric."""
-    out = []
+def fidelity_tables(rows: list[FidelityRow]) -> list:
+    """One :class:`~adept_core.tables.Table` per model: a row per setting, a column per metric in words."""
+    from .models import METRIC_LABELS
+    from .tables import Table
+    from .verdict import threshold_for
+
+    tables = []
     for name in dict.fromkeys(r.model for r in rows):
         mine = [r for r in rows if r.model == name]
         metrics = list(mine[0].metrics)
-        head = ["setting", "laser mW", "ENOB", *metrics, "peak ENOB (median layer)", "clipped layers"]
-        out.append(f"**{name}**\n")
-        out.append("| " + " | ".join(head) + " |")
-        out.append("|" + "|".join("---" for _ in head) + "|")
+        t = threshold_for(name)
+        table = Table(f"{name}: {mine[0].samples} evaluated samples per row",
+                      ["setting", "verdict", "laser (mW)", "ENOB (bits)", *(METRIC_LABELS.get(m, m) for m in metrics),
+                       "peak ENOB, median layer (bits)", "clipped layers"],
+                      notes=[f"verdict on {t.words}: kept >= {t.kept:g}, degraded >= {t.degraded:g}, else lost"])
         for r in mine:
-            cells = [r.setting.label,
-                     "-" if r.laser_power_mw is None else f"{r.laser_power_mw:g}",
-                     "-" if r.enob_bits is None else f"{r.enob_bits:.1f}",
-                     *(_fmt(r.metrics[m]) for m in metrics),
-                     _fmt(r.headroom.get("peak_enob_median")) if r.setting.noise else "-",
-                     str(r.clipped_layers)]
-            out.append("| " + " | ".join(cells) + " |")
-        out.append("")
-    return "\n".join(out)
+            table.rows.append([r.setting.label, r.verdict(), r.laser_power_mw,
+                               None if r.enob_bits is None else round(r.enob_bits, 1),
+                               *(_round(r.metrics[m]) for m in metrics),
+                               _round(r.headroom.get("peak_enob_median")) if r.setting.noise else None,
+                               r.clipped_layers])
+        tables.append(table)
+    return tables
 
 
-def _fmt(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and math.isnan(value):
-        return "n/a"
-    if isinstance(value, float) and math.isinf(value):
-        return "inf"
-    return f"{value:.3f}"
+def format_table(rows: list[FidelityRow], fmt: str = "markdown") -> str:
+    """:func:`fidelity_tables` rendered in ``fmt`` (Markdown by default, as docs/fidelity.md shows it)."""
+    from .tables import render
+
+    return render(fidelity_tables(rows), fmt)
+
+
+def _round(value):
+    # Three decimals, as the study reads them; csv/json keep the same figures as the tables.
+    return round(value, 3) if isinstance(value, float) and math.isfinite(value) else value

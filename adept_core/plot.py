@@ -1,4 +1,7 @@
-"""Plots of sweep results as PNG files (matplotlib, Agg backend: no display needed).
+"""Plots of sweep results as figures (matplotlib, Agg backend: no display needed).
+
+PNG files are written at 300 dpi, ``.pdf``/``.svg`` as vector graphics; axes and legends are
+labelled in words with units (:mod:`adept_core.figstyle`).
 
 - :func:`plot_metric` -- one metric against one axis, one line (or point
   cloud) per value of a colour axis;
@@ -15,6 +18,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
+from . import figstyle
 from .errors import ConfigError
 
 
@@ -46,21 +50,53 @@ def _matches(value: Any, wanted: Any) -> bool:
     return value == wanted
 
 
-def _figure():
+def _figure(width_in: float = 6.4):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110, layout="constrained")
+    fig, ax = plt.subplots(figsize=(width_in, 4.2), dpi=100, layout="constrained")
     return fig, ax
 
 
-def _save(fig: Any, out: str | os.PathLike[str]) -> None:
-    import matplotlib.pyplot as plt
+_save = figstyle.save
 
-    fig.savefig(out)
-    plt.close(fig)
+
+# Columns that change what a point means: mixing their values in one plot without saying so misleads.
+def _meaning_columns(table: Any) -> list[str]:
+    # Config keys are dotted (photonic.adc_bits); undotted *_bits columns are results (link_enob_bits).
+    return [c for c in table.column_names if c in ("workload", "bits") or ("." in c and c.endswith("_bits"))]
+
+
+def mixing_warnings(table: Any, x: str, color: str | None, where: Mapping[str, Any] | None,
+                    pareto: bool = False) -> list[str]:
+    """Warnings for rows that differ in a workload or a bit width the plot does not show or pin.
+
+    A Pareto plot draws one front per workload, so there only bit widths count.
+    """
+    rows, _ = select_rows(table, where)
+    out = []
+    for column in _meaning_columns(rows):
+        if column in (x, color) or column in (where or {}) or (pareto and column == "workload"):
+            continue
+        values = _ordered(set(rows.column(column).to_pylist()))
+        if len(values) > 1:
+            shown = ", ".join(str(v) for v in values[:6]) + (", ..." if len(values) > 6 else "")
+            out.append(f"the plotted rows mix {column} = {shown}: pin one with --where {column}=VALUE "
+                       f"or show it with --color {column}")
+    return out
+
+
+def default_name(results: str | os.PathLike[str], x: str, y: str, where: Mapping[str, Any] | None,
+                 pareto: bool = False) -> str:
+    """``RESULTS-stem_[pareto_]Y_vs_X[_where-COL-VALUE...].png``: a different --where, a different file."""
+    import re
+
+    stem = os.path.splitext(os.fspath(results))[0]
+    parts = [("pareto_" if pareto else "") + f"{y}_vs_{x}"]
+    parts += [f"{k}-{v}" for k, v in (where or {}).items()]
+    return stem + "_" + re.sub(r"[^A-Za-z0-9_.=-]+", "-", "_".join(parts)) + ".png"
 
 
 def plot_metric(table: Any, x: str, y: str, out: str | os.PathLike[str], color: str | None = None,
@@ -75,7 +111,7 @@ def plot_metric(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
     x, y : str
         Column names (an axis and a metric, units in the names).
     out : path
-        PNG file to write.
+        Figure to write: 300 dpi PNG, or vector for ``.pdf``/``.svg``.
     color : str, optional
         Column whose values get one colour (and one legend entry) each.
     where : dict, optional
@@ -96,7 +132,7 @@ def plot_metric(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
         pts = sorted((ticks.index(a) if categorical else a, b) for a, b, g in zip(xs, ys, groups) if g == key)
         px, py = [p[0] for p in pts], [p[1] for p in pts]
         unique_x = len(set(px)) == len(px)
-        label = None if key is None else f"{color} = {key}"
+        label = None if key is None else figstyle.legend_entry(color, key)
         ax.plot(px, py, marker="o", linestyle="-" if unique_x else "none", label=label)
     if categorical:
         ax.set_xticks(range(len(ticks)), [str(t) for t in ticks])
@@ -104,8 +140,8 @@ def plot_metric(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
     ax.set_yscale("log" if logy else "linear")
     if logx and not categorical:
         _label_values(ax, sorted(set(xs)))
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_xlabel(figstyle.label(x))
+    ax.set_ylabel(figstyle.label(y))
     ax.grid(True, which="major", alpha=0.3)
     ax.set_title(title or _title(y, x, where), fontsize="medium")
     if color:
@@ -161,11 +197,11 @@ def plot_pareto(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
 
     groups, workloads = kept(color), kept("workload" if "workload" in rows.column_names else None)
     labels = kept(annotate)
-    fig, ax = _figure()
+    fig, ax = _figure(8.4)  # room for the legend beside the axes
     for key in _ordered(set(groups)):
         idx = [i for i, g in enumerate(groups) if g == key]
         ax.scatter([xs[i] for i in idx], [ys[i] for i in idx], s=22, alpha=0.75,
-                   label=None if key is None else f"{color} = {key}")
+                   label=None if key is None else figstyle.legend_entry(color, key))
     fronts = []
     for n, load in enumerate(_ordered(set(workloads))):
         idx = [i for i, w in enumerate(workloads) if w == load]
@@ -174,17 +210,24 @@ def plot_pareto(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
         ax.plot([xs[i] for i in front], [ys[i] for i in front], color="black", linewidth=1.0,
                 linestyle=("-", "--", ":", "-.")[n % 4], marker="o", markerfacecolor="none", markersize=10,
                 label="Pareto front" + (f" ({load})" if many else ""))
-        for i in front if annotate else ():
-            ax.annotate(_short(labels[i]), (xs[i], ys[i]), textcoords="offset points", xytext=(-6, 6),
-                        ha="right", fontsize="x-small")
         fronts += front
+    if annotate and fronts:
+        # Says what the numbers next to the front are (a legend entry without a marker).
+        ax.plot([], [], linestyle="none", label=f"labels: {figstyle.label(annotate)}")
     ax.set_yscale("log" if logy else "linear")
     ax.margins(x=0.08, y=0.08)  # room for the labels of points at the edges
-    ax.set_xlabel(x + ("" if x_higher_better else "  (lower is better)"))
-    ax.set_ylabel(y)
+    ax.set_xlabel(figstyle.label(x) + ("" if x_higher_better else "  (lower is better)"))
+    ax.set_ylabel(figstyle.label(y))
     ax.grid(True, alpha=0.3)
     ax.set_title(title or _title(y, x, where, "Pareto front: "), fontsize="medium")
-    ax.legend(fontsize="small")
+    # Beside the axes, not over them: a front's points sit in every corner.
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    if annotate and fronts:
+        # Last, after the legend and limits are final, so the label boxes are measured where they are drawn;
+        # then the layout is frozen so saving does not move the axes under the labels.
+        fig.canvas.draw()
+        fig.set_layout_engine("none")
+        figstyle.annotate_points(ax, [(xs[i], ys[i]) for i in fronts], [_short(labels[i]) for i in fronts])
     _save(fig, out)
     return sorted(valid[i] for i in fronts)
 
@@ -215,5 +258,6 @@ def _ordered(keys: set) -> list:
 
 
 def _title(y: str, x: str, where: Mapping[str, Any] | None, prefix: str = "") -> str:
-    pinned = ", ".join(f"{k}={v}" for k, v in (where or {}).items())
-    return f"{prefix}{y} vs {x}" + (f"\n{pinned}" if pinned else "")
+    pinned = ", ".join(figstyle.legend_entry(k, v) for k, v in (where or {}).items())
+    short = lambda c: figstyle.label(c).split(" (")[0]  # noqa: E731 -- units are on the axes
+    return f"{prefix}{short(y)} against {short(x)}" + (f"\n{pinned}" if pinned else "")

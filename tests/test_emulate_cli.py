@@ -23,6 +23,12 @@ def test_run_onnx_file_with_json(cnn_path, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "relative error" in text and "cosine" in text and "GMAC per run" in text
     data = json.loads(out.read_text())
+    n = data["samples"]
+    from adept_core.graph.onnx_import import from_onnx
+
+    assert n == next(iter(from_onnx(cnn_path).inputs.values()))[0]  # one synthetic graph batch
+    assert f"verdict: fidelity {data['verdict'].upper()} over {n} sample" in text and "in partial-sum units" in text
+    assert "argmax agreement with float32" in text  # a classifier: the second rule is stated
     assert data["seed"] == 3 and data["adc"] == "calibrated"
     fid = data["fidelity"]["logits"]
     assert 0 <= fid["rel_error"] < 1 and 0.5 < fid["cosine"] <= 1 and fid["top1_agreement"] is not None

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from adept_core import fidelity
+from adept_core import fidelity, models
 from adept_core.commands import fidelity as fidelity_cmd
 from adept_core.errors import ConfigError
 from adept_core.fidelity import Setting, hardware_for, layer_headroom, run_study
@@ -65,8 +65,12 @@ def test_tiny_study(tiny_study):
     assert bright.headroom["peak_enob_median"] > 8.0 and 0 < bright.headroom["range_fraction_median"] < 1
     assert worst.headroom == {}  # no calibration, no headroom figures
     table = fidelity.format_table(tiny_study)
-    assert "**minilm**" in table and all(r.setting.label in table for r in tiny_study)
+    n = len(models.build("minilm", pairs=1).samples)
+    assert f"**minilm: {n} evaluated samples per row**" in table and all(r.setting.label in table for r in tiny_study)
     assert json.loads(json.dumps([r.as_dict() for r in tiny_study], default=float))[1]["setting"]["bits"] == 8
+    assert "embedding cosine, mean" in table and "emb_cos_mean" not in table and "| fp32 | kept |" in table
+    assert [r.samples for r in tiny_study] == [n] * 4 and worst.as_dict()["verdict"] in ("degraded", "lost")
+    assert fidelity.format_table(tiny_study, "csv").splitlines()[1].startswith("setting,verdict,laser (mW)")
 
 
 def test_command(tmp_path, monkeypatch, capsys):
@@ -80,7 +84,8 @@ def test_command(tmp_path, monkeypatch, capsys):
     args = parser.parse_args(["fidelity", "--models", "minilm", "--quick", "--diagnostics", "--json", str(out)])
     assert args.func(args) == 0
     printed = capsys.readouterr().out
-    assert "| 8-bit, no noise | 11000 |" in printed and "label_auc:" in printed
+    row = next(line for line in printed.splitlines() if line.startswith("| 8-bit, no noise | "))
+    assert row.split(" | ")[2] == "11000" and "paraphrase AUC (label_auc):" in printed
     assert "minilm: input_use" in printed  # the partial-sum census of --diagnostics
     saved = json.loads(out.read_text())
     assert len(saved["census"]["minilm"]) == 48  # 6 layers x (4 dense + 2 FFN + 2 attention products)

@@ -79,3 +79,15 @@ def test_bad_arguments(tok):
         tok.encode(["one two three"], pad_to=3)
     with pytest.raises(InputError, match="special tokens"):
         WordPieceTokenizer({"a": 0})
+
+
+def test_shipped_tokenizer_json_and_vocab_rules_agree(tok, tmp_path):
+    from adept_core.models.sentence_pairs import CALIBRATION_SENTENCES, SENTENCE_PAIRS
+
+    sentences = [s for a, b, _ in SENTENCE_PAIRS for s in (a, b)] + list(CALIBRATION_SENTENCES) + ["Ünïcödé, CJK 北京 and $ymbols~", "x" * 120]
+    from_vocab = WordPieceTokenizer.from_file(minilm_dir() / "vocab.txt")
+    np.testing.assert_array_equal(tok.encode(sentences).input_ids, from_vocab.encode(sentences).input_ids)
+    bad = tmp_path / "tokenizer.json"
+    bad.write_text('{"not": "a tokenizer"}')
+    with pytest.raises(InputError, match="cannot read tokenizer"):
+        WordPieceTokenizer.from_json(bad)

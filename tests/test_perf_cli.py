@@ -30,7 +30,7 @@ def test_perf_prints_a_table_and_writes_json(tmp_path, capsys):
     out = tmp_path / "r.json"
     assert run(["perf", "resnet50", "--json", str(out), "--top", "3"]) == 0
     text = capsys.readouterr().out
-    for label in ("latency", "inferences/s/W", "power", "energy breakdown", "laser", "top 3 layers"):
+    for label in ("latency", "inferences/s/W", "power", "energy breakdown", "laser", "top 3 layer groups"):
         assert label in text
     data = json.loads(out.read_text())
     assert data["workload"] == "resnet50" and data["config"] == "adept" and data["batch"] == 1

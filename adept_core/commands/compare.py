@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from ..energy.compare import compare, comparison_dict, plot_breakdowns
 from ..energy.table import format_comparison
 from ..graph import zoo
 from .argtypes import positive_int
+from ..tables import add_format_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,20 +30,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workloads", nargs="+", choices=zoo.ZOO_NAMES, default=list(zoo.ZOO_NAMES), help="zoo models [all]")
     p.add_argument("--batch", type=positive_int, default=1, help="inferences per run [1]")
     p.add_argument("--json", metavar="FILE", help="write both reports of every workload as JSON")
-    p.add_argument("--plot", metavar="FILE.png", help="save the energy-breakdown plot (PNG)")
+    p.add_argument("--plot", metavar="FILE", help="save the energy-breakdown figure (300 dpi PNG; "
+                   "vector PDF/SVG when FILE ends in .pdf/.svg)")
+    add_format_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     rows = compare(args.workloads, args.adept, args.systolic, batch=args.batch)
-    print(f"ADEPT ({rows[0].adept.config}) vs systolic array ({rows[0].systolic.config}), batch {args.batch}:")
-    print(format_comparison(rows))
+    print(format_comparison(rows, fmt=args.format))
     from ..hardware import load_config
     from ..hardware.linkbudget import waveguide_limit_note
 
     note = waveguide_limit_note(load_config(args.adept))
     if note:
-        print(f"ADEPT design {note}")
+        # Machine-readable formats keep stdout parseable; the infeasibility still reaches the user.
+        print(f"ADEPT design {note}", file=sys.stdout if args.format == "text" else sys.stderr)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(comparison_dict(rows), fh, indent=1)

@@ -2,9 +2,10 @@
 
 Examples::
 
-    adept fidelity                                  # both models, the issue's table
+    adept fidelity                                  # both models, the standard table
     adept fidelity --models minilm --diagnostics    # plus the rows that explain it
     adept fidelity --quick --json fidelity.json     # small subsets (seconds), JSON rows
+    adept fidelity --quick --format csv             # the tables as CSV
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import sys
 
 from .argtypes import seed
+from ..tables import add_format_argument
 from .linkbudget import parse_override
 
 #: Subsets used by --quick: enough to see each effect, fast enough for a smoke run.
@@ -26,8 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "fidelity", help="fidelity table of the real models (MiniLM, EfficientNet-Lite0) vs float32",
-        description="Emulate the shipped trained models on their real data under the issue's settings "
-                    "(bits, noise, laser power) and print how close ADEPT is to float32.",
+        description="Emulate the shipped trained models on their real data at several settings "
+                    "(bit widths, noise on/off, laser power) and print how close ADEPT stays to float32, "
+                    "with a verdict per row (docs/fidelity.md).",
     )
     p.add_argument("--models", nargs="+", default=list(REAL_MODELS), choices=REAL_MODELS, metavar="MODEL",
                    help=f"models to study ({', '.join(REAL_MODELS)}) [all]")
@@ -42,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="small data subsets (a smoke run, not the study)")
     p.add_argument("--backend", default="auto", choices=("auto",) + BACKEND_NAMES, help="kernel backend [auto]")
     p.add_argument("--json", metavar="FILE", help="write every row (settings, metrics, ENOB, headroom) as JSON")
+    add_format_argument(p, default="markdown")
     p.set_defaults(func=run)
 
 
@@ -57,13 +61,15 @@ def run(args: argparse.Namespace) -> int:
 
     rows = run_study(args.models, settings, seed=args.seed, config=args.config, overrides=overrides,
                      model_params=QUICK_PARAMS if args.quick else None, backend=args.backend, progress=progress)
-    print(format_table(rows))
-    from ..models import METRIC_HELP
+    print(format_table(rows, args.format))
+    if args.format in ("csv", "json"):  # machine formats: the tables only
+        return _write_json(args, rows, overrides, {})
+    from ..models import METRIC_HELP, METRIC_LABELS
 
     for name in args.models:
         print(f"{name} metrics:")
         for metric, meaning in METRIC_HELP[name].items():
-            print(f"  {metric}: {meaning}")
+            print(f"  {METRIC_LABELS.get(metric, metric)} ({metric}): {meaning}")
     print("peak ENOB: effective bits the noise leaves at a layer's largest partial sum (median over layers); "
           "ENOB: the link budget's at the worst-case full scale")
     census = {}
@@ -79,9 +85,13 @@ def run(args: argparse.Namespace) -> int:
             census[name] = partial_sum_census(models.build(name, **params), spec)
             line = ", ".join(f"{k} {v:.4f}" for k, v in census_summary(census[name]).items())
             print(f"  {name}: {line}")
+    return _write_json(args, rows, overrides, census)
+
+
+def _write_json(args, rows, overrides, census) -> int:
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"seed": args.seed, "config": args.config, "overrides": overrides, "quick": args.quick,
                        "rows": [r.as_dict() for r in rows], "census": census}, fh, indent=2, default=float)
-        print(f"wrote {args.json}")
+        print(f"wrote {args.json}", file=sys.stderr if args.format in ("csv", "json") else sys.stdout)
     return 0

@@ -18,6 +18,7 @@ from ..errors import ConfigError
 from ..hardware import PRESETS, config_hash, link_budget, load_config, required_laser_power
 from ..hardware.linkbudget import max_enob_bits, waveguide_limit_note
 from .argtypes import positive_float
+from ..tables import Table, add_format_argument, render
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -40,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default="adept", help=f"preset name ({', '.join(PRESETS)}) or path to a .toml file [adept]")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config value, e.g. --set photonic.rows=64 (repeatable)")
+    add_format_argument(p)
     group = p.add_mutually_exclusive_group()
     group.add_argument("--bits", type=positive_float, metavar="B", help="target effective bits for the reverse direction")
     group.add_argument("--laser-mw", type=positive_float, metavar="P", help="optical laser power per core per wavelength, mW")
@@ -102,6 +104,42 @@ def format_report(cfg, laser_mw: float | None, targets: list[float]) -> str:
     return "\n".join(lines)
 
 
+def report_tables(cfg, laser_mw: float | None, targets: list[float]) -> list[Table]:
+    """The same link budget as :func:`format_report`, as tables for ``--format markdown|csv|json``."""
+    lb = link_budget(cfg, laser_mw)
+    forward = Table(
+        f"Laser -> noise: config {cfg.name} ({config_hash(cfg)}), laser {lb.laser_power_mw:g} mW optical "
+        "per core per wavelength", ["quantity", "value", "unit"],
+        [*[[f"loss: {name}", db, "dB"] for name, db in lb.losses_db],
+         ["total loss, laser to one detector", lb.total_loss_db, "dB"],
+         ["detector power at full scale", lb.detector_power_mw, "mW"],
+         ["photocurrent at full scale", lb.photocurrent_ua, "uA"],
+         ["thermal noise rms at full scale", lb.thermal_noise_ua, "uA"],
+         ["shot noise rms at full scale", lb.shot_noise_ua, "uA"],
+         ["RIN noise rms at full scale", lb.rin_noise_ua, "uA"],
+         ["total noise rms at full scale", lb.total_noise_ua, "uA"],
+         ["SNR (full-scale sine / noise)", lb.snr_db, "dB"],
+         ["effective bits (ENOB)", lb.enob_bits, "bits"],
+         ["RIN ceiling (infinite laser power)", max_enob_bits(cfg), "bits"],
+         ["noise sigma_const", lb.noise.sigma_const, "partial-sum units"],
+         ["noise shot_coeff", lb.noise.shot_coeff, "partial-sum units"],
+         ["noise rin_coeff", lb.noise.rin_coeff, "1 (relative)"],
+         ["laser wall-plug, per core per wavelength", lb.wall_plug_power_mw / 1e3, "W"],
+         ["laser wall-plug, all channels", lb.total_wall_plug_mw / 1e3, "W"]],
+        notes=[f"partial-sum units: the integer dot product of one tile; full scale {lb.full_scale_partial_sum:.0f}"],
+    )
+    reverse = Table("Effective bits -> laser (per core per wavelength; total over all cores and wavelengths)",
+                    ["target ENOB (bits)", "optical (mW)", "wall-plug (W)", "total wall-plug (W)"])
+    for bits in targets:
+        try:
+            req = required_laser_power(cfg, bits)
+        except ConfigError:
+            reverse.rows.append([bits, None, None, None])
+            continue
+        reverse.rows.append([bits, req.optical_mw, req.wall_plug_mw / 1e3, req.total_wall_plug_mw / 1e3])
+    return [forward, reverse]
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, dict(parse_override(t) for t in args.overrides))
     adc = cfg.photonic.adc_bits
@@ -110,5 +148,8 @@ def run(args: argparse.Namespace) -> int:
         targets = [args.bits]
     else:
         targets = sorted({max(1, adc - 2), max(1, adc - 1), adc, adc + 0.5})
-    print(format_report(cfg, args.laser_mw, targets))
+    if args.format == "text":
+        print(format_report(cfg, args.laser_mw, targets))
+    else:
+        print(render(report_tables(cfg, args.laser_mw, targets), args.format))
     return 0

@@ -27,14 +27,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--logx", action="store_true", help="logarithmic x axis")
     p.add_argument("--logy", action="store_true", help="logarithmic y axis")
     p.add_argument("--title", help="plot title (default: y vs x and the --where filters)")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE.png",
-                   help="output PNG (default: RESULTS stem + _Y_vs_X.png)")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="output figure: 300 dpi PNG, or vector for .pdf/.svg (default: RESULTS stem + "
+                        "_Y_vs_X + the --where filters + .png)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..plot import default_fidelity_column, plot_metric, plot_pareto
+    import sys
+
+    from ..plot import default_fidelity_column, default_name, mixing_warnings, plot_metric, plot_pareto
     from ..dse import read_results
 
     where = {}
@@ -50,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--x and --y are required (or --pareto)")
     else:
         x, y = args.x, args.y
-    out = args.out or args.results.with_name(f"{args.results.stem}_{y}_vs_{x}.png")
+    out = args.out or Path(default_name(args.results, x, y, where, args.pareto))
+    for message in mixing_warnings(table, x, args.color, where, pareto=args.pareto):
+        print(f"adept plot: warning: {message}", file=sys.stderr)
     if args.pareto:
         front = plot_pareto(table, x, y, out, color=args.color, where=where, x_higher_better=not args.x_lower_better,
                             logy=args.logy, title=args.title, annotate=args.annotate)

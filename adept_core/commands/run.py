@@ -28,6 +28,7 @@ from ..errors import ConfigError, ShapeError
 from ..graph import zoo
 from ..kernels.registry import BACKEND_NAMES
 from .argtypes import positive_int, seed
+from ..verdict import judge_run, threshold_for, verdict_lines
 from .linkbudget import parse_override
 
 REAL_MODELS = ("minilm", "efficientnet-lite0")
@@ -47,7 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed, default=0, help="noise seed of the run [0]")
     p.add_argument("--input", metavar="FILE", help=".npy (single-input model) or .npz (name -> array) inputs; "
                    "any number of samples, streamed in chunks of --batch")
-    p.add_argument("--batch", type=positive_int, default=1, help="batch the zoo graph is built for (chunk size) [1]")
+    p.add_argument("--batch", type=positive_int, default=1,
+                   help="batch a zoo model or ONNX file is built for (the chunk size of --input) [1]; the real "
+                        "models (minilm, efficientnet-lite0) always run their whole evaluation set as one batch")
     p.add_argument("--backend", default="auto", choices=("auto",) + BACKEND_NAMES, help="kernel backend [auto]")
     p.add_argument("--adc", default="calibrated", choices=("calibrated", "worst_case"),
                    help="ADC range policy; calibrated uses a separate synthetic (or held-out) batch [calibrated]")
@@ -132,30 +135,49 @@ def run(args: argparse.Namespace) -> int:
                     json.dump(model.calibration, fh, indent=1)
     result = model.run(inputs, seed=args.seed, progress=progress)
 
+    n_samples = _samples(inputs)
     print(f"{graph.name}: {len(model.graph.nodes)} ops, seed {args.seed}, config {cfg.name}, "
           f"{spec.rows}x{spec.cols} core, {spec.input_bits}/{spec.weight_bits}/{spec.adc_bits}-bit DAC/weight/ADC, "
-          f"noise sigma_const={spec.noise.sigma_const:.3g} shot={spec.noise.shot_coeff:.3g} "
-          f"rin={spec.noise.rin_coeff:.3g}, ADC range {args.adc}, ASIC {args.asic_format}")
+          f"ADC range {args.adc}, ASIC {args.asic_format}")
+    print(f"  analog noise, in partial-sum units (one tile's integer dot product, full scale "
+          f"{spec.worst_case_full_scale:.4g}): sigma = sqrt({spec.noise.sigma_const:.3g}^2 + "
+          f"{spec.noise.shot_coeff:.3g}*|p| + ({spec.noise.rin_coeff:.3g}*p)^2)")
+    if real is not None:
+        print(f"  inputs: {n_samples} samples ({real.name}'s own evaluation data) in one batch of {n_samples}; "
+              "--batch applies to zoo models and ONNX files only")
+    else:
+        source = args.input or "synthetic (seeded random) input"
+        print(f"  inputs: {n_samples} sample(s) from {source}")
     fidelity = {}
     for name in graph.outputs:
         ref, got = reference.outputs[name], result.outputs[name]
         # Argmax agreement for logits-like outputs (zoo, ONNX files); real models report their own task metrics.
         f = compare_outputs(ref, got, classifier=None if real is None else False)
         fidelity[name] = f.as_dict()
-        top1 = "" if f.top1_agreement is None else f"  argmax agreement {f.top1_agreement:.3f}"
-        print(f"  {name}: relative error {f.rel_error:.3e}  cosine {f.cosine:.6f}{top1}")
+        top1 = "" if f.top1_agreement is None else f", argmax agreement {f.top1_agreement:.3f}"
+        print(f"  output {name} vs float32 over {n_samples} sample(s): relative error {f.rel_error:.3e}, "
+              f"cosine {f.cosine:.6f}{top1}")
+    first = fidelity[graph.outputs[0]] if graph.outputs else {"cosine": float("nan"), "top1_agreement": None}
+    primary, argmax = first["cosine"], first["top1_agreement"]
     if real is not None:
+        from ..models import METRIC_LABELS
+
         metrics = real.compare(reference.outputs, result.outputs)
         fidelity["task_metrics"] = metrics
         for key, value in metrics.items():
-            print(f"  {key}: {value:.4f}")
+            print(f"  {METRIC_LABELS.get(key, key)} ({key}): {value:.4f}")
+        primary, argmax = metrics.get(threshold_for(real.name).metric, primary), None
+    verdict = verdict_lines(primary, None if real is None else real.name, n_samples, cfg.optics.laser_power_mw,
+                            spec.adc_bits, args.adc, spec.noise.enabled, argmax=argmax)
     for layer, frac in result.clipped_layers:
         print(f"  warning: layer {layer} clipped {frac:.2%} of its ADC conversions")
+    print("\n".join(verdict))
     s = result.seconds
     print(f"emulation {s['total']:.2f} s (GEMM {s['gemm']:.2f}, programming cores {s['program']:.2f}, "
           f"im2col/relayout {s['lowering']:.2f}, "
           f"ASIC ops {s['asic']:.2f}, glue {s['glue']:.3f}); fp32 reference {reference.seconds['total']:.2f} s")
-    data = {"model": graph.name, "config": cfg.name, "seed": args.seed, "adc": args.adc,
+    data = {"verdict": judge_run(primary, None if real is None else real.name, argmax), "samples": n_samples,
+            "model": graph.name, "config": cfg.name, "seed": args.seed, "adc": args.adc,
             "asic_format": args.asic_format, "fidelity": fidelity,
             "clipped_layers": [list(c) for c in result.clipped_layers], "seconds": s,
             "reference_seconds": reference.seconds["total"], "calibration": model.calibration}
@@ -191,6 +213,10 @@ def read_calibration(path: str) -> dict[str, dict[str, float]]:
                           '{"layer": {"x_absmax": number >= 0, "full_scale": number > 0}, ...} as written by '
                           "adept run --calibration; delete it to calibrate again")
     return data
+def _samples(inputs) -> int:
+    """Samples in the run's inputs (axis 0 of the first input)."""
+    first = next(iter(inputs.values()), None) if isinstance(inputs, dict) else inputs
+    return int(np.shape(first)[0]) if first is not None and np.ndim(first) else 1
 
 
 def _jsonable(value):

@@ -78,34 +78,53 @@ def comparison_dict(rows: list[Comparison]) -> dict:
 
 
 def plot_breakdowns(rows: list[Comparison], path) -> None:
-    """Save a PNG: energy breakdown per inference (stacked %) and inferences/s/W, both designs per workload."""
+    """Save the comparison figure: energy breakdown per inference (stacked %) and inferences/s/W.
+
+    One colour per energy component and one per accelerator (:mod:`adept_core.figstyle`);
+    components under 1 % in every bar are folded into "other"; the throughput-per-watt bars
+    carry their value and ADEPT's carries the ratio ADEPT/SA. 300 dpi PNG, or vector for .pdf/.svg.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .. import figstyle
+
     bars = [(f"{r.workload}\n{label}", rep) for r in rows for label, rep in (("ADEPT", r.adept), ("SA", r.systolic))]
     names = list(dict.fromkeys(k for _, rep in bars for k in rep.energy_breakdown_j))
-    cmap = plt.get_cmap("tab10")  # 10 distinct colours: 9 photonic components + systolic_array
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 2]})
+    shares = figstyle.fold_small({comp: [100.0 * rep.energy_breakdown_j.get(comp, 0.0) / rep.energy_per_inference_j
+                                         for _, rep in bars] for comp in names})
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12.5, 4.8), dpi=100, gridspec_kw={"width_ratios": [3, 2.3]},
+                                   layout="constrained")
     x = range(len(bars))
     bottom = [0.0] * len(bars)
-    for i, comp in enumerate(names):
-        share = [100.0 * rep.energy_breakdown_j.get(comp, 0.0) / rep.energy_per_inference_j for _, rep in bars]
-        ax1.bar(x, share, bottom=bottom, color=cmap(i), label=comp)
+    for comp, share in shares.items():
+        ax1.bar(x, share, bottom=bottom, color=figstyle.component_color(comp), label=comp.replace("_", " "))
         bottom = [b + s for b, s in zip(bottom, share)]
     for xi, (_, rep) in zip(x, bars):
         ax1.text(xi, 101, f"{rep.energy_per_inference_j:.2g} J", ha="center", fontsize=7)
     ax1.set_xticks(list(x), [label for label, _ in bars], fontsize=8)
-    ax1.set_ylabel("energy per inference, %")
+    ax1.set_ylabel("share of the energy per inference (%)")
     ax1.set_ylim(0, 110)
-    ax1.set_title("Energy breakdown (label: J per inference)")
-    ax1.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax2.bar(x, [rep.inferences_per_s_per_w for _, rep in bars], color=["tab:purple", "tab:gray"] * len(rows))
+    ax1.set_title("Energy breakdown (above each bar: J per inference)", fontsize="medium")
+    ax1.legend(title="component (< 1 % folded into other)", title_fontsize=7, fontsize=7, loc="upper left",
+               bbox_to_anchor=(1.0, 1.0))
+    colours = [figstyle.ACCELERATOR_COLORS[rep.accelerator] for _, rep in bars]
+    values = [rep.inferences_per_s_per_w for _, rep in bars]
+    ax2.bar(x, values, color=colours)
+    for k, r in enumerate(rows):
+        a, s = 2 * k, 2 * k + 1
+        ax2.text(a, values[a] * 1.15, f"{values[a]:.3g}\n{r.efficiency_ratio:.2g}x SA", ha="center",
+                 va="bottom", fontsize=7)
+        ax2.text(s, values[s] * 1.15, f"{values[s]:.3g}", ha="center", va="bottom", fontsize=7)
     ax2.set_yscale("log")
-    ax2.set_xticks(list(x), [label for label, _ in bars], fontsize=8)
-    ax2.set_ylabel("inferences / s / W")
-    ax2.set_title("Throughput per watt")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    ax2.set_ylim(top=max(values) * 12)  # room for the labels above the tallest bar
+    ax2.set_xticks(list(x), [label for label, _ in bars], fontsize=7)
+    ax2.set_ylabel("throughput per watt (inferences/s/W)")
+    ax2.set_title("Throughput per watt (ADEPT's label: ratio to SA)", fontsize="medium")
+    handles = [matplotlib.patches.Patch(color=c, label=n) for n, c in
+               (("ADEPT (photonic)", figstyle.ACCELERATOR_COLORS["adept"]),
+                ("SA (systolic array)", figstyle.ACCELERATOR_COLORS["systolic"]))]
+    ax2.legend(handles=handles, fontsize=7, loc="upper right")
+    figstyle.save(fig, path)

@@ -25,6 +25,20 @@ REAL_MODELS = tuple(_BUILDERS)
 #: Model name -> {metric: meaning} of its ``compare``.
 METRIC_HELP = {"minilm": minilm.METRIC_HELP, "efficientnet-lite0": efficientnet_lite.METRIC_HELP}
 
+#: Metric key -> short name in words, for table headers and ``adept run`` lines (JSON keeps the keys).
+METRIC_LABELS = {
+    "emb_cos_mean": "embedding cosine, mean",
+    "emb_cos_min": "embedding cosine, worst sentence",
+    "pair_sim_max_abs_err": "largest pair-similarity error",
+    "pair_rank_spearman": "pair ranking, Spearman",
+    "label_auc": "paraphrase AUC",
+    "top1_agree": "top-1 agreement",
+    "top5_overlap": "top-5 overlap",
+    "logit_cos_mean": "logit cosine, mean",
+    "label_top1": "top-1 accuracy (labelled photos)",
+    "label_top5": "top-5 accuracy (labelled photos)",
+}
+
 
 def build(name: str, **params) -> RealModel:
     """Load real model ``name`` with its data (see each loader's ``real_model`` for ``params``)."""
@@ -36,4 +50,4 @@ def check_params(name: str, params) -> None:
     _check_params("real model", _BUILDERS, name, params)
 
 
-__all__ = ["METRIC_HELP", "REAL_MODELS", "RealModel", "build", "check_params"]
+__all__ = ["METRIC_HELP", "METRIC_LABELS", "REAL_MODELS", "RealModel", "build", "check_params"]

