@@ -429,14 +429,16 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
         // One scale per (row, tile): float32(max|x|) / float32(qmax), 0 (all zero, underflow) -> 1.
         for (std::int64_t t = 0, k0 = 0; k0 < k; ++t, k0 += w.rows) {
           const std::int64_t len = std::min<std::int64_t>(w.rows, k - k0);
-          float bs = detail::portable::absmax(x + r * k + k0, len) / static_cast<float>(qx);
+          const float* xs = x + r * k + k0;
+          float bs = (simd ? detail::avx512::absmax(xs, len) : detail::portable::absmax(xs, len)) / static_cast<float>(qx);
           if (bs == 0.0f) bs = 1.0f;
           row_scale[static_cast<std::size_t>(r * w.tiles + t)] = static_cast<double>(bs);
           if (w.wide)
-            detail::portable::quantize_wide(x + r * k + k0, len, bs, qx, xq16.data() + r * k + k0);
+            detail::portable::quantize_wide(xs, len, bs, qx, xq16.data() + r * k + k0);
+          else if (simd)
+            detail::avx512::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xq8.get() + r * j.x_stride + t * w.rows4);
           else
-            detail::portable::quantize_narrow(x + r * k + k0, len, w.rows, w.rows4, bs, qx,
-                                              xq8.get() + r * j.x_stride + t * w.rows4);
+            detail::portable::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xq8.get() + r * j.x_stride + t * w.rows4);
         }
       }
       for (std::int64_t r = i * kQuantRows; r < r1 && !abfp; ++r) {
