@@ -136,3 +136,18 @@ def test_config_modes_reach_the_noise_spec():
     assert link_budget(cfg).snr_db == base.snr_db
     with pytest.raises(ConfigError, match="optics.detection must be one of 'coherent', 'dual_rail'"):
         load_config("adept", {"optics.detection": "balanced"})
+
+
+@pytest.mark.parametrize("isa", ["portable", "auto"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("abfp", [False, True])
+def test_both_cpp_instruction_sets_give_the_oracle_bits(monkeypatch, isa, mode, abfp):
+    monkeypatch.setenv("ADEPT_ISA", isa)
+    x, w = random_operands(21, 37, 260, 75)
+    spec = PhotonicGemmSpec(noise=NoiseSpec(2.0, 0.5, 1e-3, *mode), scaling="abfp" if abfp else "tensor",
+                            analog_gain=3.0 if abfp else 1.0)
+    core = PhotonicCore(w, spec)
+    y_ref, s_ref = core(x, backend="numpy", seed=9, return_stats=True)
+    for threads in (1, 2):
+        y, s = core(x, backend="cpp", seed=9, threads=threads, return_stats=True)
+        assert np.array_equal(y.view(np.uint32), y_ref.view(np.uint32)) and s.clipped == s_ref.clipped

@@ -289,3 +289,14 @@ def test_linkbudget_command_follows_the_topology(capsys):
     out = _run(["linkbudget", "--set", "photonic.weight_array=crossbar"], capsys)
     assert "crossbar weight element (1 deep)" in out and "MZI mesh" not in out and "16384 programmable" in out
     assert "MZI mesh (257 MZIs deep)" in _run(["linkbudget"], capsys)
+
+
+def test_sweep_rows_say_when_a_design_is_over_the_waveguide_limit(tmp_path):
+    from adept_core.dse import run_sweep
+
+    spec = {"name": "waveguide-limit", "workloads": ["resnet50"],
+            "axes": {"optics.laser_power_mw": [1000.0, 11000.0]}}
+    rows = {r["optics.laser_power_mw"]: r for r in run_sweep(spec, out=tmp_path / "r.parquet", workers=0).table.to_pylist()}
+    assert rows[1000.0]["infeasible"] == "" and not rows[1000.0]["error"]
+    assert "INFEASIBLE: 46.2 mW per input waveguide" in rows[11000.0]["infeasible"]
+    assert rows[11000.0]["waveguide_power_mw"] == pytest.approx(link_budget(CFG).waveguide_power_mw)

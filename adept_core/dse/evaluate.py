@@ -56,6 +56,13 @@ def evaluate_point(point: Point) -> dict[str, Any]:
         metrics.update((k, v) for k, v in report.items() if k not in _COST_REPORT_SKIP)
     if "fidelity" in point.compute:
         metrics.update(fidelity_metrics(point))
+    if point.config.accelerator == "adept":
+        # A design over the waveguide power limit is still evaluated (the preset itself is over it), and
+        # says so in its row: ``infeasible`` holds the reason, empty when the design is within the limit.
+        from ..hardware.linkbudget import waveguide_limit_note, waveguide_power_mw
+
+        metrics["waveguide_power_mw"] = waveguide_power_mw(point.config)
+        metrics["infeasible"] = waveguide_limit_note(point.config) or ""
     return metrics
 
 

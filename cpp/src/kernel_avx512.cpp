@@ -39,6 +39,7 @@ inline __m256 high_half(__m512 v) { return _mm256_castpd_ps(_mm512_extractf64x4_
 // Per-call constants of the vector epilogue.
 struct Consts {
   __m512d sc2, shot, rin, sigma, qmax, neg_qmax, gain;
+  bool dual_rail = false, rin_common = false;
 };
 
 // Noise + ADC + accumulate for 8 partial sums (doubles) of one row; ``valid`` masks real columns.
@@ -50,9 +51,16 @@ struct Consts {
 // kernel_portable.cpp epilogue_row); ``cf`` is the tile's col_factor at these columns, ``sx`` the row scale.
 template <int Kind, bool Abfp>
 inline void adc8(__m512d pd, __m512d z, const double* lsb, double* acc, __mmask8 valid, const Consts& c,
-                 std::int64_t& clipped, const double* cf, __m512d sx) {
+                 std::int64_t& clipped, const double* cf, __m512d sx, __m512d light, __m512d zc) {
   __m512d y = pd;
-  if (Kind == kNoiseConstSigma) {
+  if (Kind == kNoiseModes) {  // light = sum |qx||qw| when dual rail, else |p|; zc set when the RIN is common
+    const __m512d rp = _mm512_mul_pd(c.rin, pd);
+    const __m512d base = _mm512_add_pd(c.sc2, _mm512_mul_pd(c.shot, light));
+    if (c.rin_common)
+      y = _mm512_add_pd(_mm512_add_pd(pd, _mm512_mul_pd(_mm512_sqrt_pd(base), z)), _mm512_mul_pd(rp, zc));
+    else
+      y = _mm512_add_pd(pd, _mm512_mul_pd(_mm512_sqrt_pd(_mm512_add_pd(base, _mm512_mul_pd(rp, rp))), z));
+  } else if (Kind == kNoiseConstSigma) {
     y = _mm512_add_pd(pd, _mm512_mul_pd(c.sigma, z));
   } else if (Kind == kNoiseFull) {
     const __m512d rp = _mm512_mul_pd(c.rin, pd);
@@ -83,15 +91,18 @@ inline __m512 normals16(const Job& j, __m512i n_golden, std::uint64_t rk) {
 // Epilogue of 16 columns [n, n+16) of one row: p holds the exact partial sums, z the normals.
 template <int Kind, bool Abfp>
 inline void epilogue16(const Job& j, __m512i p, __m512 z, std::int64_t n, double* acc, __mmask16 valid,
-                       const Consts& c, std::int64_t& clipped, const double* cf, __m512d sx) {
+                       const Consts& c, std::int64_t& clipped, const double* cf, __m512d sx, __m512i light,
+                       __m512d zc) {
   const __m512d p_lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(p));
   const __m512d z_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(z));
-  adc8<Kind, Abfp>(p_lo, z_lo, j.lsb_pad + n, acc, static_cast<__mmask8>(valid), c, clipped, cf, sx);
+  const __m512d l_lo = c.dual_rail ? _mm512_cvtepi32_pd(_mm512_castsi512_si256(light)) : _mm512_abs_pd(p_lo);
+  adc8<Kind, Abfp>(p_lo, z_lo, j.lsb_pad + n, acc, static_cast<__mmask8>(valid), c, clipped, cf, sx, l_lo, zc);
   if (valid >> 8) {
     const __m512d p_hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(p, 1));
     const __m512d z_hi = _mm512_cvtps_pd(high_half(z));
+    const __m512d l_hi = c.dual_rail ? _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(light, 1)) : _mm512_abs_pd(p_hi);
     adc8<Kind, Abfp>(p_hi, z_hi, j.lsb_pad + n + 8, acc + 8, static_cast<__mmask8>(valid >> 8), c, clipped,
-                     cf + 8, sx);
+                     Abfp ? cf + 8 : cf, sx, l_hi, zc);
   }
 }
 
@@ -150,7 +161,11 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
   c.qmax = _mm512_set1_pd(j.qmax_adc);
   c.neg_qmax = _mm512_set1_pd(-j.qmax_adc);
   c.gain = _mm512_set1_pd(j.gain);
+  c.dual_rail = Kind == kNoiseModes && j.dual_rail;
+  c.rin_common = Kind == kNoiseModes && j.rin_common;
   std::int64_t clipped = 0;
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i pl[kMr][2];
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i golden = _mm512_set1_epi32(static_cast<int>(kGolden32));
   __m512i p[kMr][2];
@@ -167,6 +182,9 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
       for (std::int64_t mm = m0; mm < m1; mm += kMr) {
         const int rows_here = static_cast<int>(m1 - mm < kMr ? m1 - mm : kMr);
         partial_sums(rows_here, j.xq8 + mm * j.x_stride + t * j.rows4, j.x_stride, wp, groups, ws0, ws1, p);
+        if (c.dual_rail)  // the light on both rails: |q| (u8) x |w| (s8), no offset to correct
+          partial_sums(rows_here, j.xabs8 + mm * j.x_stride + t * j.rows4, j.x_stride,
+                       j.w8abs + (t * (j.n_pad / kNr) + np / kNr) * j.rows4 * kNr, groups, zero, zero, pl);
         // Software pipelining: the normals of row i + 1 are hashed and gathered before row i is
         // digitised, so the gathers' latency overlaps arithmetic (measured ~6% faster).
         __m512 zn0 = _mm512_setzero_ps(), zn1 = zn0;
@@ -185,8 +203,13 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
           double* acc_row = acc + (mm + i - m0) * width + (np - n0);
           const double* cf = Abfp ? j.col_factor + t * j.n + np : nullptr;
           const __m512d sx = Abfp ? _mm512_set1_pd(j.row_scale[(mm + i) * j.tiles + t]) : _mm512_setzero_pd();
-          epilogue16<Kind, Abfp>(j, p[i][0], z0, np, acc_row, valid0, c, clipped, cf, sx);
-          if (valid1) epilogue16<Kind, Abfp>(j, p[i][1], z1, np + 16, acc_row + 16, valid1, c, clipped, Abfp ? cf + 16 : cf, sx);
+          const __m512d zc = c.rin_common ? _mm512_set1_pd(table_normal(j, row_key(j.base_key, t, mm + i), 0xFFFFFFFFu))
+                                          : _mm512_setzero_pd();
+          epilogue16<Kind, Abfp>(j, p[i][0], z0, np, acc_row, valid0, c, clipped, cf, sx,
+                                 c.dual_rail ? pl[i][0] : zero, zc);
+          if (valid1)
+            epilogue16<Kind, Abfp>(j, p[i][1], z1, np + 16, acc_row + 16, valid1, c, clipped, Abfp ? cf + 16 : cf, sx,
+                                   c.dual_rail ? pl[i][1] : zero, zc);
         }
       }
     }
@@ -255,6 +278,9 @@ void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n
     case kNoiseConstSigma:
       return j.abfp ? block_narrow_impl<kNoiseConstSigma, true>(j, m0, m1, n0, n1, acc, clipped)
                     : block_narrow_impl<kNoiseConstSigma, false>(j, m0, m1, n0, n1, acc, clipped);
+    case kNoiseModes:
+      return j.abfp ? block_narrow_impl<kNoiseModes, true>(j, m0, m1, n0, n1, acc, clipped)
+                    : block_narrow_impl<kNoiseModes, false>(j, m0, m1, n0, n1, acc, clipped);
     default:
       return j.abfp ? block_narrow_impl<kNoiseFull, true>(j, m0, m1, n0, n1, acc, clipped)
                     : block_narrow_impl<kNoiseFull, false>(j, m0, m1, n0, n1, acc, clipped);

@@ -13,7 +13,8 @@
 
 namespace adept::detail {
 
-enum NoiseKind : int { kNoiseOff = 0, kNoiseConstSigma = 1, kNoiseFull = 2 };
+// kNoiseModes: dual-rail light and/or laser-common RIN (Job::dual_rail, Job::rin_common).
+enum NoiseKind : int { kNoiseOff = 0, kNoiseConstSigma = 1, kNoiseFull = 2, kNoiseModes = 3 };
 
 /// Micro-tile of the narrow path: kMr input rows x kNr output columns.
 constexpr int kMr = 8;
@@ -49,6 +50,8 @@ struct Job {
   // noise modes (spec.py step 3): shot noise on the light of both rails; RIN common to a laser pulse
   bool dual_rail = false;
   bool rin_common = false;
+  const std::uint8_t* xabs8 = nullptr;  // |q| in the xq8 layout (narrow path, dual_rail)
+  const std::int8_t* w8abs = nullptr;   // |w| in the w8 layout
 };
 
 // ---- counter-based noise (rng.py), internal linkage so each ISA file has its own copy ----

@@ -111,13 +111,15 @@ PackedWeights pack_weights(const std::int8_t* qw8, const std::int16_t* qw16, std
     pw.rows4 = static_cast<int>(round_up(rows, 4));
     pw.w8.assign(static_cast<std::size_t>(pw.tiles) * pw.n_pad * pw.rows4, 0);
     pw.wsum128.assign(static_cast<std::size_t>(pw.tiles) * pw.n_pad, 0);
+    pw.w8abs.assign(pw.w8.size(), 0);
     for (std::int64_t kk = 0; kk < k; ++kk) {
       const std::int64_t t = kk / rows, i = kk % rows, g = i / 4, e = i % 4;
       for (std::int64_t c = 0; c < n; ++c) {
         const std::int64_t panel = c / kNr, cc = c % kNr;
         const int v = code(kk, c);
-        pw.w8[static_cast<std::size_t>(((t * (pw.n_pad / kNr) + panel) * pw.rows4 / 4 + g) * kNr * 4 + cc * 4 + e)] =
-            static_cast<std::int8_t>(v);
+        const auto at = static_cast<std::size_t>(((t * (pw.n_pad / kNr) + panel) * pw.rows4 / 4 + g) * kNr * 4 + cc * 4 + e);
+        pw.w8[at] = static_cast<std::int8_t>(v);
+        pw.w8abs[at] = static_cast<std::int8_t>(v < 0 ? -v : v);
         pw.wsum128[static_cast<std::size_t>(t * pw.n_pad + c)] += detail::kInputShift * v;
       }
     }
@@ -314,7 +316,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   const Isa isa = resolve_isa(plan.isa);
   // The dual-rail light and the laser-common RIN exist in portable C++ only; same bits either way.
   const bool simd = isa == Isa::Avx512Vnni && !w.wide;
-  const bool simd_blocks = simd && !dual_rail && !rin_common;
+  const bool simd_blocks = simd;
 
   RunStats stats;
   const std::int64_t n = w.n;
@@ -330,6 +332,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   j.rows4 = w.rows4;
   j.tiles = w.tiles;
   std::unique_ptr<std::uint8_t[]> xq8;  // uninitialised: no pass over M * K bytes before quantizing
+  std::unique_ptr<std::uint8_t[]> xabs8;
   std::vector<std::int16_t> xq16;
   if (!w.wide) {
     j.x_stride = static_cast<std::int64_t>(w.tiles) * w.rows4;
@@ -339,6 +342,12 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
     std::fill(xq8.get() + m * j.x_stride, xq8.get() + round_up(m, kMr) * j.x_stride,
               static_cast<std::uint8_t>(detail::kInputShift));
     j.xq8 = xq8.get();
+    if (dual_rail && simd) {  // |q| of every input code, same layout (padding: code 0)
+      xabs8.reset(new std::uint8_t[static_cast<std::size_t>(round_up(m, kMr) * j.x_stride)]);
+      std::fill(xabs8.get() + m * j.x_stride, xabs8.get() + round_up(m, kMr) * j.x_stride, std::uint8_t{0});
+      j.xabs8 = xabs8.get();
+      j.w8abs = w.w8abs.data();
+    }
     j.w8 = w.w8.data();
     j.wsum128 = w.wsum128.data();
   } else {
@@ -353,6 +362,8 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   j.rin = nz.rin_coeff;
   if (!nz.enabled()) {
     j.noise_kind = detail::kNoiseOff;
+  } else if (dual_rail || rin_common) {
+    j.noise_kind = detail::kNoiseModes;
   } else if (nz.shot_coeff == 0.0 && nz.rin_coeff == 0.0) {
     // var = (sc2 + 0*|p|) + (0*p)^2 == sc2 exactly for every finite p: sigma is one number.
     j.noise_kind = detail::kNoiseConstSigma;
@@ -438,14 +449,16 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
         // One scale per (row, tile): float32(max|x|) / float32(qmax), 0 (all zero, underflow) -> 1.
         for (std::int64_t t = 0, k0 = 0; k0 < k; ++t, k0 += w.rows) {
           const std::int64_t len = std::min<std::int64_t>(w.rows, k - k0);
-          float bs = detail::portable::absmax(x + r * k + k0, len) / static_cast<float>(qx);
+          const float* xs = x + r * k + k0;
+          float bs = (simd ? detail::avx512::absmax(xs, len) : detail::portable::absmax(xs, len)) / static_cast<float>(qx);
           if (bs == 0.0f) bs = 1.0f;
           row_scale[static_cast<std::size_t>(r * w.tiles + t)] = static_cast<double>(bs);
           if (w.wide)
-            detail::portable::quantize_wide(x + r * k + k0, len, bs, qx, xq16.data() + r * k + k0);
+            detail::portable::quantize_wide(xs, len, bs, qx, xq16.data() + r * k + k0);
+          else if (simd)
+            detail::avx512::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xq8.get() + r * j.x_stride + t * w.rows4);
           else
-            detail::portable::quantize_narrow(x + r * k + k0, len, w.rows, w.rows4, bs, qx,
-                                              xq8.get() + r * j.x_stride + t * w.rows4);
+            detail::portable::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xq8.get() + r * j.x_stride + t * w.rows4);
         }
       }
       for (std::int64_t r = i * kQuantRows; r < r1 && !abfp; ++r) {
@@ -455,6 +468,16 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
           detail::avx512::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8.get() + r * j.x_stride);
         else
           detail::portable::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8.get() + r * j.x_stride);
+      }
+      if (j.xabs8 != nullptr) {
+        for (std::int64_t r = i * kQuantRows; r < r1; ++r) {
+          const std::uint8_t* src = xq8.get() + r * j.x_stride;
+          std::uint8_t* dst = xabs8.get() + r * j.x_stride;
+          for (std::int64_t e = 0; e < j.x_stride; ++e) {
+            const int q = static_cast<int>(src[e]) - detail::kInputShift;
+            dst[e] = static_cast<std::uint8_t>(q < 0 ? -q : q);
+          }
+        }
       }
     });
     quantize_items.wait_done();
