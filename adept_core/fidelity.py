@@ -54,6 +54,10 @@ class Setting:
         Laser power as a multiple of the configuration's ``optics.laser_power_mw``.
     adc : {"calibrated", "worst_case"}
         ADC range policy of the executor.
+    scaling : str or None
+        Kernel scaling mode (``"tensor"``, ``"abfp"``); ``None`` keeps the configuration's.
+    analog_gain : float or None
+        Gain before the ADC (``"abfp"``); ``None`` keeps the configuration's.
     """
 
     label: str
@@ -62,6 +66,8 @@ class Setting:
     noise: bool = True
     laser_factor: float = 1.0
     adc: str = "calibrated"
+    scaling: str | None = None
+    analog_gain: float | None = None
 
 
 #: The table issue 4 asks for.
@@ -84,6 +90,15 @@ DIAGNOSTIC_SETTINGS = (
     Setting("8-bit, noise, laser x 100", bits=8, laser_factor=100.0),
     Setting("8-bit, noise, laser x 1000", bits=8, laser_factor=1000.0),
 )
+
+
+#: Adaptive block floating point at the preset laser (Basumallik et al., arXiv 2205.06287): the
+#: paper's operating point is a fixed (worst-case) ADC range with the gain G as the knob; one
+#: calibrated row shows what range calibration adds on top.
+ABFP_SETTINGS = tuple(
+    Setting(f"8-bit, noise, default laser, abfp G={g:g}", bits=8, adc="worst_case", scaling="abfp", analog_gain=g)
+    for g in (1.0, 2.0, 4.0, 8.0)
+) + (Setting("8-bit, noise, default laser, abfp G=1, calibrated ADC", bits=8, scaling="abfp", analog_gain=1.0),)
 
 
 @dataclass
@@ -117,6 +132,10 @@ def hardware_for(setting: Setting, config: str = "adept", overrides: Mapping[str
     over = dict(overrides or {})
     if setting.bits is not None:
         over.update({f"photonic.{k}_bits": setting.bits for k in ("input", "weight", "adc")})
+    if setting.scaling is not None:
+        over["photonic.scaling"] = setting.scaling
+    if setting.analog_gain is not None:
+        over["photonic.analog_gain"] = setting.analog_gain
     cfg = load_config(config, over)
     if not (setting.laser_factor > 0 and math.isfinite(setting.laser_factor)):
         raise ConfigError(f"laser_factor must be a finite number > 0, got {setting.laser_factor!r}")

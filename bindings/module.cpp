@@ -68,7 +68,7 @@ py::tuple gemm(const adept::PackedWeights& w, const py::array& x, const adept::G
   check_array<float>(w_scale, "w_scale", "float32", 1);
   check_array<float>(normal_table, "normal_table", "float32", 1);
   check_length(lsb, "lsb", w.n);
-  check_length(w_scale, "w_scale", w.n);
+  check_length(w_scale, "w_scale", spec.scaling == "abfp" ? static_cast<py::ssize_t>(w.tiles) * w.n : w.n);
   check_length(normal_table, "normal_table", adept::kNormalTableSize);
   if (x.shape(1) != w.k)
     throw py::value_error("x has " + std::to_string(x.shape(1)) + " columns but the weights were programmed for K=" +

@@ -212,9 +212,16 @@ def test_hash_changes_when_any_value_changes():
                 new = value + 1
             elif isinstance(value, float):
                 new = value * 1.5 + 0.25 if value >= 0 else value - 1.0
+            elif key in ("scaling", "weight_array", "detection", "rin_correlation"):  # closed sets
+                new = {"tensor": "abfp", "abfp": "tensor", "svd_mesh": "crossbar", "crossbar": "svd_mesh",
+                       "coherent": "dual_rail", "dual_rail": "coherent", "independent": "laser",
+                       "laser": "independent"}[value]
             else:
                 new = value + "x"
-            h = config_hash(with_overrides(cfg, {f"{section}.{key}": new}))
+            over = {f"{section}.{key}": new}
+            if key == "analog_gain":  # a gain other than 1 needs the abfp mode
+                over["photonic.scaling"] = "abfp"
+            h = config_hash(with_overrides(cfg, over))
             assert h not in seen, f"hash did not change (or collided) for {section}.{key}"
             seen.add(h)
     assert config_hash(with_overrides(cfg, {"name": "other"})) != base_hash

@@ -71,14 +71,15 @@ def test_noise_spec_reproduces_the_physical_snr():
 
 @pytest.mark.parametrize("enob", [2.0, 4.0, 6.0, 7.5, 8.0, 8.5, 8.8])
 def test_round_trip_enob_to_laser_to_enob(enob):
-    req = required_laser_power(CFG, enob)
+    req = required_laser_power(CFG, enob, check_waveguide_limit=False)
     assert link_budget(CFG, req.optical_mw).enob_bits == pytest.approx(enob, abs=1e-9)
     assert req.wall_plug_mw == pytest.approx(req.optical_mw / CFG.optics.laser_wall_plug_efficiency)
 
 
 @pytest.mark.parametrize("p_mw", [0.5, 30.0, 11000.0, 2e5])
 def test_round_trip_laser_to_enob_to_laser(p_mw):
-    assert required_laser_power(CFG, link_budget(CFG, p_mw).enob_bits).optical_mw == pytest.approx(p_mw, rel=1e-9)
+    req = required_laser_power(CFG, link_budget(CFG, p_mw).enob_bits, check_waveguide_limit=False)
+    assert req.optical_mw == pytest.approx(p_mw, rel=1e-9)
 
 
 def test_unreachable_and_bad_targets_are_refused():
@@ -157,7 +158,7 @@ def test_command_prints_both_directions(capsys):
     out = _run(["linkbudget"], capsys)
     lb = link_budget(CFG)
     assert f"{lb.enob_bits:8.3f} bits" in out and f"{lb.snr_db:8.2f} dB" in out
-    assert f"{required_laser_power(CFG, 8).optical_mw:12.1f}" in out
+    assert f"{required_laser_power(CFG, 8, check_waveguide_limit=False).optical_mw:12.1f}" in out
     assert "unreachable" not in out
     noisy = _run(["linkbudget", "--set", "optics.rin_db_per_hz=-140"], capsys)
     assert "8.5  unreachable: above the RIN ceiling" in noisy
@@ -195,3 +196,96 @@ def test_split_and_fan_out_are_each_counted_once(rows, cols):
     geometric = 10 * math.log10(cols) + 0.1 * stages + 0.05 * (rows + cols + 1)
     fixed = 2.0 + 1.2 + 1.0  # coupler, modulator, waveguide
     assert lb.total_loss_db == pytest.approx(geometric + fixed)
+
+
+def test_waveguide_power_and_limit():
+    from adept_core.hardware.linkbudget import waveguide_power_mw
+
+    lb = link_budget(CFG)
+    op = CFG.optics
+    stages = math.ceil(math.log2(CFG.photonic.rows))
+    expected = op.laser_power_mw * 10 ** (-(op.edge_coupler_loss_db + stages * op.splitter_excess_loss_db_per_stage) / 10)
+    assert lb.waveguide_power_mw == pytest.approx(expected / CFG.photonic.rows, rel=1e-12)
+    assert waveguide_power_mw(CFG) == lb.waveguide_power_mw
+    assert op.max_waveguide_power_mw == 30.0 and not lb.feasible  # the preset laser is over the silicon limit
+    assert link_budget(CFG, 1000.0).feasible
+
+
+def test_required_laser_power_refuses_targets_over_the_waveguide_limit():
+    with pytest.raises(ConfigError, match="max_waveguide_power_mw = 30 mW"):
+        required_laser_power(CFG, 8.0)
+    ok = required_laser_power(CFG, 6.0)
+    assert ok.waveguide_power_mw <= 30.0
+    sin = load_config("adept", {"optics.max_waveguide_power_mw": 120.0})
+    assert required_laser_power(sin, 8.0).waveguide_power_mw > 30.0
+
+
+def test_commands_report_an_over_limit_design_as_infeasible(capsys):
+    out = _run(["linkbudget"], capsys)
+    assert "power per input waveguide" in out and "INFEASIBLE" in out and "infeasible: " in out
+    ok = _run(["linkbudget", "--laser-mw", "1000"], capsys)
+    assert "INFEASIBLE" not in ok
+    with pytest.raises(ConfigError, match="max_waveguide_power_mw"):
+        _run(["linkbudget", "--bits", "8"], capsys)
+    from adept_core.commands import perf
+
+    def run_perf(argv):
+        parser = argparse.ArgumentParser()
+        perf.register(parser.add_subparsers())
+        args = parser.parse_args(argv)
+        assert args.func(args) == 0
+        return capsys.readouterr().out
+
+    assert "INFEASIBLE" in run_perf(["perf", "resnet50"])
+    assert "INFEASIBLE" not in run_perf(["perf", "resnet50", "--set", "optics.laser_power_mw=1000"])
+
+
+def test_crossbar_pays_one_element_and_both_trees():
+    mesh = link_budget(CFG)
+    bar_cfg = load_config("adept", {"photonic.weight_array": "crossbar"})
+    bar = link_budget(bar_cfg)
+    op = CFG.optics
+    stages = math.ceil(math.log2(CFG.photonic.rows))
+    mesh_only = op.mzi_insertion_loss_db * CFG.photonic.mesh_depth_mzis
+    bar_only = op.crossbar_element_loss_db + 2 * stages * op.splitter_excess_loss_db_per_stage
+    assert bar.total_loss_db == pytest.approx(mesh.total_loss_db - mesh_only + bar_only, rel=1e-12)
+    assert bar.enob_bits > mesh.enob_bits  # 12.85 dB of mesh loss against 1.9 dB
+    lossy = load_config("adept", {"photonic.weight_array": "crossbar", "optics.crossbar_element_loss_db": 0.99})
+    assert link_budget(lossy).total_loss_db == pytest.approx(bar.total_loss_db + 0.49, rel=1e-12)
+    # the mesh's 257-deep path at 0.3 dB per MZI loses >= 77 dB; the crossbar does not care
+    deep = {"optics.mzi_insertion_loss_db": 0.3}
+    assert link_budget(load_config("adept", deep)).total_loss_db > 77.0
+    assert link_budget(load_config("adept", {**deep, "photonic.weight_array": "crossbar"})).total_loss_db == bar.total_loss_db
+
+
+def test_crossbar_element_count_and_programming_energy():
+    from adept_core.schedule.params import cost_params
+
+    bar_cfg = load_config("adept", {"photonic.weight_array": "crossbar"})
+    ratio = cost_params(bar_cfg).program_energy_j_per_tile / cost_params(CFG).program_energy_j_per_tile
+    assert ratio == pytest.approx(128 * 128 / (2 * (128 * 127 + 128)))
+    bar = load_config("adept", {"photonic.weight_array": "crossbar"}).photonic
+    mesh = CFG.photonic
+    assert bar.weight_elements_per_tile == 128 * 128 == bar.phase_shifters_per_tile
+    assert mesh.weight_elements_per_tile == 2 * (2 * 128 * 127 // 2 + 128) == mesh.phase_shifters_per_tile
+    assert "dual-rail" in bar.signed_weights and "phase" in mesh.signed_weights
+    with pytest.raises(ConfigError, match="photonic.weight_array must be one of 'svd_mesh', 'crossbar'"):
+        load_config("adept", {"photonic.weight_array": "mesh"})
+
+
+@pytest.mark.parametrize("array", ["svd_mesh", "crossbar"])
+def test_full_scale_snr_matches_the_noise_spec_in_every_topology(array):
+    cfg = load_config("adept", {"photonic.weight_array": array})
+    lb = link_budget(cfg)
+    p = lb.full_scale_partial_sum
+    n = lb.noise
+    var = n.sigma_const**2 + n.shot_coeff * p + (n.rin_coeff * p) ** 2
+    assert 10 * math.log10(0.5 * p * p / var) == pytest.approx(lb.snr_db, rel=1e-12)
+    req = required_laser_power(cfg, 6.0)
+    assert link_budget(cfg, req.optical_mw).enob_bits == pytest.approx(6.0, abs=1e-9)
+
+
+def test_linkbudget_command_follows_the_topology(capsys):
+    out = _run(["linkbudget", "--set", "photonic.weight_array=crossbar"], capsys)
+    assert "crossbar weight element (1 deep)" in out and "MZI mesh" not in out and "16384 programmable" in out
+    assert "MZI mesh (257 MZIs deep)" in _run(["linkbudget"], capsys)

@@ -36,6 +36,12 @@ def run(args: argparse.Namespace) -> int:
     rows = compare(args.workloads, args.adept, args.systolic, batch=args.batch)
     print(f"ADEPT ({rows[0].adept.config}) vs systolic array ({rows[0].systolic.config}), batch {args.batch}:")
     print(format_comparison(rows))
+    from ..hardware import load_config
+    from ..hardware.linkbudget import waveguide_limit_note
+
+    note = waveguide_limit_note(load_config(args.adept))
+    if note:
+        print(f"ADEPT design {note}")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(comparison_dict(rows), fh, indent=1)

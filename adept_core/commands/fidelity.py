@@ -37,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed, default=0, help="noise seed of the evaluation runs [0]")
     p.add_argument("--diagnostics", action="store_true",
                    help="also run the explanatory rows (worst-case ADC, no-noise 6/4-bit, laser x10..x1000)")
+    p.add_argument("--abfp", action="store_true",
+                   help="also run the block-floating-point rows (abfp at G = 1, 2, 4, 8, preset laser)")
     p.add_argument("--quick", action="store_true", help="small data subsets (a smoke run, not the study)")
     p.add_argument("--backend", default="auto", choices=("auto",) + BACKEND_NAMES, help="kernel backend [auto]")
     p.add_argument("--json", metavar="FILE", help="write every row (settings, metrics, ENOB, headroom) as JSON")
@@ -44,9 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..fidelity import DIAGNOSTIC_SETTINGS, STANDARD_SETTINGS, format_table, run_study
+    from ..fidelity import ABFP_SETTINGS, DIAGNOSTIC_SETTINGS, STANDARD_SETTINGS, format_table, run_study
 
-    settings = STANDARD_SETTINGS + (DIAGNOSTIC_SETTINGS if args.diagnostics else ())
+    settings = STANDARD_SETTINGS + (DIAGNOSTIC_SETTINGS if args.diagnostics else ()) + (
+        ABFP_SETTINGS if args.abfp else ())
     overrides = dict(parse_override(text) for text in args.overrides)
 
     def progress(row) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..hardware import PRESETS, config_hash, link_budget, load_config, required_laser_power
-from ..hardware.linkbudget import max_enob_bits
+from ..hardware.linkbudget import max_enob_bits, waveguide_limit_note
 from .argtypes import positive_float
 
 
@@ -57,11 +57,14 @@ def format_report(cfg, laser_mw: float | None, targets: list[float]) -> str:
     lines = [
         f"Link budget: config {cfg.name} ({config_hash(cfg)}): {ph.num_cores} core(s) x {ph.wdm_channels} wavelength(s), "
         f"{ph.rows}x{ph.cols} tile, {ph.clock_ghz:g} GHz, {ph.input_bits}/{ph.weight_bits}/{ph.adc_bits}-bit DAC/weights/ADC",
+        f"Weight array: {ph.weight_array}, {ph.weight_elements_per_tile} programmable elements per tile; "
+        f"signed weights {ph.signed_weights}",
         "",
         f"Laser -> noise   (laser {lb.laser_power_mw:g} mW optical per core per wavelength)",
     ]
     lines += [_row(f"loss: {name}", f"{db:8.2f} dB") for name, db in lb.losses_db]
     lines += [
+        _row("power per input waveguide", f"{lb.waveguide_power_mw:10.2f} mW (limit {lb.max_waveguide_power_mw:g} mW)"),
         _row("total loss, laser to one detector", f"{lb.total_loss_db:8.2f} dB"),
         _row("detector power at full scale", f"{lb.detector_power_mw:10.4f} mW"),
         _row("photocurrent at full scale", f"{lb.photocurrent_ua:10.2f} uA"),
@@ -78,17 +81,24 @@ def format_report(cfg, laser_mw: float | None, targets: list[float]) -> str:
         _row("  rin_coeff", f"{lb.noise.rin_coeff:.6g}"),
         _row("laser wall-plug, per core per wavelength", f"{lb.wall_plug_power_mw / 1e3:10.3f} W"),
         _row(f"laser wall-plug, all {ph.num_cores * ph.wdm_channels} channel(s)", f"{lb.total_wall_plug_mw / 1e3:10.3f} W"),
+    ]
+    note = waveguide_limit_note(cfg, laser_mw)
+    if note:
+        lines.append(f"  {note}")
+    lines += [
         "",
         "Effective bits -> laser   (per core per wavelength; total over all cores and wavelengths)",
         f"  {'target ENOB':>11}  {'optical mW':>12}  {'wall-plug W':>12}  {'total wall-plug W':>17}",
     ]
     for bits in targets:
         try:
-            req = required_laser_power(cfg, bits)
+            req = required_laser_power(cfg, bits, check_waveguide_limit=False)
         except ConfigError:
             lines.append(f"  {bits:11g}  unreachable: above the RIN ceiling of {max_enob_bits(cfg):.3f} bits")
             continue
-        lines.append(f"  {bits:11g}  {req.optical_mw:12.1f}  {req.wall_plug_mw / 1e3:12.3f}  {req.total_wall_plug_mw / 1e3:17.3f}")
+        over = req.waveguide_power_mw > cfg.optics.max_waveguide_power_mw
+        flag = f"  infeasible: {req.waveguide_power_mw:.1f} mW per waveguide" if over else ""
+        lines.append(f"  {bits:11g}  {req.optical_mw:12.1f}  {req.wall_plug_mw / 1e3:12.3f}  {req.total_wall_plug_mw / 1e3:17.3f}{flag}")
     return "\n".join(lines)
 
 

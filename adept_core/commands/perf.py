@@ -43,6 +43,12 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, dict(parse_override(o) for o in args.overrides))
     report = evaluate(zoo.build(args.workload, batch=args.batch), cfg, batch=args.batch)
     print(format_report(report, top=args.top))
+    if cfg.accelerator == "adept":
+        from ..hardware.linkbudget import waveguide_limit_note
+
+        note = waveguide_limit_note(cfg)
+        if note:
+            print(note)
     data = report.to_dict()
     if args.levers:
         rows = lever_table(args.workload, cfg, batch=args.batch)

@@ -39,7 +39,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..kernels import PhotonicCore, PhotonicGemmSpec
-from ..kernels.quantize import column_scales, quantize
+from ..kernels.quantize import column_scales, quantize, quantize_tiles, row_tile_scales, tile_column_scales
 from ..kernels.spec import qmax
 from .seeds import stable_key
 
@@ -154,6 +154,8 @@ class PhotonicEngine(_Engine):
                 f"layer {layer!r} has no calibration entry; calibrate the prepared model first "
                 "(PreparedModel.calibrate) or use adc='worst_case'"
             )
+        if self.spec.scaling == "abfp":  # one scale per row and K-tile, from the data of each call
+            return None, entry["full_scale"]
         return float(input_scale(entry["x_absmax"], self.spec.input_bits)), entry["full_scale"]
 
     # -- GEMMs -----------------------------------------------------------------------
@@ -236,7 +238,10 @@ class CalibrationEngine(Fp32Engine):
         rows = self.spec.rows
         tiles = -(-k // rows)
         qw = np.zeros((tiles * rows, n), self._dtype())
-        qw[:k] = quantize(w, column_scales(w, self.spec.weight_bits)[None, :], self.spec.weight_bits)
+        if self.spec.scaling == "abfp":
+            qw[:k] = quantize_tiles(w, tile_column_scales(w, self.spec.weight_bits, rows), self.spec.weight_bits, rows, 0)
+        else:
+            qw[:k] = quantize(w, column_scales(w, self.spec.weight_bits)[None, :], self.spec.weight_bits)
         return qw.reshape(tiles, rows, n)
 
     def _observe(self, layer: str, x: np.ndarray, qw: np.ndarray) -> None:
@@ -244,7 +249,12 @@ class CalibrationEngine(Fp32Engine):
         tiles, rows, _ = qw.shape
         amax = float(np.max(np.abs(x))) if x.size else 0.0
         qx = np.zeros((tiles, m, rows), self._dtype())
-        codes = quantize(np.ascontiguousarray(x), input_scale(amax, self.spec.input_bits), self.spec.input_bits)
+        x = np.ascontiguousarray(x)
+        if self.spec.scaling == "abfp":
+            bits = self.spec.input_bits
+            codes = quantize_tiles(x, row_tile_scales(x, bits, rows), bits, rows, 1)
+        else:
+            codes = quantize(x, input_scale(amax, self.spec.input_bits), self.spec.input_bits)
         for t in range(tiles):  # one BLAS call per tile on contiguous operands
             qx[t, :, :min(rows, k - t * rows)] = codes[:, t * rows:(t + 1) * rows]
         peak = 1.0

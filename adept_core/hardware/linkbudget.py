@@ -78,6 +78,13 @@ class LinkBudget:
     enob_bits: float
     full_scale_partial_sum: float
     noise: NoiseSpec
+    waveguide_power_mw: float = 0.0
+    max_waveguide_power_mw: float = math.inf
+
+    @property
+    def feasible(self) -> bool:
+        """True when no input waveguide carries more than ``optics.max_waveguide_power_mw``."""
+        return self.waveguide_power_mw <= self.max_waveguide_power_mw
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,33 @@ class LaserRequirement:
     total_optical_mw: float
     total_wall_plug_mw: float
     max_enob_bits: float
+    waveguide_power_mw: float = 0.0
+
+
+def waveguide_power_mw(cfg: HardwareConfig, laser_power_mw: float | None = None) -> float:
+    """Optical power in each of the ``rows`` input waveguides, mW (the most any single-mode waveguide carries).
+
+    ``P_laser * 10**(-(coupler + splitter excess)/10) / rows``: the light after the edge coupler,
+    split evenly over the modulators. Assumption: the splitting tree's first stages, which carry
+    more, are built for it (wide multimode waveguides, SiN, or one laser per group of inputs), so
+    the limit is the single-mode input waveguide's; the limit (``optics.max_waveguide_power_mw``)
+    is where silicon turns nonlinear (two-photon and free-carrier absorption).
+    """
+    p = _laser_mw(cfg, laser_power_mw)
+    losses = dict(loss_terms_db(cfg))
+    before_modulator = cfg.optics.edge_coupler_loss_db + sum(
+        db for name, db in losses.items() if name.startswith("splitter excess"))
+    return p * 10.0 ** (-before_modulator / 10.0) / cfg.photonic.rows
+
+
+def waveguide_limit_note(cfg: HardwareConfig, laser_power_mw: float | None = None) -> str | None:
+    """``None`` when the laser stays within ``optics.max_waveguide_power_mw``, else why the design is infeasible."""
+    per_wg = waveguide_power_mw(cfg, laser_power_mw)
+    limit = cfg.optics.max_waveguide_power_mw
+    if per_wg <= limit:
+        return None
+    return (f"INFEASIBLE: {per_wg:.1f} mW per input waveguide exceeds optics.max_waveguide_power_mw = {limit:g} mW "
+            f"(laser {_laser_mw(cfg, laser_power_mw):g} mW optical per core per wavelength)")
 
 
 def enob_from_snr_db(snr_db: float) -> float:
@@ -114,9 +148,31 @@ def snr_db_from_enob(enob_bits: float) -> float:
 
 
 def loss_terms_db(cfg: HardwareConfig) -> tuple[tuple[str, float], ...]:
-    """Every loss between laser and one detector at full scale, dB, in path order."""
+    """Every loss between laser and one detector at full scale, dB, in path order.
+
+    ``svd_mesh``: every path crosses ``rows + cols + 1`` MZIs. ``crossbar``: each input is fanned
+    out to its ``cols`` weight elements by a tree of 1x2 splitters, crosses one element, and the
+    ``rows`` products of a column are combined onto its (balanced) detector by a tree of
+    combiners with the splitters' excess loss (assumption), the photocurrents of the rails adding
+    without an intrinsic ``1/rows`` combining loss (assumption: the combiner feeds the detector
+    multimode, as an incoherent sum allows). The intrinsic ``1/cols`` fan-out is the same in both.
+    """
     ph, op = cfg.photonic, cfg.optics
     split_stages = math.ceil(math.log2(ph.rows)) if ph.rows > 1 else 0
+    if ph.weight_array == "crossbar":
+        fan_stages = math.ceil(math.log2(ph.cols)) if ph.cols > 1 else 0
+        return (
+            ("edge coupler", op.edge_coupler_loss_db),
+            (f"splitter excess ({split_stages} stages)", op.splitter_excess_loss_db_per_stage * split_stages),
+            ("input modulator", op.modulator_insertion_loss_db),
+            (f"fan-out tree excess ({fan_stages} stages)", op.splitter_excess_loss_db_per_stage * fan_stages),
+            ("crossbar weight element (1 deep)", op.crossbar_element_loss_db),
+            (f"combine tree excess ({split_stages} stages)", op.splitter_excess_loss_db_per_stage * split_stages),
+            ("waveguide", op.waveguide_loss_db),
+            ("combiner", op.combiner_loss_db),
+            ("WDM mux/demux", op.wdm_mux_demux_loss_db if ph.wdm_channels > 1 else 0.0),
+            (f"fan-out to {ph.cols} outputs", 10.0 * math.log10(ph.cols)),
+        )
     return (
         ("edge coupler", op.edge_coupler_loss_db),
         (f"splitter excess ({split_stages} stages)", op.splitter_excess_loss_db_per_stage * split_stages),
@@ -196,6 +252,10 @@ def link_budget(cfg: HardwareConfig, laser_power_mw: float | None = None) -> Lin
         sigma_const=k * math.sqrt(thermal_var),
         shot_coeff=2.0 * ELEMENTARY_CHARGE_C * bandwidth_hz * k,
         rin_coeff=math.sqrt(rin_lin * bandwidth_hz),
+        # Same coefficients in every mode: at full scale (every product maximal, one sign) the
+        # light on both rails equals |p| = p_fs, and a common RIN draw has the same variance.
+        detection=cfg.optics.detection,
+        rin_correlation=cfg.optics.rin_correlation,
     )
     wall_plug_mw = p_laser_mw / cfg.optics.laser_wall_plug_efficiency
     return LinkBudget(
@@ -216,6 +276,8 @@ def link_budget(cfg: HardwareConfig, laser_power_mw: float | None = None) -> Lin
         enob_bits=enob_from_snr_db(snr_db),
         full_scale_partial_sum=p_fs,
         noise=noise,
+        waveguide_power_mw=waveguide_power_mw(cfg, p_laser_mw),
+        max_waveguide_power_mw=cfg.optics.max_waveguide_power_mw,
     )
 
 
@@ -234,7 +296,7 @@ def kernel_spec(cfg: HardwareConfig, laser_power_mw: float | None = None) -> Pho
     ph = cfg.photonic
     return PhotonicGemmSpec(
         rows=ph.rows, cols=ph.cols, input_bits=ph.input_bits, weight_bits=ph.weight_bits, adc_bits=ph.adc_bits,
-        noise=noise_spec(cfg, laser_power_mw),
+        noise=noise_spec(cfg, laser_power_mw), scaling=ph.scaling, analog_gain=ph.analog_gain,
     )
 
 
@@ -244,7 +306,7 @@ def max_enob_bits(cfg: HardwareConfig) -> float:
     return enob_from_snr_db(-10.0 * math.log10(2.0 * rin_lin * bandwidth_hz))
 
 
-def required_laser_power(cfg: HardwareConfig, target_enob: float) -> LaserRequirement:
+def required_laser_power(cfg: HardwareConfig, target_enob: float, check_waveguide_limit: bool = True) -> LaserRequirement:
     """Reverse direction: the laser power (optical and wall-plug) that gives ``target_enob`` effective bits.
 
     Solves ``I**2/2 = S (i_th**2 + 2 q B I + RIN B I**2)`` for the full-scale
@@ -254,7 +316,9 @@ def required_laser_power(cfg: HardwareConfig, target_enob: float) -> LaserRequir
     ------
     ConfigError
         If ``target_enob`` is not a finite number, or not below the RIN ceiling
-        (no laser power reaches it; the message gives the ceiling).
+        (no laser power reaches it; the message gives the ceiling), or, with
+        ``check_waveguide_limit`` (the default), if the laser it needs puts more
+        than ``optics.max_waveguide_power_mw`` into an input waveguide.
     """
     target_enob = FINITE.convert("target_enob", target_enob)
     ceiling = max_enob_bits(cfg)
@@ -272,6 +336,13 @@ def required_laser_power(cfg: HardwareConfig, target_enob: float) -> LaserRequir
     total_loss_db = _total_loss_db(loss_terms_db(cfg))
     optical_mw = i_fs / cfg.optics.responsivity_a_per_w * 10.0 ** (total_loss_db / 10.0) * 1e3
     wall_plug_mw = optical_mw / cfg.optics.laser_wall_plug_efficiency
+    per_wg = waveguide_power_mw(cfg, optical_mw)
+    if check_waveguide_limit and per_wg > cfg.optics.max_waveguide_power_mw:
+        raise ConfigError(
+            f"target_enob {target_enob:g} bits needs {optical_mw:.1f} mW of laser, {per_wg:.1f} mW per input waveguide, "
+            f"above optics.max_waveguide_power_mw = {cfg.optics.max_waveguide_power_mw:g} mW; ask for fewer bits, "
+            "lower the losses, or raise the limit (e.g. SiN waveguides)"
+        )
     return LaserRequirement(
         target_enob_bits=float(target_enob),
         optical_mw=optical_mw,
@@ -279,4 +350,5 @@ def required_laser_power(cfg: HardwareConfig, target_enob: float) -> LaserRequir
         total_optical_mw=optical_mw * _channels(cfg),
         total_wall_plug_mw=wall_plug_mw * _channels(cfg),
         max_enob_bits=ceiling,
+        waveguide_power_mw=per_wg,
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fields import BOOL, FRACTION, LOSS_DB, POSITIVE, RIN_DB_PER_HZ, Section, spec
+from ..kernels.spec import DETECTION_MODES, RIN_CORRELATIONS
+from .fields import BOOL, FRACTION, LOSS_DB, POSITIVE, RIN_DB_PER_HZ, Section, one_of, spec
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class OpticsConfig(Section):
     modulator_insertion_loss_db: float = spec(LOSS_DB, "input MZM insertion loss, dB")
     splitter_excess_loss_db_per_stage: float = spec(LOSS_DB, "excess loss of one 1x2 splitter stage (beyond the ideal 3 dB), dB")
     mzi_insertion_loss_db: float = spec(LOSS_DB, "insertion loss of one MZI of the weight mesh, dB")
+    crossbar_element_loss_db: float = spec(LOSS_DB, "insertion loss of one weight element of the crossbar (paid once per path), dB")
     waveguide_loss_db: float = spec(LOSS_DB, "total propagation loss along one path (routing, crossings), dB")
     combiner_loss_db: float = spec(LOSS_DB, "excess loss of combining onto the detector (0 when the mesh combines coherently), dB")
     wdm_mux_demux_loss_db: float = spec(LOSS_DB, "mux + demux loss, charged only when wdm_channels > 1, dB")
@@ -31,4 +33,7 @@ class OpticsConfig(Section):
     tia_noise_pa_per_rthz: float = spec(POSITIVE, "TIA input-referred noise current density, pA/sqrt(Hz)")
     tia_bandwidth_per_clock: float = spec(POSITIVE, "receiver noise bandwidth / photonic clock (0.5: integrate-and-dump over one symbol)")
     rin_db_per_hz: float = spec(RIN_DB_PER_HZ, "laser relative intensity noise, dB/Hz")
+    detection: str = spec(one_of(*DETECTION_MODES), "detector model: 'coherent' (shot noise follows |partial sum|) or 'dual_rail' (balanced rails: shot noise follows the light on both, sum |x||w|)")
+    rin_correlation: str = spec(one_of(*RIN_CORRELATIONS), "laser RIN: 'independent' per output, or 'laser' (one draw per pulse, common to every output the laser feeds)")
+    max_waveguide_power_mw: float = spec(POSITIVE, "largest optical power one input waveguide may carry before nonlinear loss (TPA/FCA in silicon), mW")
     laser_gated: bool = spec(BOOL, "laser draws power only while a weight tile streams (off during programming and ASIC-only layers); false: on for the whole run (lever)")

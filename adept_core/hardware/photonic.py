@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fields import BITS, BOOL, CORE_DIM, COUNT, NON_NEGATIVE, POSITIVE, Section, spec
+from ..errors import ConfigError
+from ..kernels.spec import SCALING_MODES
+from .fields import BITS, BOOL, CORE_DIM, COUNT, NON_NEGATIVE, POSITIVE, Section, one_of, spec
+
+
+#: Weight-array topologies (docs/noise.md, "Weight arrays").
+WEIGHT_ARRAYS = ("svd_mesh", "crossbar")
+
+#: How each topology represents a signed weight.
+SIGNED_WEIGHTS = {
+    "svd_mesh": "coherent: the sign is an optical phase (0 or pi) set inside the mesh; one detector per output",
+    "crossbar": "dual-rail: each weight element sends its light to a + or a - rail, a balanced detector pair subtracts",
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,29 @@ class PhotonicConfig(Section):
     phase_shifter_program_energy_pj: float = spec(NON_NEGATIVE, "energy to set one phase shifter once, pJ")
     phase_shifter_hold_power_mw: float = spec(NON_NEGATIVE, "static power to hold one phase shifter's state (0 for NOEMS; heaters ~mW), mW")
     die_area_mm2: float = spec(POSITIVE, "photonic die area, mm^2")
+    scaling: str = spec(one_of(*SCALING_MODES), "kernel scaling: 'tensor' (one input scale per call, one weight scale per column) or 'abfp' (per row/K-tile and K-tile/column scales, docs/kernel.md)")
+    analog_gain: float = spec(POSITIVE, "gain G on the analog sum before the ADC ('abfp' only; 1 with 'tensor')")
+    weight_array: str = spec(one_of(*WEIGHT_ARRAYS), "weight-array topology: 'svd_mesh' (coherent Clements meshes U.Sigma.V^T) or 'crossbar' (one weight element per weight, incoherent, dual-rail signs)")
+
+    def _check_relations(self) -> None:
+        if self.scaling == "tensor" and self.analog_gain != 1.0:
+            raise ConfigError(
+                f"photonic.analog_gain = {self.analog_gain!r} needs photonic.scaling = 'abfp' "
+                "(the 'tensor' mode has no analog gain); set both"
+            )
+
+    @property
+    def weight_elements_per_tile(self) -> int:
+        """Programmable elements (phase shifters or weight modulators) set per ``rows x cols`` tile."""
+        if self.weight_array == "crossbar":
+            # Assumption: one element per weight; its rail (sign) is chosen by the same programming.
+            return self.rows * self.cols
+        return self.phase_shifters_per_mesh
+
+    @property
+    def signed_weights(self) -> str:
+        """The topology's signed-weight scheme (see ``SIGNED_WEIGHTS``)."""
+        return SIGNED_WEIGHTS[self.weight_array]
 
     @property
     def mesh_depth_mzis(self) -> int:
@@ -55,7 +90,15 @@ class PhotonicConfig(Section):
 
     @property
     def phase_shifters_per_tile(self) -> int:
-        """Phase shifters set when one ``rows x cols`` tile is programmed.
+        """Elements set when one tile is programmed (what programming energy and hold power are charged per).
+
+        ``svd_mesh``: :attr:`phase_shifters_per_mesh`; ``crossbar``: ``rows * cols``.
+        """
+        return self.weight_elements_per_tile
+
+    @property
+    def phase_shifters_per_mesh(self) -> int:
+        """Phase shifters of the SVD mesh of one ``rows x cols`` tile.
 
         Two per MZI; the two unitary meshes hold ``n(n-1)/2`` MZIs each
         (Clements et al., Optica 3, 1460 (2016)) and Sigma ``min(rows, cols)``.

@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import ConfigError, InputError, ShapeError
 from . import rng
 from .plan import CallPlan
-from .quantize import check_finite, column_scales, operand_dtype, quantize
+from .quantize import check_finite, column_scales, operand_dtype, quantize, quantize_tiles, row_tile_scales, tile_column_scales
 from .registry import get_backend
 from .spec import MAX_ADC_FULL_SCALE, MAX_THREADS, MIN_ADC_FULL_SCALE, PhotonicGemmSpec, qmax
 
@@ -36,13 +36,27 @@ class GemmStats:
     clipped : int
         ADC conversions that saturated.
     x_scale : float
-        The input scale used (float32 value).
+        The input scale used (float32 value); 0.0 in ``"abfp"`` mode, which
+        has one scale per input row and K-tile.
     backend : str
         Backend that ran the call.
     adc_policy : str
         ``"worst_case"``, ``"calibrated"`` or ``"given"`` (a number or array was passed).
     adc_full_scale : float
         Largest ADC full scale of the call, partial-sum units.
+    scaling : str
+        The spec's scaling mode.
+    input_scales : int
+        Input scales the ASIC computes (an absmax and a division each):
+        1 per call in ``"tensor"`` mode (0 when the caller gave ``x_scale``),
+        ``m * k_tiles`` in ``"abfp"``.
+    weight_scales : int
+        Weight scales of the programmed core (computed once, at programming):
+        ``n`` in ``"tensor"``, ``k_tiles * n`` in ``"abfp"``.
+    dequantizations : int
+        Digital multiplications that turn ADC codes into values: ``m * n``
+        after the integer accumulation in ``"tensor"``, one per ADC conversion
+        (``m * n * k_tiles``, each followed by a float add) in ``"abfp"``.
     """
 
     m: int
@@ -58,6 +72,10 @@ class GemmStats:
     backend: str
     adc_policy: str = "given"
     adc_full_scale: float = 0.0
+    scaling: str = "tensor"
+    input_scales: int = 0
+    weight_scales: int = 0
+    dequantizations: int = 0
 
     @property
     def clipped_fraction(self) -> float:
@@ -141,8 +159,9 @@ class PhotonicCore:
     spec : PhotonicGemmSpec
         Core geometry, resolutions and noise.
 
-    The weights are quantized once (per output column), as the hardware
-    programs its phase shifters once and then streams inputs through them.
+    The weights are quantized once (per output column, or per K-tile and
+    column with ``scaling="abfp"``), as the hardware programs its phase
+    shifters once and then streams inputs through them.
     """
 
     def __init__(self, w: np.ndarray, spec: PhotonicGemmSpec | None = None) -> None:
@@ -153,8 +172,12 @@ class PhotonicCore:
         check_finite("w", w)
         self.spec = spec
         self.k, self.n = w.shape
-        self.w_scale = column_scales(w, spec.weight_bits)
-        self.qw = quantize(w, self.w_scale[None, :], spec.weight_bits)
+        if spec.scaling == "abfp":
+            self.w_scale = tile_column_scales(w, spec.weight_bits, spec.rows)
+            self.qw = quantize_tiles(w, self.w_scale, spec.weight_bits, spec.rows, axis=0)
+        else:
+            self.w_scale = column_scales(w, spec.weight_bits)
+            self.qw = quantize(w, self.w_scale[None, :], spec.weight_bits)
         self.qw.flags.writeable = False
         self._programmed: dict[str, object] = {}
 
@@ -217,8 +240,13 @@ class PhotonicCore:
         """
         x = _check_matrix("x", x, self.k)
         check_finite("x", x)
-        sx = self._x_scale(x, x_scale)
-        qx = quantize(x, sx, self.spec.input_bits).astype(np.int64)
+        if self.spec.scaling == "abfp":
+            self._refuse_x_scale(x_scale)
+            sxb = row_tile_scales(x, self.spec.input_bits, self.spec.rows)
+            qx = quantize_tiles(x, sxb, self.spec.input_bits, self.spec.rows, axis=1).astype(np.int64)
+        else:
+            sx = self._x_scale(x, x_scale)
+            qx = quantize(x, sx, self.spec.input_bits).astype(np.int64)
         qw = self.qw.astype(np.int64)
         peak = np.zeros(self.n, dtype=np.int64)
         for k0 in range(0, self.k, self.spec.rows):
@@ -238,6 +266,22 @@ class PhotonicCore:
         if not (np.isfinite(sx) and sx > 0):
             raise ConfigError(f"x_scale must be a finite float32 > 0, got {x_scale!r}")
         return sx
+
+    def _refuse_x_scale(self, x_scale: float | None) -> None:
+        if x_scale is not None:
+            raise ConfigError(
+                f"x_scale={x_scale!r} cannot be used with scaling='abfp' (it has one input scale per row and "
+                "K-tile, computed from the data); pass x_scale=None or use scaling='tensor'"
+            )
+
+    def _check_gain(self, lsb: np.ndarray) -> None:
+        """Refuse a gain with which even a partial sum of 1 clips in every column."""
+        q_adc = qmax(self.spec.adc_bits)
+        if np.all(np.rint(self.spec.analog_gain / lsb) > q_adc):
+            raise ConfigError(
+                f"analog_gain={self.spec.analog_gain!r} makes every non-zero partial sum clip "
+                f"(ADC full scale {float(np.max(lsb)) * q_adc!r} partial-sum units); use a gain below the full scale"
+            )
 
     def __call__(
         self,
@@ -268,10 +312,15 @@ class PhotonicCore:
         x = _check_matrix("x", x, self.k)
         impl = get_backend(backend)
         n_threads = resolve_threads(threads)
+        abfp = self.spec.scaling == "abfp"
+        if abfp:
+            self._refuse_x_scale(x_scale)
         sx = 0.0 if x_scale is None else float(self._x_scale(x, x_scale))
         policy = adc_full_scale if isinstance(adc_full_scale, str) else "given"
         fs = self.full_scale(adc_full_scale, x, x_scale)
         lsb = fs / float(qmax(self.spec.adc_bits))
+        if abfp:
+            self._check_gain(lsb)
         noise = self.spec.noise
         plan = CallPlan(
             rows=self.spec.rows,
@@ -286,6 +335,10 @@ class PhotonicCore:
             base_key=rng.call_base(seed, call_key),
             normal_table=rng.normal_table(),
             threads=n_threads,
+            scaling=self.spec.scaling,
+            analog_gain=self.spec.analog_gain,
+            detection=noise.detection,
+            rin_correlation=noise.rin_correlation,
         )
         result = impl.run(self._programmed_for(impl), x, plan)
         if not math.isfinite(result.x_absmax):
@@ -297,8 +350,12 @@ class PhotonicCore:
             passes=m * self.k_tiles * self.n_tiles,
             dac_conversions=m * self.k * self.n_tiles,
             adc_conversions=m * self.n * self.k_tiles,
-            clipped=result.clipped, x_scale=result.x_scale, backend=impl.name,
+            clipped=result.clipped, x_scale=0.0 if abfp else result.x_scale, backend=impl.name,
             adc_policy=policy, adc_full_scale=float(fs.max()),
+            scaling=self.spec.scaling,
+            input_scales=m * self.k_tiles if abfp else int(x_scale is None),
+            weight_scales=self.k_tiles * self.n if abfp else self.n,
+            dequantizations=m * self.n * (self.k_tiles if abfp else 1),
         )
         return GemmResult(result.y, stats)
 

@@ -30,7 +30,7 @@ else:
     _IMPORT_ERROR = ""
 
 #: Must equal ``adept::abi_version()`` of the compiled module.
-ABI_VERSION = 2
+ABI_VERSION = 3
 #: Accepted values of ``isa`` / ``ADEPT_ISA``.
 ISA_NAMES = ("auto", "portable", "avx512_vnni")
 
@@ -118,7 +118,7 @@ class CppBackend:
 
     def _spec(self, plan: CallPlan, weight_bits: int):
         key = (plan.rows, plan.input_bits, weight_bits, plan.adc_bits, plan.sigma_const, plan.shot_coeff,
-               plan.rin_coeff)
+               plan.rin_coeff, plan.scaling, plan.analog_gain, plan.detection, plan.rin_correlation)
         spec = self._specs.get(key)
         if spec is None:
             spec = _native.GemmSpec()
@@ -129,6 +129,10 @@ class CppBackend:
             spec.noise.sigma_const = plan.sigma_const
             spec.noise.shot_coeff = plan.shot_coeff
             spec.noise.rin_coeff = plan.rin_coeff
+            spec.noise.detection = plan.detection
+            spec.noise.rin_correlation = plan.rin_correlation
+            spec.scaling = plan.scaling
+            spec.analog_gain = plan.analog_gain
             if len(self._specs) >= 256:  # a sweep over noise levels must not grow it without bound
                 self._specs.clear()
             self._specs[key] = spec  # a racing thread may build an equal one: harmless
@@ -141,7 +145,7 @@ class CppBackend:
         weight_bits = 8 if programmed.qw.dtype == np.int8 else 16
         spec = self._spec(plan, weight_bits)
         y, x_absmax, x_scale, clipped = _native.gemm(
-            programmed.packed(plan.rows, wide), x, spec, plan.x_scale, plan.lsb, plan.w_scale, plan.base_key,
+            programmed.packed(plan.rows, wide), x, spec, plan.x_scale, plan.lsb, plan.w_scale.reshape(-1), plan.base_key,
             plan.normal_table, plan.threads, self._requested_isa(), self._pool(plan.threads),
         )
         return RunResult(y, float(x_absmax), float(x_scale), int(clipped))

@@ -253,6 +253,14 @@ class NumbaProgram:
                 self._as[dtype] = np.ascontiguousarray(self.qw, dtype=dtype)
             return self._as[dtype]
 
+    def abs_weights(self, dtype: np.dtype) -> np.ndarray:
+        """``|codes|`` as a C-contiguous ``dtype`` array [K, N] (the light of dual-rail detection)."""
+        with self._lock:
+            key = ("abs", dtype)
+            if key not in self._as:
+                self._as[key] = np.ascontiguousarray(np.abs(self.qw.astype(np.int32)), dtype=dtype)
+            return self._as[key]
+
 
 class NumbaBackend:
     """Numba backend (see the module docstring for how it stays exact)."""
@@ -281,6 +289,10 @@ class NumbaBackend:
         x_scale = np.float32(plan.x_scale)
         if x_scale == 0:
             x_scale = np.float32(1.0) if x_absmax == 0 else np.float32(x_absmax / np.float32(qmax(plan.input_bits)))
+        if plan.scaling == "abfp" or (plan.noisy and not plan.plain_noise):
+            from .numba_modes import run_modes
+
+            return run_modes(programmed, x, plan, float(x_absmax), x_scale)
 
         q_x = qmax(plan.input_bits)
         q_adc = qmax(plan.adc_bits)

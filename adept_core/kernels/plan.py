@@ -24,13 +24,22 @@ class CallPlan:
     lsb : np.ndarray
         float64 [N], ADC step per output column (partial-sum units).
     w_scale : np.ndarray
-        float32 [N], weight scale per output column.
+        float32 [N], weight scale per output column (``"abfp"``: float32
+        [K-tiles, N], one per K-tile and column).
     base_key : int
         ``rng.call_base(seed, call_key)``, the 64-bit key of this call.
     normal_table : np.ndarray
         float32 [65536], the shared inverse-CDF table.
     threads : int
         Worker threads the backend may use (>= 1).
+    scaling : str
+        ``"tensor"`` or ``"abfp"`` (steps 1'-5' of :mod:`adept_core.kernels.spec`);
+        in ``"abfp"`` the backend computes the per-(row, K-tile) input scales
+        and ``x_scale`` is 0.
+    analog_gain : float
+        ``G`` applied to the noisy analog sum before the ADC (``"abfp"`` only).
+    detection, rin_correlation : str
+        The noise model's detector and RIN modes (:class:`~adept_core.kernels.spec.NoiseSpec`).
     """
 
     rows: int
@@ -45,6 +54,15 @@ class CallPlan:
     base_key: int
     normal_table: np.ndarray
     threads: int
+    scaling: str = "tensor"
+    analog_gain: float = 1.0
+    detection: str = "coherent"
+    rin_correlation: str = "independent"
+
+    @property
+    def plain_noise(self) -> bool:
+        """Coherent detection and independent RIN: the first kernel's step 3."""
+        return self.detection == "coherent" and self.rin_correlation == "independent"
 
     @property
     def noisy(self) -> bool:

@@ -52,3 +52,38 @@ def quantize(a: np.ndarray, scale: np.ndarray | np.float32, bits: int) -> np.nda
     codes = np.rint(a / np.asarray(scale, dtype=np.float32))
     np.clip(codes, -q, q, out=codes)
     return codes.astype(operand_dtype(bits))
+
+
+def _block_scales(amax: np.ndarray, bits: int) -> np.ndarray:
+    """float32 ``amax / qmax``; a zero result (all-zero block or underflow) becomes 1."""
+    scales = (amax.astype(np.float32) / np.float32(qmax(bits))).astype(np.float32)
+    scales[scales == 0] = np.float32(1.0)
+    return scales
+
+
+def tile_column_scales(w: np.ndarray, bits: int, rows: int) -> np.ndarray:
+    """ABFP weight scales: float32 [K-tiles, N], one per (K-tile of ``rows``, column)."""
+    k, n = w.shape
+    amax = np.stack([np.max(np.abs(w[k0:k0 + rows]), axis=0) for k0 in range(0, k, rows)]) if k else np.zeros((0, n))
+    return _block_scales(amax, bits)
+
+
+def row_tile_scales(x: np.ndarray, bits: int, rows: int) -> np.ndarray:
+    """ABFP input scales: float32 [M, K-tiles], one per (row, K-tile of ``rows``)."""
+    m, k = x.shape
+    amax = np.stack([np.max(np.abs(x[:, k0:k0 + rows]), axis=1) for k0 in range(0, k, rows)], axis=1)
+    return _block_scales(amax, bits)
+
+
+def quantize_tiles(a: np.ndarray, scales: np.ndarray, bits: int, rows: int, axis: int) -> np.ndarray:
+    """Quantize ``a`` block by block along ``axis`` (the K axis), each K-tile with its own scales.
+
+    ``axis=0``: ``a`` is W [K, N], ``scales`` [T, N]; ``axis=1``: ``a`` is X [M, K], ``scales`` [M, T].
+    """
+    out = np.empty(a.shape, dtype=operand_dtype(bits))
+    for t, k0 in enumerate(range(0, a.shape[axis], rows)):
+        if axis == 0:
+            out[k0:k0 + rows] = quantize(a[k0:k0 + rows], scales[t][None, :], bits)
+        else:
+            out[:, k0:k0 + rows] = quantize(a[:, k0:k0 + rows], scales[:, t][:, None], bits)
+    return out

@@ -34,12 +34,43 @@ For ``X [M, K] float32`` and ``W [K, N] float32``, with
 ``adc_full_scale`` is in partial-sum units (the largest ``|p|`` the ADC can
 represent). The default, ``"worst_case"``, is ``rows * qmax_x * qmax_w`` and
 never clips a noiseless partial sum.
+
+Detector and RIN modes of step 3 (``NoiseSpec.detection``, ``rin_correlation``):
+with ``detection="dual_rail"`` the shot term is ``shot_coeff * L`` where
+``L = sum_k |qx[m, k]| * |qw[k, n]|`` over the tile (an exact integer: the light
+on both rails), in place of ``shot_coeff * |pd|``; with
+``rin_correlation="laser"`` the RIN term leaves the square root,
+``var = sigma_const*sigma_const + shot_coeff*S`` (``S`` = ``|pd|`` or ``L``) and
+``y = (pd + sqrt(var) * z) + (rin_coeff * pd) * zc``, where ``zc`` is the
+normal of the hash of column ``0xFFFFFFFF`` under the same ``(seed, call_key,
+t, m)``: one draw per laser pulse, common to every output it feeds.
+
+Scaling mode ``"abfp"`` (adaptive block floating point, Basumallik et al.,
+arXiv 2205.06287) replaces steps 1, 4 and 5; steps 2 and 3 are unchanged.
+All scales are float32 (the paper keeps them in bf16; float32 is exact to
+compute on every backend and never loses a bit the codes have):
+
+1'. Inputs: one scale per (row ``m``, K-tile ``t``),
+    ``sx[m, t] = float32(max_{k in t} |X[m, k]|) / float32(qmax_x)``;
+    weights one per (K-tile ``t``, column ``n``),
+    ``sw[t, n] = float32(max_{k in t} |W[k, n]|) / float32(qmax_w)``.
+    A scale that is 0 (an all-zero block, or a float32 underflow of a tiny
+    one) becomes 1, so the block's codes are 0. Codes as in step 1, each
+    value divided by its own block's scale. ``x_scale`` may not be given.
+4'. **Gain and ADC.** ``g = y * G`` (float64, ``G = analog_gain``), then
+    ``r = rint(g / lsb[n])``, clamp and clip count as in step 4: the ADC sees
+    the amplified analog sum, so ``G > 1`` clips ``|p| > full_scale / G`` and
+    gives ``G`` times finer codes.
+5'. **Per-tile dequantization, float64 accumulation in tile order.**
+    ``lg[n] = lsb[n] / G``; ``f = double(sx[m, t]) * (lg[n] * double(sw[t, n]))``;
+    ``acc = 0.0``, then for ``t = 0, 1, ...``: ``acc = acc + double(code) * f``;
+    ``Y[m, n] = float32(acc)``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from ..errors import ConfigError
 
@@ -63,6 +94,14 @@ MAX_NOISE_COEFF = 1e15
 #: <= 4.4e12, well inside.
 MIN_ADC_FULL_SCALE = 2.0**-20
 MAX_ADC_FULL_SCALE = 2.0**64
+#: Detector models: what the shot noise follows (step 3).
+DETECTION_MODES = ("coherent", "dual_rail")
+#: RIN models: independent per output, or common to every output of one laser (step 3).
+RIN_CORRELATIONS = ("independent", "laser")
+#: Column index whose hash gives the common RIN normal of a (tile, row): never a real column.
+RIN_COMMON_COLUMN = 0xFFFFFFFF
+#: Scaling modes of the kernel (see the module docstring): per-tensor/per-column, or ABFP.
+SCALING_MODES = ("tensor", "abfp")
 
 
 def qmax(bits: int) -> int:
@@ -105,15 +144,31 @@ class NoiseSpec:
         with the optical power that carries the signal).
     rin_coeff : float
         Relative intensity noise: standard deviation proportional to ``|p|``.
+    detection : str
+        ``"coherent"``: the shot variance is ``shot_coeff * |p|``;
+        ``"dual_rail"``: ``shot_coeff * L`` with ``L = sum_k |qx[m,k]| |qw[k,n]|``
+        over the tile, the light on both rails' photodiodes (step 3).
+    rin_correlation : str
+        ``"independent"``: one RIN draw per output, inside ``sqrt(var)``;
+        ``"laser"``: the laser's intensity noise is common to every output
+        of a (tile, input row): ``y = (p + sqrt(var') z) + (rin_coeff p) zc``
+        with ``zc`` drawn once per (tile, row) (step 3).
     """
 
     sigma_const: float = 0.0
     shot_coeff: float = 0.0
     rin_coeff: float = 0.0
+    detection: str = "coherent"
+    rin_correlation: str = "independent"
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            object.__setattr__(self, f.name, _check_coeff(f.name, getattr(self, f.name)))
+        for name in ("sigma_const", "shot_coeff", "rin_coeff"):
+            object.__setattr__(self, name, _check_coeff(name, getattr(self, name)))
+        if self.detection not in DETECTION_MODES:
+            raise ConfigError(f"NoiseSpec.detection must be one of {DETECTION_MODES}, got {self.detection!r}")
+        if self.rin_correlation not in RIN_CORRELATIONS:
+            raise ConfigError(
+                f"NoiseSpec.rin_correlation must be one of {RIN_CORRELATIONS}, got {self.rin_correlation!r}")
 
     @property
     def enabled(self) -> bool:
@@ -127,6 +182,22 @@ def _check_int(name: str, value: object, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise ConfigError(f"PhotonicGemmSpec.{name} must be in [{lo}, {hi}], got {value}")
     return value
+
+
+def _check_scaling(spec: "PhotonicGemmSpec") -> None:
+    if spec.scaling not in SCALING_MODES:
+        raise ConfigError(f"PhotonicGemmSpec.scaling must be one of {SCALING_MODES}, got {spec.scaling!r}")
+    gain = spec.analog_gain
+    if isinstance(gain, bool) or not isinstance(gain, (int, float)):
+        raise ConfigError(f"PhotonicGemmSpec.analog_gain must be a real number > 0, got {gain!r}")
+    gain = float(gain)
+    if not (math.isfinite(gain) and gain > 0.0):
+        raise ConfigError(f"PhotonicGemmSpec.analog_gain must be finite and > 0, got {gain!r}")
+    if spec.scaling == "tensor" and gain != 1.0:
+        raise ConfigError(
+            f"PhotonicGemmSpec.analog_gain={gain!r} needs scaling='abfp' (the 'tensor' mode has no analog gain)"
+        )
+    object.__setattr__(spec, "analog_gain", gain)
 
 
 @dataclass(frozen=True)
@@ -144,6 +215,13 @@ class PhotonicGemmSpec:
         DAC, weight-programming and ADC resolutions, each in [2, 16].
     noise : NoiseSpec
         Analog noise on each partial sum.
+    scaling : str
+        ``"tensor"`` (one input scale per call, one weight scale per column)
+        or ``"abfp"`` (one scale per input row and K-tile, one per K-tile and
+        column, per-tile dequantization; steps 1'-5').
+    analog_gain : float
+        Gain ``G`` on the analog sum before the ADC (``"abfp"`` only; must be
+        1 in ``"tensor"`` mode), finite and > 0.
     """
 
     rows: int = 128
@@ -152,6 +230,8 @@ class PhotonicGemmSpec:
     weight_bits: int = 8
     adc_bits: int = 8
     noise: NoiseSpec = field(default_factory=NoiseSpec)
+    scaling: str = "tensor"
+    analog_gain: float = 1.0
 
     def __post_init__(self) -> None:
         _check_int("rows", self.rows, 1, MAX_CORE_DIM)
@@ -160,6 +240,7 @@ class PhotonicGemmSpec:
             _check_int(name, getattr(self, name), MIN_BITS, MAX_BITS)
         if not isinstance(self.noise, NoiseSpec):
             raise ConfigError(f"PhotonicGemmSpec.noise must be a NoiseSpec, got {type(self.noise).__name__}")
+        _check_scaling(self)
 
     @property
     def worst_case_full_scale(self) -> float:

@@ -38,7 +38,7 @@ inline __m256 high_half(__m512 v) { return _mm256_castpd_ps(_mm512_extractf64x4_
 
 // Per-call constants of the vector epilogue.
 struct Consts {
-  __m512d sc2, shot, rin, sigma, qmax, neg_qmax;
+  __m512d sc2, shot, rin, sigma, qmax, neg_qmax, gain;
 };
 
 // Noise + ADC + accumulate for 8 partial sums (doubles) of one row; ``valid`` masks real columns.
@@ -46,9 +46,11 @@ struct Consts {
 // division or the sqrt altogether saves only ~5% each here; an approximate reciprocal/rsqrt
 // path with a proven error bound and an exact fallback near ties cost more instructions than
 // it saved and was measured slower, so the exact instructions stay.)
-template <int Kind>
+// Abfp: y * gain before the ADC and acc + code * (sx * col_factor) (kernels.hpp adc_code and
+// kernel_portable.cpp epilogue_row); ``cf`` is the tile's col_factor at these columns, ``sx`` the row scale.
+template <int Kind, bool Abfp>
 inline void adc8(__m512d pd, __m512d z, const double* lsb, double* acc, __mmask8 valid, const Consts& c,
-                 std::int64_t& clipped) {
+                 std::int64_t& clipped, const double* cf, __m512d sx) {
   __m512d y = pd;
   if (Kind == kNoiseConstSigma) {
     y = _mm512_add_pd(pd, _mm512_mul_pd(c.sigma, z));
@@ -58,11 +60,17 @@ inline void adc8(__m512d pd, __m512d z, const double* lsb, double* acc, __mmask8
                                       _mm512_mul_pd(rp, rp));
     y = _mm512_add_pd(pd, _mm512_mul_pd(_mm512_sqrt_pd(var), z));
   }
+  if (Abfp) y = _mm512_mul_pd(y, c.gain);
   const __m512d r = _mm512_roundscale_pd(_mm512_div_pd(y, _mm512_loadu_pd(lsb)), kRound);
   const __m512d code = _mm512_min_pd(_mm512_max_pd(r, c.neg_qmax), c.qmax);
   // |r| > qmax exactly when clamping changed r (r is never NaN: y and lsb are finite, lsb > 0).
   clipped += __builtin_popcount(static_cast<unsigned>(_mm512_mask_cmp_pd_mask(valid, r, code, _CMP_NEQ_UQ)));
-  _mm512_mask_storeu_pd(acc, valid, _mm512_add_pd(_mm512_maskz_loadu_pd(valid, acc), code));
+  if (Abfp) {
+    const __m512d d = _mm512_mul_pd(code, _mm512_mul_pd(sx, _mm512_maskz_loadu_pd(valid, cf)));
+    _mm512_mask_storeu_pd(acc, valid, _mm512_add_pd(_mm512_maskz_loadu_pd(valid, acc), d));
+  } else {
+    _mm512_mask_storeu_pd(acc, valid, _mm512_add_pd(_mm512_maskz_loadu_pd(valid, acc), code));
+  }
 }
 
 // The 16 normals z = table[lowbias32(...) >> 16] of row key rk, columns [n, n+16).
@@ -73,16 +81,17 @@ inline __m512 normals16(const Job& j, __m512i n_golden, std::uint64_t rk) {
 }
 
 // Epilogue of 16 columns [n, n+16) of one row: p holds the exact partial sums, z the normals.
-template <int Kind>
+template <int Kind, bool Abfp>
 inline void epilogue16(const Job& j, __m512i p, __m512 z, std::int64_t n, double* acc, __mmask16 valid,
-                       const Consts& c, std::int64_t& clipped) {
+                       const Consts& c, std::int64_t& clipped, const double* cf, __m512d sx) {
   const __m512d p_lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(p));
   const __m512d z_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(z));
-  adc8<Kind>(p_lo, z_lo, j.lsb_pad + n, acc, static_cast<__mmask8>(valid), c, clipped);
+  adc8<Kind, Abfp>(p_lo, z_lo, j.lsb_pad + n, acc, static_cast<__mmask8>(valid), c, clipped, cf, sx);
   if (valid >> 8) {
     const __m512d p_hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(p, 1));
     const __m512d z_hi = _mm512_cvtps_pd(high_half(z));
-    adc8<Kind>(p_hi, z_hi, j.lsb_pad + n + 8, acc + 8, static_cast<__mmask8>(valid >> 8), c, clipped);
+    adc8<Kind, Abfp>(p_hi, z_hi, j.lsb_pad + n + 8, acc + 8, static_cast<__mmask8>(valid >> 8), c, clipped,
+                     cf + 8, sx);
   }
 }
 
@@ -128,7 +137,7 @@ inline void partial_sums(int rows, const std::uint8_t* xr, std::int64_t x_stride
   }
 }
 
-template <int Kind>
+template <int Kind, bool Abfp>
 void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
                        std::int64_t* clipped_out) {
   const std::int64_t width = n1 - n0;
@@ -140,6 +149,7 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
   c.sigma = _mm512_set1_pd(j.sigma_fixed);
   c.qmax = _mm512_set1_pd(j.qmax_adc);
   c.neg_qmax = _mm512_set1_pd(-j.qmax_adc);
+  c.gain = _mm512_set1_pd(j.gain);
   std::int64_t clipped = 0;
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i golden = _mm512_set1_epi32(static_cast<int>(kGolden32));
@@ -173,13 +183,20 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
             if (valid1) zn1 = normals16(j, ng1, rk);
           }
           double* acc_row = acc + (mm + i - m0) * width + (np - n0);
-          epilogue16<Kind>(j, p[i][0], z0, np, acc_row, valid0, c, clipped);
-          if (valid1) epilogue16<Kind>(j, p[i][1], z1, np + 16, acc_row + 16, valid1, c, clipped);
+          const double* cf = Abfp ? j.col_factor + t * j.n + np : nullptr;
+          const __m512d sx = Abfp ? _mm512_set1_pd(j.row_scale[(mm + i) * j.tiles + t]) : _mm512_setzero_pd();
+          epilogue16<Kind, Abfp>(j, p[i][0], z0, np, acc_row, valid0, c, clipped, cf, sx);
+          if (valid1) epilogue16<Kind, Abfp>(j, p[i][1], z1, np + 16, acc_row + 16, valid1, c, clipped, Abfp ? cf + 16 : cf, sx);
         }
       }
     }
   }
   *clipped_out += clipped;
+  if (Abfp) {  // already dequantized tile by tile
+    for (std::int64_t m = m0; m < m1; ++m)
+      for (std::int64_t col = 0; col < width; ++col) j.y[m * j.n + n0 + col] = static_cast<float>(acc[(m - m0) * width + col]);
+    return;
+  }
   for (std::int64_t m = m0; m < m1; ++m)
     for (std::int64_t col = 0; col < width; ++col)
       j.y[m * j.n + n0 + col] = static_cast<float>(acc[(m - m0) * width + col] * j.factor[n0 + col]);
@@ -232,9 +249,15 @@ void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float 
 void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
                   std::int64_t* clipped) {
   switch (j.noise_kind) {
-    case kNoiseOff: return block_narrow_impl<kNoiseOff>(j, m0, m1, n0, n1, acc, clipped);
-    case kNoiseConstSigma: return block_narrow_impl<kNoiseConstSigma>(j, m0, m1, n0, n1, acc, clipped);
-    default: return block_narrow_impl<kNoiseFull>(j, m0, m1, n0, n1, acc, clipped);
+    case kNoiseOff:
+      return j.abfp ? block_narrow_impl<kNoiseOff, true>(j, m0, m1, n0, n1, acc, clipped)
+                    : block_narrow_impl<kNoiseOff, false>(j, m0, m1, n0, n1, acc, clipped);
+    case kNoiseConstSigma:
+      return j.abfp ? block_narrow_impl<kNoiseConstSigma, true>(j, m0, m1, n0, n1, acc, clipped)
+                    : block_narrow_impl<kNoiseConstSigma, false>(j, m0, m1, n0, n1, acc, clipped);
+    default:
+      return j.abfp ? block_narrow_impl<kNoiseFull, true>(j, m0, m1, n0, n1, acc, clipped)
+                    : block_narrow_impl<kNoiseFull, false>(j, m0, m1, n0, n1, acc, clipped);
   }
 }
 

@@ -2,6 +2,7 @@
 // bits; the AVX-512 bodies must reproduce them exactly (tests/test_cpp_backend.py).
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 
 #include "kernels.hpp"
 
@@ -43,14 +44,31 @@ namespace {
 
 // Epilogue of one row of partial sums p[0, cols) for output columns n0.. of tile t.
 void epilogue_row(const Job& j, const std::int64_t* p, std::int64_t cols, std::int64_t t, std::int64_t m,
-                  std::int64_t n0, double* acc_row, std::int64_t* clipped) {
+                  std::int64_t n0, double* acc_row, std::int64_t* clipped, const std::int64_t* light = nullptr) {
   const std::uint64_t rk = j.noise_kind != kNoiseOff ? row_key(j.base_key, t, m) : 0;
+  if (j.abfp || j.dual_rail || j.rin_common) {
+    const double zc = j.rin_common ? table_normal(j, rk, 0xFFFFFFFFu) : 0.0;
+    for (std::int64_t c = 0; c < cols; ++c) {
+      const double l = light ? static_cast<double>(light[c]) : 0.0;
+      const double code = adc_code(static_cast<double>(p[c]), rk, n0 + c, j, clipped, l, zc);
+      if (j.abfp)
+        acc_row[c] = acc_row[c] + code * (j.row_scale[m * j.tiles + t] * j.col_factor[t * j.n + n0 + c]);
+      else
+        acc_row[c] += code;
+    }
+    return;
+  }
   for (std::int64_t c = 0; c < cols; ++c)
     acc_row[c] += adc_code(static_cast<double>(p[c]), rk, n0 + c, j, clipped);
 }
 
 void dequantize(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, const double* acc) {
   const std::int64_t width = n1 - n0;
+  if (j.abfp) {  // already dequantized tile by tile
+    for (std::int64_t m = m0; m < m1; ++m)
+      for (std::int64_t c = 0; c < width; ++c) j.y[m * j.n + n0 + c] = static_cast<float>(acc[(m - m0) * width + c]);
+    return;
+  }
   for (std::int64_t m = m0; m < m1; ++m)
     for (std::int64_t c = 0; c < width; ++c)
       j.y[m * j.n + n0 + c] = static_cast<float>(acc[(m - m0) * width + c] * j.factor[n0 + c]);
@@ -63,7 +81,7 @@ void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n
   const std::int64_t width = n1 - n0;
   for (std::int64_t i = 0; i < (m1 - m0) * width; ++i) acc[i] = 0.0;
   const int groups = j.rows4 / 4;
-  std::int64_t p[kNr];
+  std::int64_t p[kNr], light[kNr];
   for (std::int64_t t = 0; t < j.tiles; ++t) {
     for (std::int64_t np = n0; np < n1; np += kNr) {
       const std::int8_t* wp = j.w8 + (t * (j.n_pad / kNr) + np / kNr) * j.rows4 * kNr;
@@ -76,7 +94,17 @@ void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n
           for (int c = 0; c < kNr; ++c)
             for (int e = 0; e < 4; ++e)
               p[c] += static_cast<std::int32_t>(xr[4 * g + e]) * wp[(g * kNr + c) * 4 + e];
-        epilogue_row(j, p, cols, t, m, np, acc + (m - m0) * width + (np - n0), clipped);
+        if (j.dual_rail) {  // the light on both rails: sum |qx| |qw| (inputs are stored as q + 128)
+          for (int c = 0; c < kNr; ++c) light[c] = 0;
+          for (int g = 0; g < groups; ++g)
+            for (int c = 0; c < kNr; ++c)
+              for (int e = 0; e < 4; ++e) {
+                const int q = static_cast<int>(xr[4 * g + e]) - kInputShift;
+                const int wv = wp[(g * kNr + c) * 4 + e];
+                light[c] += static_cast<std::int64_t>(q < 0 ? -q : q) * (wv < 0 ? -wv : wv);
+              }
+        }
+        epilogue_row(j, p, cols, t, m, np, acc + (m - m0) * width + (np - n0), clipped, j.dual_rail ? light : nullptr);
       }
     }
   }
@@ -87,7 +115,7 @@ void block_wide(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0,
                 std::int64_t* clipped) {
   const std::int64_t width = n1 - n0;
   for (std::int64_t i = 0; i < (m1 - m0) * width; ++i) acc[i] = 0.0;
-  std::int64_t p[kNr];
+  std::int64_t p[kNr], light[kNr];
   for (std::int64_t t = 0; t < j.tiles; ++t) {
     const std::int64_t k0 = t * j.rows;
     const std::int64_t len = j.k - k0 < j.rows ? j.k - k0 : j.rows;
@@ -101,8 +129,14 @@ void block_wide(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0,
           std::int64_t s = 0;
           for (std::int64_t i = 0; i < len; ++i) s += static_cast<std::int32_t>(xr[i]) * wc[i];
           p[c] = s;
+          if (j.dual_rail) {
+            std::int64_t l = 0;
+            for (std::int64_t i = 0; i < len; ++i)
+              l += static_cast<std::int64_t>(std::abs(static_cast<std::int32_t>(xr[i]))) * std::abs(static_cast<std::int32_t>(wc[i]));
+            light[c] = l;
+          }
         }
-        epilogue_row(j, p, cols, t, m, np, acc + (m - m0) * width + (np - n0), clipped);
+        epilogue_row(j, p, cols, t, m, np, acc + (m - m0) * width + (np - n0), clipped, j.dual_rail ? light : nullptr);
       }
     }
   }

@@ -41,6 +41,14 @@ struct Job {
   const float* table = nullptr;
   std::uint64_t base_key = 0;
   float* y = nullptr;              // [m, n]
+  // scaling "abfp" (spec.py steps 1'-5'): gain before the ADC, codes dequantized per tile into acc
+  bool abfp = false;
+  double gain = 1.0;
+  const double* row_scale = nullptr;   // [m][tiles] double(sx[m, t])
+  const double* col_factor = nullptr;  // [tiles][n] (lsb / gain) * double(sw[t, n])
+  // noise modes (spec.py step 3): shot noise on the light of both rails; RIN common to a laser pulse
+  bool dual_rail = false;
+  bool rin_common = false;
 };
 
 // ---- counter-based noise (rng.py), internal linkage so each ISA file has its own copy ----
@@ -64,9 +72,25 @@ constexpr std::uint32_t kGolden32 = 0x9E3779B9u;
 
 /// Scalar epilogue of one partial sum: noise, ADC, clip count; returns the code as a double.
 /// Each floating-point operation is rounded separately (-ffp-contract=off on every target).
-static inline double adc_code(double pd, std::uint64_t rk, std::int64_t n, const Job& j, std::int64_t* clipped) {
+static inline double table_normal(const Job& j, std::uint64_t rk, std::uint32_t n) {
+  std::uint32_t counter = n * kGolden32 + static_cast<std::uint32_t>(rk >> 32);
+  std::uint32_t h = lowbias32(counter ^ static_cast<std::uint32_t>(rk));
+  return static_cast<double>(j.table[h >> (32 - kTableBits)]);
+}
+
+/// ``light`` is sum |qx||qw| (read with dual_rail), ``zc`` the row's common RIN normal (rin_common).
+static inline double adc_code(double pd, std::uint64_t rk, std::int64_t n, const Job& j, std::int64_t* clipped,
+                              double light = 0.0, double zc = 0.0) {
   double y = pd;
-  if (j.noise_kind != kNoiseOff) {
+  if (j.noise_kind != kNoiseOff && (j.dual_rail || j.rin_common)) {
+    const double z = table_normal(j, rk, static_cast<std::uint32_t>(n));
+    const double s = j.dual_rail ? light : std::fabs(pd);
+    const double rp = j.rin * pd;
+    if (j.rin_common)
+      y = (pd + std::sqrt(j.sc2 + j.shot * s) * z) + rp * zc;
+    else
+      y = pd + std::sqrt((j.sc2 + j.shot * s) + rp * rp) * z;
+  } else if (j.noise_kind != kNoiseOff) {
     std::uint32_t counter = static_cast<std::uint32_t>(n) * kGolden32 + static_cast<std::uint32_t>(rk >> 32);
     std::uint32_t h = lowbias32(counter ^ static_cast<std::uint32_t>(rk));
     double z = static_cast<double>(j.table[h >> (32 - kTableBits)]);
@@ -80,6 +104,7 @@ static inline double adc_code(double pd, std::uint64_t rk, std::int64_t n, const
     }
     y = pd + sigma * z;
   }
+  if (j.abfp) y = y * j.gain;
   double r = std::rint(y / j.lsb[n]);
   if (std::fabs(r) > j.qmax_adc) {
     ++*clipped;

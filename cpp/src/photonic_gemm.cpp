@@ -261,7 +261,7 @@ std::string isa_name(Isa isa) {
   return "?";
 }
 
-int abi_version() { return 2; }
+int abi_version() { return 3; }
 
 #if !defined(ADEPT_HAVE_AVX512_KERNEL)
 // Built without the AVX-512 file (non-x86 or another compiler): avx512_vnni_supported() is
@@ -292,6 +292,18 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   check_coeff("sigma_const", s.noise.sigma_const);
   check_coeff("shot_coeff", s.noise.shot_coeff);
   check_coeff("rin_coeff", s.noise.rin_coeff);
+  const bool abfp = s.scaling == "abfp";
+  require(abfp || s.scaling == "tensor", "scaling must be 'tensor' or 'abfp', got '" + s.scaling + "'");
+  require(std::isfinite(s.analog_gain) && s.analog_gain > 0.0, "analog_gain must be finite and > 0");
+  require(abfp || s.analog_gain == 1.0, "analog_gain other than 1 needs scaling 'abfp'");
+  require(!abfp || plan.x_scale == 0.0f, "x_scale cannot be given with scaling 'abfp' (one scale per row and tile)");
+  const NoiseSpec& ns = s.noise;
+  require(ns.detection == "coherent" || ns.detection == "dual_rail",
+          "noise.detection must be 'coherent' or 'dual_rail', got '" + ns.detection + "'");
+  require(ns.rin_correlation == "independent" || ns.rin_correlation == "laser",
+          "noise.rin_correlation must be 'independent' or 'laser', got '" + ns.rin_correlation + "'");
+  const bool dual_rail = ns.enabled() && ns.detection == "dual_rail";
+  const bool rin_common = ns.enabled() && ns.rin_correlation == "laser";
   require(std::isfinite(plan.x_scale) && plan.x_scale >= 0.0f, "x_scale must be finite and >= 0 (0: from the data)");
   require(plan.lsb && plan.w_scale && plan.normal_table, "lsb, w_scale and normal_table must be given");
   require(plan.threads >= 1 && plan.threads <= kMaxThreads,
@@ -300,7 +312,9 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   for (std::int64_t c = 0; c < w.n; ++c)
     require(std::isfinite(plan.lsb[c]) && plan.lsb[c] > 0.0, "lsb must be finite and > 0 in every column");
   const Isa isa = resolve_isa(plan.isa);
+  // The dual-rail light and the laser-common RIN exist in portable C++ only; same bits either way.
   const bool simd = isa == Isa::Avx512Vnni && !w.wide;
+  const bool simd_blocks = simd && !dual_rail && !rin_common;
 
   RunStats stats;
   const std::int64_t n = w.n;
@@ -355,6 +369,17 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   j.table = plan.normal_table;
   j.base_key = plan.base_key;
   j.y = y;
+  j.dual_rail = dual_rail;
+  j.rin_common = rin_common;
+  std::vector<double> row_scale, col_factor;
+  if (abfp) {
+    row_scale.assign(static_cast<std::size_t>(m * w.tiles), 1.0);
+    col_factor.assign(static_cast<std::size_t>(w.tiles) * n, 0.0);
+    j.abfp = true;
+    j.gain = s.analog_gain;
+    j.row_scale = row_scale.data();
+    j.col_factor = col_factor.data();
+  }
 
   // Output blocks: up to 64 rows (reuse of each weight tile), fewer rows until there are at least
   // 32 blocks per thread (the last blocks of a call leave threads idle; small blocks bound that).
@@ -397,13 +422,33 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
     }
     // 2. quantize X into the tile-padded layout.
     quantize_items.drain([&](std::int64_t i) {
+      if (i == qitems && abfp) {
+        for (std::int64_t t = 0; t < w.tiles; ++t)
+          for (std::int64_t c = 0; c < n; ++c)
+            col_factor[t * n + c] = (plan.lsb[c] / s.analog_gain) * static_cast<double>(plan.w_scale[t * n + c]);
+        return;
+      }
       if (i == qitems) {
         for (std::int64_t c = 0; c < n; ++c)
           factor[c] = plan.lsb[c] * (static_cast<double>(scale) * static_cast<double>(plan.w_scale[c]));
         return;
       }
       const std::int64_t r1 = std::min(m, (i + 1) * kQuantRows);
-      for (std::int64_t r = i * kQuantRows; r < r1; ++r) {
+      for (std::int64_t r = i * kQuantRows; r < r1 && abfp; ++r) {
+        // One scale per (row, tile): float32(max|x|) / float32(qmax), 0 (all zero, underflow) -> 1.
+        for (std::int64_t t = 0, k0 = 0; k0 < k; ++t, k0 += w.rows) {
+          const std::int64_t len = std::min<std::int64_t>(w.rows, k - k0);
+          float bs = detail::portable::absmax(x + r * k + k0, len) / static_cast<float>(qx);
+          if (bs == 0.0f) bs = 1.0f;
+          row_scale[static_cast<std::size_t>(r * w.tiles + t)] = static_cast<double>(bs);
+          if (w.wide)
+            detail::portable::quantize_wide(x + r * k + k0, len, bs, qx, xq16.data() + r * k + k0);
+          else
+            detail::portable::quantize_narrow(x + r * k + k0, len, w.rows, w.rows4, bs, qx,
+                                              xq8.get() + r * j.x_stride + t * w.rows4);
+        }
+      }
+      for (std::int64_t r = i * kQuantRows; r < r1 && !abfp; ++r) {
         if (w.wide)
           detail::portable::quantize_wide(x + r * k, k, scale, qx, xq16.data() + r * k);
         else if (simd)
@@ -420,14 +465,14 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
       const std::int64_t m1 = std::min(m, m0 + block_rows), n1 = std::min(n, n0 + kBlockCols);
       if (w.wide)
         detail::portable::block_wide(j, m0, m1, n0, n1, scratch, &clipped[worker]);
-      else if (simd)
+      else if (simd_blocks)
         detail::avx512::block_narrow(j, m0, m1, n0, n1, scratch, &clipped[worker]);
       else
         detail::portable::block_narrow(j, m0, m1, n0, n1, scratch, &clipped[worker]);
     });
   });
   stats.x_absmax = amax;
-  stats.x_scale = sx;
+  stats.x_scale = abfp ? 0.0f : sx;
   if (!std::isfinite(amax)) return stats;
   for (std::int64_t c : clipped) stats.clipped += c;
   return stats;

@@ -6,13 +6,16 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace adept {
 
 #define ADEPT_NOISE_SPEC_FIELDS(X) \
   X(double, sigma_const, 0.0)      \
   X(double, shot_coeff, 0.0)       \
-  X(double, rin_coeff, 0.0)
+  X(double, rin_coeff, 0.0)        \
+  X(std::string, detection, "coherent") \
+  X(std::string, rin_correlation, "independent")
 
 #define ADEPT_GEMM_SPEC_FIELDS(X) \
   X(int, rows, 128)               \
@@ -20,7 +23,9 @@ namespace adept {
   X(int, input_bits, 8)           \
   X(int, weight_bits, 8)          \
   X(int, adc_bits, 8)             \
-  X(NoiseSpec, noise, NoiseSpec{})
+  X(NoiseSpec, noise, NoiseSpec{}) \
+  X(std::string, scaling, "tensor") \
+  X(double, analog_gain, 1.0)
 
 #define ADEPT_DECLARE_FIELD(type, name, init) type name = init;
 
@@ -47,7 +52,7 @@ struct CallPlan {
   GemmSpec spec;              ///< rows, input_bits, adc_bits and noise are used; cols is scheduling only
   float x_scale = 0.0f;       ///< input scale; 0 means "float32(max|x|) / float32(qmax_x)"
   const double* lsb = nullptr;       ///< [N] ADC step per output column, partial-sum units
-  const float* w_scale = nullptr;    ///< [N] weight scale per output column
+  const float* w_scale = nullptr;    ///< [N] weight scale per output column ("abfp": [tiles][N])
   std::uint64_t base_key = 0;        ///< rng.call_base(seed, call_key)
   const float* normal_table = nullptr;  ///< [kNormalTableSize] inverse-CDF table
   int threads = 1;            ///< worker threads in [1, kMaxThreads], the caller's included; capped at the work
@@ -67,7 +72,7 @@ constexpr int kMaxThreads = 256;
 /// What one call reports besides Y (mirrors RunResult).
 struct RunStats {
   float x_absmax = 0.0f;  ///< float32(max|x|); NaN/Inf means x was not finite and Y is unset
-  float x_scale = 0.0f;   ///< the input scale used
+  float x_scale = 0.0f;   ///< the input scale used (0 in "abfp" mode: one per row and tile)
   std::int64_t clipped = 0;  ///< ADC conversions with |rint(y/lsb)| > qmax_adc
 };
 
