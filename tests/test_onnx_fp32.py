@@ -36,21 +36,31 @@ def test_fp32_matches_onnxruntime(name):
         assert err <= RTOL * scale, f"{name}/{out}: max error {err:.3g} vs scale {scale:.3g}"
 
 
-def test_light_resnet50_matches_onnxruntime():
-    """The onnx package's ResNet-50 test file (real layer shapes) in fp32 vs onnxruntime."""
+def _light_models() -> list[str]:
     import os
 
     import onnx
 
-    path = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light", "light_resnet50.onnx")
-    if not os.path.exists(path):
-        pytest.skip("this onnx wheel does not ship light_resnet50.onnx")
+    folder = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
+    return sorted(n[:-5] for n in os.listdir(folder) if n.endswith(".onnx")) if os.path.isdir(folder) else []
+
+
+@pytest.mark.parametrize("name", _light_models())
+def test_light_models_match_onnxruntime(name):
+    """The nine classic models of the onnx wheel in fp32 vs onnxruntime: LRN (AlexNet, Inception v1,
+    ZFNet), Dropout with a mask output (SqueezeNet, VGG-19) and an opset-12 Unsqueeze folded with its own
+    opset's kernel (DenseNet-121, Inception v2) included."""
+    import os
+
+    import onnx
+
+    path = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light", name + ".onnx")
     model = onnx.load(path)
     graph = from_onnx(path)
-    (name,) = graph.inputs
-    x = np.random.default_rng(0).standard_normal(graph.inputs[name]).astype(np.float32)
-    expected = _ort_outputs(model, {name: x})
-    result = prepare(graph, precision="fp32").run({name: x})
+    (inp,) = graph.inputs
+    x = np.random.default_rng(0).standard_normal(graph.inputs[inp]).astype(np.float32)
+    expected = _ort_outputs(model, {inp: x})
+    result = prepare(graph, precision="fp32").run({inp: x})
     for out, want in expected.items():
         err = float(np.max(np.abs(result.outputs[out].astype(np.float64) - want)))
-        assert err <= RTOL * float(np.max(np.abs(want))), out
+        assert err <= RTOL * float(np.max(np.abs(want))), f"{name}/{out}: max error {err:.3g}"

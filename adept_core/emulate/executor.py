@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..asic import ASIC_OPS, DATA_MOVEMENT, IN_PLACE, rounder
+from ..asic.reference import op_reference
+from ..graph.ops import REFERENCE_OPS
 from ..asic.im2col import IMPLS
 from ..errors import AdeptError, ConfigError, ShapeError, UnsupportedOpError
 from ..graph.ir import Graph
@@ -42,7 +44,12 @@ from .passes import fold_batchnorm
 
 PRECISIONS = ("adept", "fp32")
 #: Ops the executor can run: the ASIC's plus the GEMM-class runners.
-EXECUTABLE_OPS = frozenset(ASIC_OPS) | frozenset(RUNNERS)
+EXECUTABLE_OPS = frozenset(ASIC_OPS) | frozenset(RUNNERS) | REFERENCE_OPS
+
+
+def _is_reference(node) -> bool:
+    """Nodes the importer could not put in canonical form carry their opset and run on the reference kernel."""
+    return "onnx_opset" in node.attrs
 
 
 @dataclass
@@ -118,7 +125,8 @@ class PreparedModel:
             raise ConfigError(f"ADC range policy {adc!r} is unknown; choose one of {', '.join(ADC_POLICIES)}")
         graph.validate()
         self.graph = fold_batchnorm(graph) if fold_bn else graph
-        unsupported = sorted({n.op for n in self.graph.nodes if n.op not in EXECUTABLE_OPS})
+        unsupported = sorted({n.op for n in self.graph.nodes if n.op not in EXECUTABLE_OPS
+                              or (n.op in REFERENCE_OPS and n.op not in ASIC_OPS and not _is_reference(n))})
         if unsupported:
             first = next(n for n in self.graph.nodes if n.op in unsupported)
             raise UnsupportedOpError(
@@ -251,6 +259,7 @@ class PreparedModel:
         self.engine.reset_stats()
         self.lowering_seconds = 0.0
         self._op_seconds: dict[str, float] = {}
+        inputs = dict(inputs)
         n_samples = self._check_inputs(inputs)
         starts = range(0, max(n_samples, 1), self._batch())
         bar = _progress_bar(len(starts) * len(self.graph.nodes), progress, self.graph.name)
@@ -284,7 +293,8 @@ class PreparedModel:
         arrays = self._arrays
         last = self._last_use
         for i, node in enumerate(self.graph.nodes):
-            runner = RUNNERS.get(node.op)
+            reference = _is_reference(node)
+            runner = None if reference else RUNNERS.get(node.op)
             programmed = PROGRAMMED_INPUTS.get(node.op, ()) if runner is not None else ()
             args = []
             for j, name in enumerate(node.inputs):
@@ -310,10 +320,11 @@ class PreparedModel:
                     self._op_seconds[node.op] = self._op_seconds.get(node.op, 0.0) + spent
                     self._check_lowering(node)
                 else:
-                    donor = self._donor(node, i, args, values, tainted) if node.op in IN_PLACE else None
+                    donor = (self._donor(node, i, args, values, tainted)
+                             if node.op in IN_PLACE and not reference else None)
                     outs = IN_PLACE[node.op](node, args, self, donor) if donor is not None else None
                     if outs is None:
-                        outs = ASIC_OPS[node.op](node, args, self)
+                        outs = op_reference(node, args, self) if reference else ASIC_OPS[node.op](node, args, self)
                         if node.op not in DATA_MOVEMENT:
                             outs = tuple(self._round_result(o, args) for o in outs)
                     spent = time.perf_counter() - t0
@@ -336,7 +347,9 @@ class PreparedModel:
                     values.pop(name, None)
             if bar is not None:
                 bar.update(1)
-        return {name: values[name] for name in self.graph.outputs}, asic_seconds
+        # A graph output may be a constant (folded at import): it is the same for every chunk.
+        return {name: values[name] if name in values else self.weight_array(name)
+                for name in self.graph.outputs}, asic_seconds
 
     def _donor(self, node, i: int, args, values: dict, tainted: set):
         """An input of node ``i`` its result may overwrite: dead after it, ours, aliased by no other value."""
@@ -396,17 +409,27 @@ class PreparedModel:
             raise ShapeError(f"graph {self.graph.name!r} takes inputs {sorted(self.graph.inputs)}; "
                              f"missing {missing}, unexpected {extra}")
         counts = set()
+        # Inputs exactly as declared run as one whole chunk: no batch axis is needed (scalars,
+        # states, inputs whose leading sizes differ).
+        self._whole = all(isinstance(inputs[n], (np.ndarray, np.generic)) and np.shape(inputs[n]) == tuple(s)
+                          for n, s in self.graph.inputs.items())
         for name, shape in self.graph.inputs.items():
             a = inputs[name]
+            if isinstance(a, np.generic):  # a NumPy scalar is a 0-d array
+                a = inputs[name] = np.asarray(a)
             want = np.dtype(self.graph.input_dtypes.get(name, "float32"))
             if not isinstance(a, np.ndarray) or a.dtype != want:
                 raise ShapeError(f"input {name!r} must be a numpy array of {want}, got "
                                  f"{getattr(a, 'dtype', type(a).__name__)} (adept never casts silently)")
             axis = self._axis(name)
+            if self._whole:
+                continue
             if a.ndim != len(shape) or any(a.shape[d] != s for d, s in enumerate(shape) if d != axis):
                 raise ShapeError(f"input {name!r} must have shape {shape} with any size on axis {axis}, "
                                  f"got {a.shape}")
             counts.add(a.shape[axis])
+        if self._whole:
+            return 1
         if len(counts) != 1:
             raise ShapeError(f"inputs disagree on the number of samples: {sorted(counts)}")
         return counts.pop()
@@ -417,12 +440,16 @@ class PreparedModel:
         Made one chunk at a time, so streaming many samples never copies the whole input.
         """
         chunk = {}
+        if self._whole:
+            for name, a in inputs.items():
+                self._check_finite(name, a, "")
+                chunk[name] = self._as_asic(np.array(a, order="C"))  # a copy: ops may reuse it in place
+            return chunk
         for name, a in inputs.items():
             axis = self._axis(name)
             size = self.graph.inputs[name][axis]
             part = np.take(a, np.arange(start, min(start + size, n)), axis=axis)
-            if not np.issubdtype(part.dtype, np.integer) and not np.all(np.isfinite(part)):
-                raise ShapeError(f"input {name!r} contains NaN or Inf (samples {start}..{start + size - 1})")
+            self._check_finite(name, part, f" (samples {start}..{start + size - 1})")
             if part.shape[axis] < size:
                 widths = [(0, 0)] * a.ndim
                 widths[axis] = (0, size - part.shape[axis])
@@ -430,7 +457,16 @@ class PreparedModel:
             chunk[name] = self._as_asic(np.ascontiguousarray(part))
         return chunk
 
+    def _check_finite(self, name: str, a: np.ndarray, where: str) -> None:
+        """NaN / Inf inputs are refused where a DAC would convert them; the float32 reference takes them."""
+        if self.precision == "fp32" or not np.issubdtype(a.dtype, np.floating):
+            return
+        if not np.all(np.isfinite(a)):
+            raise ShapeError(f"input {name!r} contains NaN or Inf{where}; only precision='fp32' accepts them")
+
     def _batch(self) -> int:
+        if self._whole:
+            return 1
         sizes = {self.graph.inputs[name][self._axis(name)] for name in self.graph.inputs}
         if len(sizes) != 1:
             raise ShapeError(f"graph inputs disagree on the batch size: {sorted(sizes)}")
@@ -439,6 +475,8 @@ class PreparedModel:
     def _join(self, name: str, parts: list[np.ndarray], n: int) -> np.ndarray:
         """Concatenate an output's chunks along its batch axis and drop the padding."""
         batch = self._batch()
+        if self._whole:
+            return np.asarray(parts[0])
         if len(parts) == 1 and n == batch:
             return np.ascontiguousarray(parts[0])  # one graph batch: nothing to join or trim
         axis = int(self.graph.meta.get("batch_axes", {}).get(name, 0))

@@ -21,6 +21,12 @@ import numpy as np
 from ..errors import ShapeError
 
 
+#: A dimension known only when the graph runs (a value computed by a reference-kernel op from input
+#: data, e.g. a Reshape whose target is a graph input). A shape of ``None`` means its rank is unknown too.
+#: Only reference-kernel ops read or write such values; GEMM-class ops and the cost model need static shapes.
+DYNAMIC = -1
+
+
 @dataclass(frozen=True)
 class LazyWeight:
     """A weight known by its recipe; materialised on demand.
@@ -148,6 +154,8 @@ class Graph:
                 if name and name not in defined:
                     raise ShapeError(f"node {node.name!r} ({node.op}) reads {name!r} before it is defined")
             for name in node.outputs:
+                if not name:
+                    continue  # an optional output the model does not use
                 if name in defined:
                     raise ShapeError(f"value {name!r} is defined twice (again by node {node.name!r})")
                 defined.add(name)

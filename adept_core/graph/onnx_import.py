@@ -25,6 +25,7 @@ arrays); the rest (shape tensors, axes) are dropped.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from pathlib import Path
@@ -34,21 +35,28 @@ import onnx
 from onnx import helper, numpy_helper, shape_inference
 
 from ..errors import AdeptError, ShapeError, UnsupportedOpError
-from .ir import Graph
+from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
-from .ops import REWRITTEN_OPS, SUPPORTED_OPS
+from .ops import REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 
 #: Constants up to this many elements are handed to shape inference as data (shape tensors are tiny;
 #: weights are not needed to infer shapes and would only be copied).
 _SHAPE_DATA_MAX_ELEMENTS = 1 << 16
+
+#: Default largest tensor (elements) an import may create or declare: 2**30 (4 GiB of float32). A model
+#: file is untrusted input: a 192-byte ``ConstantOfShape([3e9])`` or an input declared with 2**40 rows
+#: must fail before anything is allocated, not exhaust the machine. Raise it with
+#: ``from_onnx(..., max_elements=N)`` for a genuinely larger model (recorded in ``graph.meta``; the
+#: reference kernels check sizes bound at run time against it too).
+MAX_ELEMENTS = 1 << 30
 
 #: Oldest opset read: opset 7 introduced NumPy-style broadcasting, which the Graph assumes.
 _MIN_OPSET = 7
 
 
 def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, *,
-              external_data_dir: str | os.PathLike | None = None) -> Graph:
+              external_data_dir: str | os.PathLike | None = None, max_elements: int = MAX_ELEMENTS) -> Graph:
     """Import an ONNX model as a :class:`~adept_core.graph.ir.Graph`.
 
     Parameters
@@ -65,6 +73,9 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, 
         file's folder). Required when ``model`` is bytes or a ModelProto whose
         tensors keep their data in side files; see
         :mod:`adept_core.graph.onnx_external` for what is refused.
+    max_elements : int
+        Element budget of any one tensor the model declares, folds or materialises
+        (default :data:`MAX_ELEMENTS`); checked before allocating.
 
     Raises
     ------
@@ -79,9 +90,12 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, 
         A shape cannot be determined statically.
     """
     proto, source = _load(model, external_data_dir)
+    proto = _upgrade(proto)
     opset = _default_opset(proto)
     graph_name = name or (Path(source).stem if source else proto.graph.name) or "onnx_model"
-    return _Importer(proto, opset, input_shapes or {}).run(graph_name, source)
+    if isinstance(max_elements, bool) or not isinstance(max_elements, int) or max_elements < 1:
+        raise ShapeError(f"max_elements must be a positive integer, got {max_elements!r}")
+    return _Importer(proto, opset, input_shapes or {}, max_elements).run(graph_name, source)
 
 
 def _load(model, external_data_dir=None) -> tuple[onnx.ModelProto, str | None]:
@@ -118,6 +132,22 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0][:300] if text else "no message"
 
 
+def _upgrade(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """A model older than opset 7 converted by onnx's own version converter (NumPy broadcasting, which
+    the Graph assumes, starts at opset 7); refused when the converter cannot convert it."""
+    version = next((int(e.version) for e in proto.opset_import if e.domain in ("", "ai.onnx")), None)
+    if version is None or version >= _MIN_OPSET:
+        return proto
+    from onnx import version_converter
+
+    try:
+        return version_converter.convert_version(proto, _MIN_OPSET)
+    except Exception as exc:
+        raise UnsupportedOpError(
+            f"the model uses ONNX opset {version}; adept reads opset {_MIN_OPSET} and newer (older broadcasting "
+            f"rules differ) and onnx's version converter could not upgrade it ({_first_line(exc)})") from exc
+
+
 def _default_opset(proto: onnx.ModelProto) -> int:
     for entry in proto.opset_import:
         if entry.domain in ("", "ai.onnx"):
@@ -130,8 +160,9 @@ def _default_opset(proto: onnx.ModelProto) -> int:
 
 
 class _Importer:
-    def __init__(self, proto: onnx.ModelProto, opset: int, input_shapes: dict):
+    def __init__(self, proto: onnx.ModelProto, opset: int, input_shapes: dict, max_elements: int = MAX_ELEMENTS):
         self.proto = proto
+        self.max_elements = max_elements
         self.opset = opset
         self.opset_imports = [helper.make_opsetid("", opset)]
         self.consts: dict[str, np.ndarray] = {}
@@ -145,9 +176,22 @@ class _Importer:
     # -- setup --------------------------------------------------------------------------------
     def _read_initializers(self) -> None:
         for init in self.proto.graph.initializer:
+            self._check_budget(tuple(init.dims), f"initializer {init.name!r}")
             self._set_const(init.name, numpy_helper.to_array(init))
         for sparse in self.proto.graph.sparse_initializer:
+            self._check_budget(tuple(sparse.dims), f"sparse initializer {sparse.values.name!r}")
             self._set_const(sparse.values.name, numpy_helper.to_array(numpy_helper.to_dense(sparse)))  # rare
+
+    def _check_budget(self, shape, what: str) -> None:
+        """Refuse a tensor larger than the element budget before anything allocates it."""
+        if shape is None:
+            return
+        count = math.prod(int(d) for d in shape if d != DYNAMIC)
+        if count > self.max_elements:
+            raise ShapeError(
+                f"{what} has shape {tuple(int(d) for d in shape)} = {count:,} elements, over the import budget "
+                f"of {self.max_elements:,} elements per tensor (a guard against model files that would exhaust "
+                "memory); raise it with from_onnx(..., max_elements=N) if the model is genuine")
 
     def _read_inputs(self, overrides: dict):
         inputs, dtypes = {}, {}
@@ -164,8 +208,9 @@ class _Importer:
             else:
                 shape = self._static_dims(tensor.shape, f"graph input {value.name!r}",
                                           "pass input_shapes={name: shape} to from_onnx")
-            if any(d < 1 for d in shape):
-                raise ShapeError(f"graph input {value.name!r} has shape {shape}; dimensions must be positive")
+            if any(d < 0 for d in shape):
+                raise ShapeError(f"graph input {value.name!r} has shape {shape}; dimensions must be >= 0")
+            self._check_budget(shape, f"graph input {value.name!r}")
             inputs[value.name] = shape
             try:
                 dtypes[value.name] = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).name
@@ -211,6 +256,7 @@ class _Importer:
             "opset": self.opset,
             "producer": f"{self.proto.producer_name} {self.proto.producer_version}".strip(),
             "folded_nodes": self.folded,
+            "max_elements": self.max_elements,
             "inputs": {name: f"{self.input_dtypes[name]} {list(shape)}" for name, shape in self.inputs.items()},
         }
         graph = Graph(graph_name, self.inputs, outputs, self.nodes, weights, shapes, self.input_dtypes, meta)
@@ -227,20 +273,45 @@ class _Importer:
         if self._foldable(node):
             self._fold(node, name)
             return
-        if node.op_type not in SUPPORTED_OPS and node.op_type not in REWRITTEN_OPS:
+        canonical = node.op_type in SUPPORTED_OPS or node.op_type in REWRITTEN_OPS
+        if not canonical and node.op_type not in REFERENCE_OPS:
             raise self._unsupported(node, name, "")
-        out_shapes = self._infer(node, name)
+        dynamic_in = [i for i in node.input if i and _is_dynamic(self.shapes[i])]
+        if dynamic_in and node.op_type not in REFERENCE_OPS:
+            raise ShapeError(f"node {name!r} ({node.op_type}) reads {dynamic_in[0]!r}, whose shape depends on "
+                             "input data; only ops on the ASIC's reference kernels accept such values")
+        out_shapes = self._infer(node, name, dynamic_ok=node.op_type in REFERENCE_OPS)
+        if not canonical or dynamic_in or any(_is_dynamic(o) for o, out in zip(out_shapes, node.output) if out):
+            self.nodes.append(self._reference_node(node, name))
+            return
         view = NodeView(
             name=name, op=node.op_type, opset=self.opset, inputs=list(node.input), outputs=list(node.output),
             attrs=_attributes(node), in_shapes=[self.shapes.get(i) for i in node.input],
             out_shapes=out_shapes, consts=[self.consts.get(i) for i in node.input],
             new_value=lambda suffix, shape: self._new_value(name, suffix, shape),
         )
-        self.nodes.extend(normalize(view))
+        try:
+            self.nodes.extend(normalize(view))
+        except UnsupportedOpError:
+            # The canonical form cannot express this use (run-time Clip bounds, a 1-D pool, MaxPool
+            # indices, ...): an op without a weight product then runs on its reference kernel.
+            if node.op_type not in REFERENCE_OPS:
+                raise
+            self.nodes.append(self._reference_node(node, name))
+
+    def _reference_node(self, node: onnx.NodeProto, name: str) -> Node:
+        """A Graph node run by the ONNX reference kernel of this opset (:mod:`adept_core.asic.reference`)."""
+        dtypes = [np.dtype(helper.tensor_dtype_to_np_dtype(self.elem_types[o])).name if o else ""
+                  for o in node.output]
+        attrs = {**_attributes(node), "onnx_opset": self.opset, "onnx_out_dtypes": dtypes}
+        inputs = list(node.input)
+        while inputs and not inputs[-1]:
+            inputs.pop()
+        return Node(name, node.op_type, tuple(inputs), tuple(node.output), attrs)
 
     def _foldable(self, node: onnx.NodeProto) -> bool:
         if node.op_type == "Shape":
-            return True  # shapes are static
+            return not _is_dynamic(self.shapes[node.input[0]])  # known at import unless bound at run time
         return all(not i or i in self.consts for i in node.input)
 
     def _fold(self, node: onnx.NodeProto, name: str) -> None:
@@ -250,32 +321,38 @@ class _Importer:
             start, end = attrs.get("start", 0), attrs.get("end", len(shape))
             self._set_const(node.output[0], shape[start:end])
         else:
+            # Shapes first, so a fold that would create a huge tensor (ConstantOfShape [3e9]) fails here.
+            self._infer(node, name, dynamic_ok=True)
             values = self._evaluate(node, name)
-            for out, value in zip(node.output, values):
-                if out:
-                    self._set_const(out, value)
+            for out, value in zip([o for o in node.output if o], values):  # the evaluator skips unused outputs
+                self._set_const(out, value)
         self.folded += 1
 
     def _evaluate(self, node: onnx.NodeProto, name: str) -> list[np.ndarray]:
-        from onnx.reference import ReferenceEvaluator  # imported on first fold: it is slow to import
+        from ..asic.reference import evaluator_for
 
         feeds = {i: self.consts[i] for i in node.input if i}
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the reference runtime warns about its own internals
-                evaluator = ReferenceEvaluator(node, opsets={"": self.opset})
+                evaluator = evaluator_for(node, feeds, self.opset)  # the kernel of the model's own opset
                 return [np.asarray(v) for v in evaluator.run(None, feeds)]
         except Exception as exc:
             if node.op_type not in SUPPORTED_OPS:
                 raise self._unsupported(node, name, f"constant folding failed: {_first_line(exc)}") from exc
             raise AdeptError(f"node {name!r} ({node.op_type}): constant folding failed: {_first_line(exc)}") from exc
 
-    def _infer(self, node: onnx.NodeProto, name: str) -> list[tuple[int, ...] | None]:
+    def _infer(self, node: onnx.NodeProto, name: str, dynamic_ok: bool = False) -> list:
+        """Output shapes by ONNX shape inference; with ``dynamic_ok``, unknown sizes become
+        :data:`~adept_core.graph.ir.DYNAMIC` (an unknown rank: ``None``), bound when the node runs."""
         types, data = {}, {}
         for value in node.input:
             if not value:
                 continue
-            types[value] = helper.make_tensor_type_proto(self.elem_types[value], self.shapes[value])
+            shape = self.shapes[value]
+            types[value] = (helper.make_tensor_type_proto(self.elem_types[value], None) if shape is None else
+                            helper.make_tensor_type_proto(self.elem_types[value],
+                                                          [d if d != DYNAMIC else None for d in shape]))
             const = self.consts.get(value)
             if const is not None and const.size <= _SHAPE_DATA_MAX_ELEMENTS:
                 data[value] = numpy_helper.from_array(const, value)
@@ -290,10 +367,20 @@ class _Importer:
                 shapes.append(None)
                 continue
             if out not in inferred or not inferred[out].tensor_type.HasField("shape"):
-                raise ShapeError(f"node {name!r} ({node.op_type}): ONNX shape inference gave no shape for {out!r}")
+                if not dynamic_ok or out not in inferred:
+                    raise ShapeError(f"node {name!r} ({node.op_type}): ONNX shape inference gave no shape "
+                                     f"for {out!r}")
+                self.shapes[out] = None
+                self.elem_types[out] = inferred[out].tensor_type.elem_type
+                shapes.append(None)
+                continue
             tensor = inferred[out].tensor_type
-            shape = self._static_dims(tensor.shape, f"output {out!r} of node {name!r} ({node.op_type})",
-                                      "its shape depends on input data, which a static Graph cannot represent")
+            if dynamic_ok:
+                shape = tuple(int(d.dim_value) if d.HasField("dim_value") else DYNAMIC for d in tensor.shape.dim)
+            else:
+                shape = self._static_dims(tensor.shape, f"output {out!r} of node {name!r} ({node.op_type})",
+                                          "its shape depends on input data, which a static Graph cannot represent")
+            self._check_budget(shape, f"output {out!r} of node {name!r} ({node.op_type})")
             self.shapes[out] = shape
             self.elem_types[out] = tensor.elem_type
             shapes.append(shape)
@@ -311,8 +398,13 @@ class _Importer:
         detail = f" ({why})" if why else ""
         return UnsupportedOpError(
             f"node {name!r} has op type {node.op_type!r}, which adept does not support{detail}. "
-            f"Supported ops: {', '.join(sorted(SUPPORTED_OPS))} (and {', '.join(sorted(REWRITTEN_OPS))}, rewritten); "
+            f"Supported ops: {', '.join(sorted(SUPPORTED_OPS))} (and {', '.join(sorted(REWRITTEN_OPS))}, rewritten; "
+            f"{', '.join(sorted(REFERENCE_OPS - SUPPORTED_OPS))} on the ASIC's reference kernels); "
             "any op whose inputs are all constants is folded at import.")
+
+
+def _is_dynamic(shape) -> bool:
+    return shape is None or DYNAMIC in shape
 
 
 def _attributes(node: onnx.NodeProto) -> dict:

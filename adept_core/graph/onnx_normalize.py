@@ -179,6 +179,8 @@ def _softmax(v: NodeView) -> list[Node]:
 
 
 def _layernorm(v: NodeView) -> list[Node]:
+    if any(v.outputs[1:]):
+        raise v.unsupported("the Mean / InvStdDev outputs are not in the canonical form")
     axis = _axis(v, int(v.attrs.get("axis", -1)), v.rank())
     return [v.node({"axis": axis, "epsilon": float(v.attrs.get("epsilon", 1e-5))}, outputs=v.outputs[:1])]
 
@@ -297,7 +299,7 @@ def _sum(v: NodeView) -> list[Node]:
 
 def _dropout(v: NodeView) -> list[Node]:
     if len(v.outputs) > 1 and v.outputs[1]:
-        raise v.unsupported("the mask output of Dropout is not supported")
+        raise v.unsupported("the mask output of Dropout is not in the canonical form")
     return [v.node({}, v.inputs[:1], v.outputs[:1], op="Identity")]
 
 

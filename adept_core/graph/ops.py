@@ -99,3 +99,24 @@ CANONICAL_ATTRS = {
     "Flatten": ("axis",),
     "Transpose": ("perm",),
 }
+
+#: Inference ops ``from_onnx`` accepts beyond :data:`SUPPORTED_OPS` (or, for a supported op, when its
+#: canonical rewrite does not apply, e.g. Clip bounds computed at run time). Their Graph nodes keep the
+#: ONNX attributes and carry ``onnx_opset`` / ``onnx_out_dtypes``; they run on the ASIC through the
+#: ONNX reference kernels (:mod:`adept_core.asic.reference`). None of them has a weight product
+#: (photonic ops stay in :data:`SUPPORTED_OPS`); see docs/executor.md for the unit table.
+REFERENCE_OPS = frozenset("""
+Abs Acos Acosh Add And Asin Asinh Atan Atanh BitShift BitwiseAnd BitwiseNot BitwiseOr BitwiseXor Ceil Celu Clip
+Cos Cosh Div Elu Equal Erf Exp Floor Gelu Greater GreaterOrEqual HardSigmoid HardSwish Hardmax Identity IsInf
+IsNaN LeakyRelu Less LessOrEqual Log LogSoftmax Max Mean Min Mish Mod Mul Neg Not Or Pow PRelu Reciprocal Relu
+Round Selu Shrink Sigmoid Sign Sin Sinh Softmax Softplus Softsign Sqrt Sub Sum Tan Tanh ThresholdedRelu Where Xor
+ArgMax ArgMin ReduceL1 ReduceL2 ReduceLogSum ReduceLogSumExp ReduceMax ReduceMean ReduceMin ReduceProd ReduceSum
+ReduceSumSquare CumSum TopK AveragePool MaxPool GlobalAveragePool GlobalMaxPool LpPool
+MaxUnpool RoiAlign BatchNormalization InstanceNormalization GroupNormalization LayerNormalization LpNormalization
+RMSNormalization MeanVarianceNormalization LRN DepthToSpace SpaceToDepth Dropout Flatten Resize Upsample
+QuantizeLinear DequantizeLinear DynamicQuantizeLinear RotaryEmbedding Cast CastLike Concat ConstantOfShape Expand
+EyeLike Gather GatherElements GatherND NonZero OneHot Pad Range Reshape ScatterElements ScatterND Shape Size
+Slice Split Squeeze Tile Transpose Trilu Unsqueeze Compress ReverseSequence Unique Det Col2Im CenterCropPad
+GridSample AffineGrid Swish NonMaxSuppression BlackmanWindow HammingWindow HannWindow DFT STFT
+MelWeightMatrix CumProd SwiGLU TensorScatter
+""".split())
