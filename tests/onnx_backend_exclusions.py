@@ -316,10 +316,6 @@ KNOWN_FAILURES = {
     "test_scan9_scalar": "control flow with subgraphs (If / Scan) not implemented; not needed by the tested models",
     "test_scan9_sum": "control flow with subgraphs (If / Scan) not implemented; not needed by the tested models",
     "test_scan_sum": "control flow with subgraphs (If / Scan) not implemented; not needed by the tested models",
-    # MatMul with 1-D operands: the photonic MatMul runner takes rank >= 2 only
-    "test_matmul_1d_1d": "MatMul with 1-D operands: the photonic MatMul runner takes rank >= 2 only",
-    "test_matmul_1d_3d": "MatMul with 1-D operands: the photonic MatMul runner takes rank >= 2 only",
-    "test_matmul_4d_1d": "MatMul with 1-D operands: the photonic MatMul runner takes rank >= 2 only",
     # Scatter (deprecated since opset 11) has no reference kernel
     "test_scatter_with_axis": "Scatter (deprecated since opset 11) has no reference kernel",
     "test_scatter_without_axis": "Scatter (deprecated since opset 11) has no reference kernel",
