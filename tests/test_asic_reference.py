@@ -57,3 +57,16 @@ def test_emulated_floats_are_rounded_and_integers_exact():
     np.testing.assert_array_equal(out["s"], round_bf16(np.log1p(np.exp(xb)).astype(np.float32)))
     np.testing.assert_array_equal(out["i"], np.argmax(xb, axis=1, keepdims=True))
     assert out["i"].dtype == np.int64
+
+
+def test_cost_model_names_a_value_bound_only_at_run_time():
+    from adept_core.errors import ShapeError
+    from adept_core.schedule.asic_ops import asic_node_ops
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 6])
+    t = helper.make_tensor_value_info("t", TensorProto.INT64, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, None])
+    nodes = [helper.make_node("Reshape", ["x", "t"], ["r"], name="dyn"), helper.make_node("Celu", ["r"], ["y"])]
+    g = from_onnx(_model(nodes, [x, t], [y], 17))
+    with pytest.raises(ShapeError, match="'y'.*bound only at run time"):
+        asic_node_ops(g.nodes[1], g)
