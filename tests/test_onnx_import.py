@@ -176,6 +176,7 @@ def test_unsupported_op_names_node_op_and_supported_list():
         from_onnx(model)
     message = str(info.value)
     assert "'mystery'" in message and "'Bernoulli'" in message and "Conv" in message and "Hardmax" in message
+    assert "random generator, which is not DNN inference" in message and "opset 17" in message
 
 
 def test_custom_domain_and_unsupported_features_are_clear_errors():

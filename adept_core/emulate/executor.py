@@ -348,7 +348,7 @@ class PreparedModel:
             if bar is not None:
                 bar.update(1)
         # A graph output may be a constant (folded at import): it is the same for every chunk.
-        return {name: values[name] if name in values else self.weight_array(name)
+        return {name: values[name] if name in values else np.asarray(self.graph.weight(name))
                 for name in self.graph.outputs}, asic_seconds
 
     def _donor(self, node, i: int, args, values: dict, tainted: set):

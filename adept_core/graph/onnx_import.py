@@ -38,7 +38,7 @@ from ..errors import AdeptError, ShapeError, UnsupportedOpError
 from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
-from .ops import REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
+from .ops import EXCLUDED_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 
 #: Constants up to this many elements are handed to shape inference as data (shape tensors are tiny;
 #: weights are not needed to infer shapes and would only be copied).
@@ -275,7 +275,8 @@ class _Importer:
             return
         canonical = node.op_type in SUPPORTED_OPS or node.op_type in REWRITTEN_OPS
         if not canonical and node.op_type not in REFERENCE_OPS:
-            raise self._unsupported(node, name, "")
+            feature = EXCLUDED_OPS.get(node.op_type)
+            raise self._unsupported(node, name, f"it needs {feature}, which is not DNN inference" if feature else "")
         dynamic_in = [i for i in node.input if i and _is_dynamic(self.shapes[i])]
         if dynamic_in and node.op_type not in REFERENCE_OPS:
             raise ShapeError(f"node {name!r} ({node.op_type}) reads {dynamic_in[0]!r}, whose shape depends on "
@@ -393,11 +394,11 @@ class _Importer:
         self.shapes[value] = tuple(shape)
         return value
 
-    @staticmethod
-    def _unsupported(node: onnx.NodeProto, name: str, why: str) -> UnsupportedOpError:
+    def _unsupported(self, node: onnx.NodeProto, name: str, why: str) -> UnsupportedOpError:
         detail = f" ({why})" if why else ""
         return UnsupportedOpError(
-            f"node {name!r} has op type {node.op_type!r}, which adept does not support{detail}. "
+            f"node {name!r} has op type {node.op_type!r} (domain {node.domain or 'ai.onnx'!r}, opset {self.opset}), which adept "
+            f"does not support{detail}. "
             f"Supported ops: {', '.join(sorted(SUPPORTED_OPS))} (and {', '.join(sorted(REWRITTEN_OPS))}, rewritten; "
             f"{', '.join(sorted(REFERENCE_OPS - SUPPORTED_OPS))} on the ASIC's reference kernels); "
             "any op whose inputs are all constants is folded at import.")

@@ -303,6 +303,27 @@ def _dropout(v: NodeView) -> list[Node]:
     return [v.node({}, v.inputs[:1], v.outputs[:1], op="Identity")]
 
 
+def _matmul(v: NodeView) -> list[Node]:
+    """A 1-D operand is promoted to a matrix and the added axis dropped again (NumPy matmul rules), so
+    the photonic MatMul runner only ever sees rank >= 2."""
+    a_shape, b_shape = v.in_shapes[0], v.in_shapes[1]
+    if len(a_shape) >= 2 and len(b_shape) >= 2:
+        return [v.node({})]
+    nodes, ins = [], list(v.inputs[:2])
+    a2 = (1,) + tuple(a_shape) if len(a_shape) == 1 else tuple(a_shape)
+    b2 = tuple(b_shape) + (1,) if len(b_shape) == 1 else tuple(b_shape)
+    for j, (shape, shape2) in enumerate(((a_shape, a2), (b_shape, b2))):
+        if len(shape) == 1:
+            ins[j] = v.new_value(f"as_matrix{j}", shape2)
+            nodes.append(Node(f"{v.name}/as_matrix{j}", "Reshape", (v.inputs[j],), (ins[j],), {"shape": list(shape2)}))
+    out_shape = tuple(v.out_shapes[0])
+    batch = tuple(np.broadcast_shapes(a2[:-2], b2[:-2]))
+    product = v.new_value("product", batch + (a2[-2], b2[-1]))
+    nodes.append(Node(v.name, "MatMul", tuple(ins), (product,), {}))
+    nodes.append(Node(f"{v.name}/drop_axis", "Reshape", (product,), (v.outputs[0],), {"shape": list(out_shape)}))
+    return nodes
+
+
 #: op type -> normaliser. Ops not listed here pass through with their attributes.
 NORMALIZERS: dict[str, Callable[[NodeView], list[Node]]] = {
     "Conv": _conv, "MaxPool": _pool, "AveragePool": _pool, "Gemm": _gemm, "LSTM": _recurrent, "GRU": _recurrent,
@@ -310,7 +331,7 @@ NORMALIZERS: dict[str, Callable[[NodeView], list[Node]]] = {
     "BatchNormalization": _batchnorm, "Reshape": _to_shape, "Expand": _to_shape, "Transpose": _transpose,
     "Concat": _axis_only(0), "Gather": _axis_only(0), "Flatten": _flatten, "Slice": _slice, "Pad": _pad,
     "Squeeze": _squeeze, "Unsqueeze": _unsqueeze, "Split": _split, "ReduceMean": _reduce_mean, "Cast": _cast,
-    "Sum": _sum, "Dropout": _dropout,
+    "Sum": _sum, "Dropout": _dropout, "MatMul": _matmul,
 }
 
 

@@ -120,3 +120,18 @@ Slice Split Squeeze Tile Transpose Trilu Unsqueeze Compress ReverseSequence Uniq
 GridSample AffineGrid Swish NonMaxSuppression BlackmanWindow HammingWindow HannWindow DFT STFT
 MelWeightMatrix CumProd SwiGLU TensorScatter
 """.split())
+
+#: Default-domain ops adept does not run because they are not DNN inference: op -> the feature they need.
+EXCLUDED_OPS = {
+    **{op: "a random generator" for op in ("Bernoulli", "RandomNormal", "RandomNormalLike", "RandomUniform",
+                                           "RandomUniformLike", "Multinomial")},
+    **{op: "training" for op in ("SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss", "Gradient", "Adagrad",
+                                 "Adam", "Momentum")},
+    **{op: "string tensors" for op in ("StringNormalizer", "StringConcat", "StringSplit", "RegexFullMatch",
+                                       "TfIdfVectorizer")},
+    **{op: "the sequence type" for op in ("SequenceAt", "SequenceConstruct", "SequenceEmpty", "SequenceErase",
+                                          "SequenceInsert", "SequenceLength", "SequenceMap", "SplitToSequence",
+                                          "ConcatFromSequence")},
+    **{op: "the optional type" for op in ("Optional", "OptionalGetElement", "OptionalHasElement")},
+    "ImageDecoder": "image file decoding",
+}

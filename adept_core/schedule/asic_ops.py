@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import math
 
-from ..errors import UnsupportedOpError
-from ..graph.ir import Graph, Node
+from ..errors import ShapeError, UnsupportedOpError
+from ..graph.ir import DYNAMIC, Graph, Node
 
 #: Lane-operations of one bf16 transcendental (sigmoid, tanh, exp, erf, ...). Assumption, see module doc.
 TRANSCENDENTAL_OPS = 4
@@ -56,7 +56,15 @@ SUPPORTED_ASIC_OPS = frozenset(ELEMENTWISE_OPS) | frozenset(ROWWISE_OPS) | VIEW_
 
 
 def _elements(graph: Graph, names) -> int:
-    return sum(math.prod(graph.shape(name)) for name in names if name and not graph.is_weight(name))
+    total = 0
+    for name in names:
+        if name and not graph.is_weight(name):
+            shape = graph.shape(name)
+            if shape is None or DYNAMIC in shape:
+                raise ShapeError(f"value {name!r} has a shape bound only at run time ({shape}); the cost model "
+                                 "needs static shapes (import with input_shapes / constant shape inputs)")
+            total += math.prod(shape)
+    return total
 
 
 def asic_node_ops(node: Node, graph: Graph) -> tuple[int, int]:
