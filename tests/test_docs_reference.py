@@ -34,8 +34,6 @@ def test_cli_reference_lists_every_command_and_option():
 
 
 def test_tutorial_script_becomes_markdown():
-    pytest.importorskip("jupytext")
-    pytest.importorskip("mkdocs")
     hooks = _load("mkdocs_hooks")
     md = hooks.tutorial_markdown('# %% [markdown]\n# # Title\n# Some text.\n\n# %%\nx = 1\nprint(x)\n')
     assert md.startswith("# Title\nSome text.") and "```python\nx = 1\nprint(x)\n```" in md
