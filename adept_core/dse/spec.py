@@ -191,9 +191,12 @@ def load_spec(spec: "SweepSpec | Mapping[str, Any] | str | os.PathLike[str]",
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"sweep spec {str(path)!r} is not valid TOML: {exc}") from None
         preset = data.get("preset")
-        if isinstance(preset, str) and preset.endswith(".toml") and not Path(preset).is_absolute():
-            # Like a preset's own ``base``: a relative preset file is found next to the spec that names it.
-            data = {**data, "preset": str(path.parent / preset)}
+        if isinstance(preset, str) and preset.endswith(".toml"):
+            # Confined like a config's ``base``: a spec file may name a preset or a .toml next to it (or
+            # below), never a file elsewhere whose keys an error message would then print.
+            from ..hardware.loader import resolve_named_config
+
+            data = {**data, "preset": str(resolve_named_config(preset, path))}
         return _parse(data, where=str(path), max_points=max_points)
     if isinstance(spec, Mapping):
         return _parse(dict(spec), where="sweep spec", max_points=max_points)
