@@ -382,3 +382,24 @@ class TestRawBindingRejectsBadInput:
         else:
             with pytest.raises(ValueError, match="AVX-512"):
                 native.resolve_isa("avx512_vnni")
+
+
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf])
+def test_abfp_reports_max_abs_x_and_stops_on_non_finite_input(bad):
+    """abfp takes max|x| from its per-(row, tile) scales on AVX-512: same value, same early return."""
+    gen = np.random.default_rng(7)
+    spec = PhotonicGemmSpec(rows=16, noise=NoiseSpec(1.0), scaling="abfp", analog_gain=2.0)
+    core, x = _case(gen, 70, 40, 6, spec)  # 70 rows: three quantization chunks of 32
+    if bad is not None:
+        x[65, 37] = bad  # in the last chunk and the last (short) tile
+    cspec = native.GemmSpec()
+    cspec.rows, cspec.scaling, cspec.analog_gain = 16, "abfp", 2.0
+    cspec.noise.sigma_const = 1.0
+    for isa in ("portable", "avx512_vnni") if HAS_AVX512 else ("portable",):
+        _, amax, _, _ = native.gemm(native.pack_weights(core.qw, 16, False), x, cspec, 0.0, np.ones(6), core.w_scale.reshape(-1),
+                                    1, rng.normal_table(), 1, isa)
+        if bad is None:
+            assert amax == np.abs(x).max()
+        else:
+            assert not np.isfinite(amax)
+            assert np.isnan(amax) == np.isnan(bad)

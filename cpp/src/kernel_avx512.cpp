@@ -249,7 +249,8 @@ float absmax(const float* x, std::int64_t count) {
   return result;
 }
 
-void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::uint8_t* out) {
+void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::uint8_t* out,
+                     std::uint8_t* out_abs) {
   const __m512 s = _mm512_set1_ps(scale);
   const __m512 hi = _mm512_set1_ps(static_cast<float>(qmax)), lo = _mm512_set1_ps(-static_cast<float>(qmax));
   const __m512i shift = _mm512_set1_epi32(kInputShift);
@@ -264,8 +265,13 @@ void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float 
       const __m512i code = _mm512_cvt_roundps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi), kRound);
       // register-form vpmovdb + byte-masked store: the masked memory form is slow on Zen 4
       _mm_mask_storeu_epi8(dst + i, mask, _mm512_cvtepi32_epi8(_mm512_add_epi32(code, shift)));
+      // |q| for the dual-rail light, written while the codes are in registers (a separate
+      // byte pass over the codes cost ~15% of a dual-rail call on 3136 x 576 x 64)
+      if (out_abs != nullptr) _mm_mask_storeu_epi8(out_abs + t * rows4 + i, mask, _mm512_cvtepi32_epi8(_mm512_abs_epi32(code)));
     }
     for (std::int64_t i = len; i < rows4; ++i) dst[i] = kInputShift;
+    if (out_abs != nullptr)
+      for (std::int64_t i = len; i < rows4; ++i) out_abs[t * rows4 + i] = 0;
   }
 }
 

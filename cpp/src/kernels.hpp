@@ -133,7 +133,9 @@ void block_wide(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0,
 
 namespace avx512 {
 float absmax(const float* x, std::int64_t count);
-void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::uint8_t* out);
+// out_abs (may be null): |q| in the layout of out, tile padding 0 (the dual-rail light operand)
+void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::uint8_t* out,
+                     std::uint8_t* out_abs);
 void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
                   std::int64_t* clipped);
 }  // namespace avx512

@@ -8,6 +8,7 @@
 #include <functional>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
@@ -270,7 +271,7 @@ int abi_version() { return 3; }
 // false, so these are never reached; they exist only to satisfy the linker.
 namespace detail::avx512 {
 float absmax(const float*, std::int64_t) { throw std::logic_error("AVX-512 kernel not built"); }
-void quantize_narrow(const float*, std::int64_t, int, int, float, int, std::uint8_t*) {
+void quantize_narrow(const float*, std::int64_t, int, int, float, int, std::uint8_t*, std::uint8_t*) {
   throw std::logic_error("AVX-512 kernel not built");
 }
 void block_narrow(const Job&, std::int64_t, std::int64_t, std::int64_t, std::int64_t, double*, std::int64_t*) {
@@ -405,7 +406,21 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   std::vector<std::int64_t> clipped(static_cast<std::size_t>(workers), 0);
   float amax = 0.0f, sx = 0.0f;
   // The quantize queue has one extra item: the dequantization factors (they need the scale).
-  WorkQueue absmax_items(qitems), quantize_items(qitems + 1), blocks(m > 0 && n > 0 ? bm * bn : 0);
+  // abfp on AVX-512 needs no tensor scale: the chunk maxima come out of the per-(row, tile) scales
+  // of the quantize pass, which saves a pass over X. The vector quantizer is defined for NaN/Inf
+  // (min/max/cvt, no UB), so the non-finite check can wait until the blocks; the portable one
+  // casts to int and must not see them.
+  const bool fused_absmax = abfp && simd;
+  WorkQueue absmax_items(fused_absmax ? 0 : qitems), quantize_items(qitems + 1), blocks(m > 0 && n > 0 ? bm * bn : 0);
+  // Every worker derives the same scale from the same partial maxima.
+  auto reduce_parts = [&part] {
+    float a = 0.0f;
+    for (float v : part) {
+      if (!(v <= a)) a = v;  // also picks up NaN
+      if (v != v) break;
+    }
+    return a;
+  };
 
   run_team(workers, plan.pool, [&](int worker) {
     // 1. max |x|, per chunk of rows.
@@ -414,12 +429,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
       part[i] = simd ? detail::avx512::absmax(x + r0 * k, (r1 - r0) * k) : detail::portable::absmax(x + r0 * k, (r1 - r0) * k);
     });
     absmax_items.wait_done();
-    // Every worker derives the same scale from the same partial maxima.
-    float a = 0.0f;
-    for (float v : part) {
-      if (!(v <= a)) a = v;  // also picks up NaN
-      if (v != v) break;
-    }
+    const float a = reduce_parts();
     // NaN/Inf: stop before anything is divided, rounded or cast to an integer.
     if (!std::isfinite(a)) {
       if (worker == 0) amax = a;
@@ -445,18 +455,24 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
         return;
       }
       const std::int64_t r1 = std::min(m, (i + 1) * kQuantRows);
+      std::uint32_t chunk_bits = 0;  // max over bit patterns of |x|: absmax()'s order, NaN included
       for (std::int64_t r = i * kQuantRows; r < r1 && abfp; ++r) {
         // One scale per (row, tile): float32(max|x|) / float32(qmax), 0 (all zero, underflow) -> 1.
         for (std::int64_t t = 0, k0 = 0; k0 < k; ++t, k0 += w.rows) {
           const std::int64_t len = std::min<std::int64_t>(w.rows, k - k0);
           const float* xs = x + r * k + k0;
-          float bs = (simd ? detail::avx512::absmax(xs, len) : detail::portable::absmax(xs, len)) / static_cast<float>(qx);
+          const float tile_max = simd ? detail::avx512::absmax(xs, len) : detail::portable::absmax(xs, len);
+          std::uint32_t tile_bits;
+          std::memcpy(&tile_bits, &tile_max, sizeof tile_bits);
+          chunk_bits = std::max(chunk_bits, tile_bits);
+          float bs = tile_max / static_cast<float>(qx);
           if (bs == 0.0f) bs = 1.0f;
           row_scale[static_cast<std::size_t>(r * w.tiles + t)] = static_cast<double>(bs);
           if (w.wide)
             detail::portable::quantize_wide(xs, len, bs, qx, xq16.data() + r * k + k0);
           else if (simd)
-            detail::avx512::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xq8.get() + r * j.x_stride + t * w.rows4);
+            detail::avx512::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xq8.get() + r * j.x_stride + t * w.rows4,
+                                            j.xabs8 ? xabs8.get() + r * j.x_stride + t * w.rows4 : nullptr);
           else
             detail::portable::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xq8.get() + r * j.x_stride + t * w.rows4);
         }
@@ -465,22 +481,19 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
         if (w.wide)
           detail::portable::quantize_wide(x + r * k, k, scale, qx, xq16.data() + r * k);
         else if (simd)
-          detail::avx512::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8.get() + r * j.x_stride);
+          detail::avx512::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8.get() + r * j.x_stride,
+                                          j.xabs8 ? xabs8.get() + r * j.x_stride : nullptr);
         else
           detail::portable::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8.get() + r * j.x_stride);
       }
-      if (j.xabs8 != nullptr) {
-        for (std::int64_t r = i * kQuantRows; r < r1; ++r) {
-          const std::uint8_t* src = xq8.get() + r * j.x_stride;
-          std::uint8_t* dst = xabs8.get() + r * j.x_stride;
-          for (std::int64_t e = 0; e < j.x_stride; ++e) {
-            const int q = static_cast<int>(src[e]) - detail::kInputShift;
-            dst[e] = static_cast<std::uint8_t>(q < 0 ? -q : q);
-          }
-        }
-      }
+      if (fused_absmax) std::memcpy(&part[i], &chunk_bits, sizeof chunk_bits);
     });
     quantize_items.wait_done();
+    if (fused_absmax) {
+      const float fa = reduce_parts();
+      if (worker == 0) amax = fa;
+      if (!std::isfinite(fa)) return;
+    }
     // 3. output blocks, each through every tile with the fused epilogue.
     double* scratch = acc.data() + static_cast<std::size_t>(worker) * block_rows * kBlockCols;
     blocks.drain([&](std::int64_t b) {
