@@ -31,7 +31,7 @@ def test_the_issue_values_are_refused_naming_the_key(key, value):
 
 
 def test_a_path_that_loses_all_light_is_refused_by_the_link_budget():
-    cfg = load_config("adept", {"optics.mzi_insertion_loss_db": 99.0})
+    cfg = load_config("adept-svd-mesh", {"optics.mzi_insertion_loss_db": 99.0})  # the 257-deep mesh pays it 257 times
     with pytest.raises(ConfigError, match="above 300 dB: no light"):
         link_budget(cfg)
     with pytest.raises(ConfigError, match="above 300 dB"):

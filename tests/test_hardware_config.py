@@ -29,10 +29,34 @@ def test_presets_are_discovered_from_the_preset_directory():
     assert {"adept", "adept-svd-mesh", "systolic", "systolic-tpuv1"} <= set(PRESETS)
 
 
-def test_adept_svd_mesh_keeps_the_adept_values():
+#: What issue 11's reconstruction changed (adept-svd-mesh value, adept value); everything else is shared.
+RECONSTRUCTED = {
+    "photonic.scaling": ("tensor", "abfp"),
+    "photonic.analog_gain": (1.0, 1.86),
+    "photonic.weight_array": ("svd_mesh", "crossbar"),
+    "optics.laser_power_mw": (11000.0, 900.0),
+    "optics.detection": ("coherent", "dual_rail"),
+    "optics.rin_correlation": ("independent", "laser"),
+    "asic.static_power_mw": (2000.0, 1953.0),
+}
+
+
+def test_adept_svd_mesh_keeps_the_old_adept_values_and_differs_only_where_reconstructed():
     adept, frozen = to_dict(load_config("adept")), to_dict(load_config("adept-svd-mesh"))
     assert frozen.pop("name") == "adept-svd-mesh" and adept.pop("name") == "adept"
-    assert frozen == adept
+    diff = {f"{s}.{k}": (frozen[s][k], adept[s][k]) for s in adept if isinstance(adept[s], dict)
+            for k in adept[s] if adept[s][k] != frozen[s][k]}
+    assert diff == RECONSTRUCTED
+
+
+def test_adept_preset_is_feasible_and_its_laser_meets_its_stated_rule():
+    from adept_core.hardware.linkbudget import effective_bits, required_laser_power, waveguide_limit_note
+
+    cfg = load_config("adept")
+    assert waveguide_limit_note(cfg) is None
+    need = required_laser_power(cfg, 8.2).optical_mw  # the preset's rule: smallest 100 mW step with ENOB >= 8.2
+    assert cfg.optics.laser_power_mw == pytest.approx(100.0 * np.ceil(need / 100.0))
+    assert effective_bits(cfg) >= 8.2
 
 
 def test_systolic_shares_memory_sizes_vector_unit_and_host_with_adept():
@@ -221,6 +245,8 @@ def test_hash_changes_when_any_value_changes():
             over = {f"{section}.{key}": new}
             if key == "analog_gain":  # a gain other than 1 needs the abfp mode
                 over["photonic.scaling"] = "abfp"
+            if key == "scaling" and new == "tensor":  # the tensor mode has no gain
+                over["photonic.analog_gain"] = 1.0
             h = config_hash(with_overrides(cfg, over))
             assert h not in seen, f"hash did not change (or collided) for {section}.{key}"
             seen.add(h)

@@ -248,12 +248,16 @@ def test_config_keys_reach_the_kernel_spec():
 
     spec = kernel_spec(load_config("adept", {"photonic.scaling": "abfp", "photonic.analog_gain": 4.0}))
     assert (spec.scaling, spec.analog_gain) == ("abfp", 4.0)
-    assert kernel_spec(load_config("adept")).scaling == "tensor"
+    assert kernel_spec(load_config("adept-svd-mesh")).scaling == "tensor"
+    adept = kernel_spec(load_config("adept"))  # the reconstruction runs ABFP at Ahmed et al.'s gain
+    assert (adept.scaling, adept.analog_gain) == ("abfp", 1.86)
     for over, message in [({"photonic.scaling": "bfp"}, "photonic.scaling must be one of 'tensor', 'abfp'"),
                           ({"photonic.scaling": "abfp", "photonic.analog_gain": 0.0}, "photonic.analog_gain must be"),
                           ({"photonic.analog_gain": 2.0}, "needs photonic.scaling = 'abfp'")]:
         with pytest.raises(ConfigError, match=message):
-            load_config("adept", over)
+            load_config("adept-svd-mesh", over)
+    with pytest.raises(ConfigError, match="needs photonic.scaling = 'abfp'"):
+        load_config("adept", {"photonic.scaling": "tensor"})  # keeps its gain of 1.86
 
 
 def test_calibration_engine_observes_abfp_codes():
@@ -270,9 +274,11 @@ def test_calibration_engine_observes_abfp_codes():
 def test_fidelity_abfp_rows_set_the_mode_and_gain():
     from adept_core.fidelity import ABFP_SETTINGS, hardware_for
 
+    from adept_core.hardware import load_config
+
     gains = []
     for setting in ABFP_SETTINGS:
         spec, budget = hardware_for(setting)
-        assert spec.scaling == "abfp" and budget.laser_power_mw == 11000.0
+        assert spec.scaling == "abfp" and budget.laser_power_mw == load_config("adept").optics.laser_power_mw
         gains.append(spec.analog_gain)
     assert gains == [1.0, 2.0, 4.0, 8.0, 1.0]

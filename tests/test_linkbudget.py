@@ -17,7 +17,10 @@ from adept_core.hardware import effective_bits, kernel_spec, link_budget, load_c
 from adept_core.hardware.linkbudget import max_enob_bits
 from adept_core.kernels import PhotonicGemmSpec, photonic_gemm
 
-CFG = load_config()
+# The module tests the SVD mesh's link budget (and the crossbar against it): the pre-issue-11 design.
+MESH_PRESET = "adept-svd-mesh"
+MESH = ["--config", MESH_PRESET]
+CFG = load_config(MESH_PRESET)
 POWERS_MW = np.geomspace(1.0, 1e5, 11)
 
 
@@ -98,19 +101,19 @@ def test_default_laser_gives_a_bit_more_than_eight_bits():
 
 def test_losses_and_levers_move_the_budget_the_right_way():
     base = link_budget(CFG)
-    lossy = link_budget(load_config("adept", {"optics.mzi_insertion_loss_db": 0.1}))
+    lossy = link_budget(load_config(MESH_PRESET, {"optics.mzi_insertion_loss_db": 0.1}))
     assert lossy.total_loss_db == pytest.approx(base.total_loss_db + 0.05 * CFG.photonic.mesh_depth_mzis)
     assert lossy.snr_db < base.snr_db
-    wdm = link_budget(load_config("adept", {"photonic.wdm_channels": 4}))
+    wdm = link_budget(load_config(MESH_PRESET, {"photonic.wdm_channels": 4}))
     assert wdm.total_loss_db == pytest.approx(base.total_loss_db + CFG.optics.wdm_mux_demux_loss_db)
-    cores = link_budget(load_config("adept", {"photonic.num_cores": 4, "photonic.wdm_channels": 2}))
+    cores = link_budget(load_config(MESH_PRESET, {"photonic.num_cores": 4, "photonic.wdm_channels": 2}))
     assert cores.total_wall_plug_mw == pytest.approx(8 * cores.wall_plug_power_mw)
-    small = link_budget(load_config("adept", {"photonic.rows": 64, "photonic.cols": 64}))
+    small = link_budget(load_config(MESH_PRESET, {"photonic.rows": 64, "photonic.cols": 64}))
     assert small.snr_db > base.snr_db  # shorter mesh, less fan-out
 
 
 def test_receiver_bandwidth_follows_the_clock():
-    slow = load_config("adept", {"photonic.clock_ghz": 5.0})
+    slow = load_config(MESH_PRESET, {"photonic.clock_ghz": 5.0})
     assert link_budget(slow).bandwidth_ghz == pytest.approx(2.5) and link_budget(CFG).bandwidth_ghz == pytest.approx(5.0)
     assert effective_bits(slow) > effective_bits(CFG) == link_budget(CFG).enob_bits
     # Only B changes: the thermal variance halves with the clock.
@@ -118,7 +121,7 @@ def test_receiver_bandwidth_follows_the_clock():
 
 
 def test_kernel_spec_matches_config_and_link_budget():
-    cfg = load_config("adept", {"photonic.rows": 64, "photonic.cols": 32, "photonic.adc_bits": 10})
+    cfg = load_config(MESH_PRESET, {"photonic.rows": 64, "photonic.cols": 32, "photonic.adc_bits": 10})
     spec = kernel_spec(cfg)
     assert isinstance(spec, PhotonicGemmSpec)
     assert (spec.rows, spec.cols, spec.input_bits, spec.weight_bits, spec.adc_bits) == (64, 32, 8, 8, 10)
@@ -128,7 +131,7 @@ def test_kernel_spec_matches_config_and_link_budget():
 
 def test_kernel_realises_the_link_budget_noise_at_full_scale():
     """The kernel's sampled noise std at a full-scale partial sum equals the link budget's sigma."""
-    spec = kernel_spec(load_config("adept", {"photonic.adc_bits": 16}))
+    spec = kernel_spec(load_config(MESH_PRESET, {"photonic.adc_bits": 16}))
     m, k, n = 2000, spec.rows, spec.cols
     x = np.ones((m, k), np.float32)
     w = np.ones((k, n), np.float32)
@@ -155,38 +158,38 @@ def test_command_is_registered():
 
 
 def test_command_prints_both_directions(capsys):
-    out = _run(["linkbudget"], capsys)
+    out = _run(["linkbudget", *MESH], capsys)
     lb = link_budget(CFG)
     assert f"{lb.enob_bits:8.3f} bits" in out and f"{lb.snr_db:8.2f} dB" in out
     assert f"{required_laser_power(CFG, 8, check_waveguide_limit=False).optical_mw:12.1f}" in out
     assert "unreachable" not in out
-    noisy = _run(["linkbudget", "--set", "optics.rin_db_per_hz=-140"], capsys)
+    noisy = _run(["linkbudget", *MESH, "--set", "optics.rin_db_per_hz=-140"], capsys)
     assert "8.5  unreachable: above the RIN ceiling" in noisy
 
 
 def test_command_bits_laser_and_overrides(capsys):
-    out = _run(["linkbudget", "--bits", "6", "--set", "photonic.num_cores=2"], capsys)
-    cfg = load_config("adept", {"photonic.num_cores": 2})
+    out = _run(["linkbudget", *MESH, "--bits", "6", "--set", "photonic.num_cores=2"], capsys)
+    cfg = load_config(MESH_PRESET, {"photonic.num_cores": 2})
     req = required_laser_power(cfg, 6)
     assert f"{req.total_wall_plug_mw / 1e3:17.3f}" in out and "2 core(s)" in out
-    out = _run(["linkbudget", "--laser-mw", "100"], capsys)
+    out = _run(["linkbudget", *MESH, "--laser-mw", "100"], capsys)
     assert "laser 100 mW" in out and f"{link_budget(CFG, 100).enob_bits:8.3f} bits" in out
 
 
 def test_command_refuses_unreachable_bits_and_bad_overrides(capsys):
     with pytest.raises(ConfigError, match="unreachable"):
-        _run(["linkbudget", "--bits", "12"], capsys)
+        _run(["linkbudget", *MESH, "--bits", "12"], capsys)
     with pytest.raises(ConfigError, match="KEY=VALUE"):
-        _run(["linkbudget", "--set", "photonic.rows"], capsys)
+        _run(["linkbudget", *MESH, "--set", "photonic.rows"], capsys)
     with pytest.raises(ConfigError, match="photonic.rows"):
-        _run(["linkbudget", "--set", "photonic.rows=0"], capsys)
+        _run(["linkbudget", *MESH, "--set", "photonic.rows=0"], capsys)
 
 
 @pytest.mark.parametrize("rows,cols", [(128, 128), (64, 256), (256, 16)])
 def test_split_and_fan_out_are_each_counted_once(rows, cols):
     # The ideal 1->rows input split is recombined coherently (only its excess is a loss); the
     # intrinsic 1/cols fan-out is the one geometric term. Nothing else depends on the tile size.
-    cfg = load_config("adept", {"photonic.rows": rows, "photonic.cols": cols})
+    cfg = load_config(MESH_PRESET, {"photonic.rows": rows, "photonic.cols": cols})
     lb = link_budget(cfg)
     terms = dict(lb.losses_db)
     assert terms[f"fan-out to {cols} outputs"] == pytest.approx(10 * math.log10(cols))
@@ -216,17 +219,17 @@ def test_required_laser_power_refuses_targets_over_the_waveguide_limit():
         required_laser_power(CFG, 8.0)
     ok = required_laser_power(CFG, 6.0)
     assert ok.waveguide_power_mw <= 30.0
-    sin = load_config("adept", {"optics.max_waveguide_power_mw": 120.0})
+    sin = load_config(MESH_PRESET, {"optics.max_waveguide_power_mw": 120.0})
     assert required_laser_power(sin, 8.0).waveguide_power_mw > 30.0
 
 
 def test_commands_report_an_over_limit_design_as_infeasible(capsys):
-    out = _run(["linkbudget"], capsys)
+    out = _run(["linkbudget", *MESH], capsys)
     assert "power per input waveguide" in out and "INFEASIBLE" in out and "infeasible: " in out
-    ok = _run(["linkbudget", "--laser-mw", "1000"], capsys)
+    ok = _run(["linkbudget", *MESH, "--laser-mw", "1000"], capsys)
     assert "INFEASIBLE" not in ok
     with pytest.raises(ConfigError, match="max_waveguide_power_mw"):
-        _run(["linkbudget", "--bits", "8"], capsys)
+        _run(["linkbudget", *MESH, "--bits", "8"], capsys)
     from adept_core.commands import perf
 
     def run_perf(argv):
@@ -236,13 +239,13 @@ def test_commands_report_an_over_limit_design_as_infeasible(capsys):
         assert args.func(args) == 0
         return capsys.readouterr().out
 
-    assert "INFEASIBLE" in run_perf(["perf", "resnet50"])
-    assert "INFEASIBLE" not in run_perf(["perf", "resnet50", "--set", "optics.laser_power_mw=1000"])
+    assert "INFEASIBLE" in run_perf(["perf", "resnet50", *MESH])
+    assert "INFEASIBLE" not in run_perf(["perf", "resnet50", *MESH, "--set", "optics.laser_power_mw=1000"])
 
 
 def test_crossbar_pays_one_element_and_both_trees():
     mesh = link_budget(CFG)
-    bar_cfg = load_config("adept", {"photonic.weight_array": "crossbar"})
+    bar_cfg = load_config(MESH_PRESET, {"photonic.weight_array": "crossbar"})
     bar = link_budget(bar_cfg)
     op = CFG.optics
     stages = math.ceil(math.log2(CFG.photonic.rows))
@@ -250,32 +253,32 @@ def test_crossbar_pays_one_element_and_both_trees():
     bar_only = op.crossbar_element_loss_db + 2 * stages * op.splitter_excess_loss_db_per_stage
     assert bar.total_loss_db == pytest.approx(mesh.total_loss_db - mesh_only + bar_only, rel=1e-12)
     assert bar.enob_bits > mesh.enob_bits  # 12.85 dB of mesh loss against 1.9 dB
-    lossy = load_config("adept", {"photonic.weight_array": "crossbar", "optics.crossbar_element_loss_db": 0.99})
+    lossy = load_config(MESH_PRESET, {"photonic.weight_array": "crossbar", "optics.crossbar_element_loss_db": 0.99})
     assert link_budget(lossy).total_loss_db == pytest.approx(bar.total_loss_db + 0.49, rel=1e-12)
     # the mesh's 257-deep path at 0.3 dB per MZI loses >= 77 dB; the crossbar does not care
     deep = {"optics.mzi_insertion_loss_db": 0.3}
-    assert link_budget(load_config("adept", deep)).total_loss_db > 77.0
-    assert link_budget(load_config("adept", {**deep, "photonic.weight_array": "crossbar"})).total_loss_db == bar.total_loss_db
+    assert link_budget(load_config(MESH_PRESET, deep)).total_loss_db > 77.0
+    assert link_budget(load_config(MESH_PRESET, {**deep, "photonic.weight_array": "crossbar"})).total_loss_db == bar.total_loss_db
 
 
 def test_crossbar_element_count_and_programming_energy():
     from adept_core.schedule.params import cost_params
 
-    bar_cfg = load_config("adept", {"photonic.weight_array": "crossbar"})
+    bar_cfg = load_config(MESH_PRESET, {"photonic.weight_array": "crossbar"})
     ratio = cost_params(bar_cfg).program_energy_j_per_tile / cost_params(CFG).program_energy_j_per_tile
     assert ratio == pytest.approx(128 * 128 / (2 * (128 * 127 + 128)))
-    bar = load_config("adept", {"photonic.weight_array": "crossbar"}).photonic
+    bar = load_config(MESH_PRESET, {"photonic.weight_array": "crossbar"}).photonic
     mesh = CFG.photonic
     assert bar.weight_elements_per_tile == 128 * 128 == bar.phase_shifters_per_tile
     assert mesh.weight_elements_per_tile == 2 * (2 * 128 * 127 // 2 + 128) == mesh.phase_shifters_per_tile
     assert "dual-rail" in bar.signed_weights and "phase" in mesh.signed_weights
     with pytest.raises(ConfigError, match="photonic.weight_array must be one of 'svd_mesh', 'crossbar'"):
-        load_config("adept", {"photonic.weight_array": "mesh"})
+        load_config(MESH_PRESET, {"photonic.weight_array": "mesh"})
 
 
 @pytest.mark.parametrize("array", ["svd_mesh", "crossbar"])
 def test_full_scale_snr_matches_the_noise_spec_in_every_topology(array):
-    cfg = load_config("adept", {"photonic.weight_array": array})
+    cfg = load_config(MESH_PRESET, {"photonic.weight_array": array})
     lb = link_budget(cfg)
     p = lb.full_scale_partial_sum
     n = lb.noise
@@ -286,15 +289,17 @@ def test_full_scale_snr_matches_the_noise_spec_in_every_topology(array):
 
 
 def test_linkbudget_command_follows_the_topology(capsys):
-    out = _run(["linkbudget", "--set", "photonic.weight_array=crossbar"], capsys)
+    out = _run(["linkbudget", *MESH, "--set", "photonic.weight_array=crossbar"], capsys)
     assert "crossbar weight element (1 deep)" in out and "MZI mesh" not in out and "16384 programmable" in out
-    assert "MZI mesh (257 MZIs deep)" in _run(["linkbudget"], capsys)
+    assert "MZI mesh (257 MZIs deep)" in _run(["linkbudget", *MESH], capsys)
+    default = _run(["linkbudget"], capsys)  # the adept preset is the crossbar reconstruction, within the limit
+    assert "crossbar weight element (1 deep)" in default and "INFEASIBLE" not in default
 
 
 def test_sweep_rows_say_when_a_design_is_over_the_waveguide_limit(tmp_path):
     from adept_core.dse import run_sweep
 
-    spec = {"name": "waveguide-limit", "workloads": ["resnet50"],
+    spec = {"name": "waveguide-limit", "workloads": ["resnet50"], "preset": MESH_PRESET,
             "axes": {"optics.laser_power_mw": [1000.0, 11000.0]}}
     rows = {r["optics.laser_power_mw"]: r for r in run_sweep(spec, out=tmp_path / "r.parquet", workers=0).table.to_pylist()}
     assert rows[1000.0]["infeasible"] == "" and not rows[1000.0]["error"]
