@@ -122,3 +122,50 @@ def test_tiny_real_run_reaches_the_target_without_the_waveguide_limit_and_costs_
     assert c["ips_per_w_ratio"] == pytest.approx(c["adept_inferences_per_s_per_w"] / c["baseline_inferences_per_s_per_w"])
     # the probes bracket the answer: a probe below it failed
     assert any(not p.passed and p.laser_mw < r.search.laser_mw for p in r.search.probes)
+
+
+def _cli(argv):
+    from adept_core.cli import main
+
+    return main(argv)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--target", "1.5"], "target"), (["--target", "0"], "target"), (["--models", "resnet50"], "unknown model"),
+])
+def test_cli_refuses_bad_target_and_model(argv, match, capsys):
+    with pytest.raises(SystemExit):
+        _cli(["isoaccuracy", *argv])
+    assert match in capsys.readouterr().err
+
+
+def test_cli_refuses_a_malformed_design_file(tmp_path, capsys):
+    f = tmp_path / "d.toml"
+    f.write_text('[[design]]\nname = "x"\nlaser = 3\n')
+    assert _cli(["isoaccuracy", "--designs", str(f)]) != 0
+    assert "unknown key(s) ['laser']" in capsys.readouterr().err
+
+
+def test_cli_quick_writes_parquet_and_resumes_without_searching_again(tmp_path, monkeypatch, capsys):
+    import pyarrow.parquet as pq
+
+    import adept_core.isoaccuracy.api as api
+
+    out, png = tmp_path / "iso.parquet", tmp_path / "iso.png"
+    assert _cli(["isoaccuracy", "--quick", "--out", str(out), "--plot", str(png), "--format", "csv"]) == 0
+    table = pq.read_table(out)
+    assert {"laser_power_mw", "adept_inferences_per_s_per_w", "ips_per_w_ratio", "reason"} <= set(table.column_names)
+    statuses = set(table.column("status").to_pylist())
+    assert statuses <= {"reached", "unreachable"}
+    for row in table.to_pylist():  # never a best-effort number on an unreachable row
+        assert (row["ips_per_w_ratio"] is None) == (row["status"] != "reached")
+        assert row["status"] == "reached" or row["reason"]
+    assert png.stat().st_size > 0
+    first = capsys.readouterr().out
+
+    def boom(*a, **k):
+        raise AssertionError("a finished search ran again")
+
+    monkeypatch.setattr(api, "iso_accuracy", boom)
+    assert _cli(["isoaccuracy", "--quick", "--out", str(out), "--format", "csv"]) == 0
+    assert capsys.readouterr().out == first and pq.read_table(out).num_rows == table.num_rows

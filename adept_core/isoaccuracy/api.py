@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .cost import BASELINES, BATCHES, WORKLOADS, cost_rows, empty_cost_rows
@@ -25,6 +26,8 @@ class IsoAccuracy:
     seeds: tuple[int, ...]
     reference_metrics: dict[str, float]
     metrics_at_laser: dict[str, float]
+    #: Per probe, by laser: (laser mW, worst fidelity of the seeds run, headline IPS/W ratio) -- the figure's curve.
+    curve: list[tuple[float, float, float]] = field(default_factory=list)
 
 
 def iso_accuracy(model: str, design: Design, target: float = 0.99, *, config: str = "adept",
@@ -48,7 +51,15 @@ def iso_accuracy(model: str, design: Design, target: float = 0.99, *, config: st
         at = min((p.last_metrics[(res.laser_mw, s)] for s in seeds), key=lambda m: m["fidelity"])
     else:
         costs, at = [dict(r) for r in empty_cost_rows(workloads, batches, baselines)], {}
-    return IsoAccuracy(model, design, res, costs, tuple(seeds), dict(p.reference_metrics), dict(at))
+    curve = [(pr.laser_mw, min(pr.fidelities), headline_ratio(design_config(design, config, overrides, pr.laser_mw)))
+             for pr in sorted(res.probes, key=lambda pr: pr.laser_mw)]
+    return IsoAccuracy(model, design, res, costs, tuple(seeds), dict(p.reference_metrics), dict(at), curve)
+
+
+def headline_ratio(cfg, workloads=WORKLOADS, baseline: str = "systolic") -> float:
+    """Geometric mean over ``workloads`` of the batch-1 IPS/W ratio vs ``baseline`` (the figure's y axis)."""
+    rows = cost_rows(cfg, workloads, (1,), (baseline,))
+    return math.exp(sum(math.log(r["ips_per_w_ratio"]) for r in rows) / len(rows))
 
 
 def run_key(model: str, design: Design, target: float, config: str, overrides, seeds, steps, lo_mw, hi_mw,
@@ -68,7 +79,7 @@ def result_rows(r: IsoAccuracy, key: str, config: str) -> list[dict[str, Any]]:
             "laser_tolerance_factor": s.tolerance_factor, "at_bracket_floor": s.at_floor,
             "waveguide_power_mw": s.waveguide_power_mw, "max_waveguide_power_mw": s.max_waveguide_power_mw,
             "fidelity_worst_seed": s.fidelity_worst, "fidelity_best_seed": s.fidelity_best, "seeds": len(r.seeds),
-            "probes": len(s.probes)}
+            "probes": len(s.probes), "curve_json": json.dumps(r.curve)}
     return [{**head, **c} for c in r.costs]
 
 
