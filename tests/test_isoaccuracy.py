@@ -169,3 +169,20 @@ def test_cli_quick_writes_parquet_and_resumes_without_searching_again(tmp_path, 
     monkeypatch.setattr(api, "iso_accuracy", boom)
     assert _cli(["isoaccuracy", "--quick", "--out", str(out), "--format", "csv"]) == 0
     assert capsys.readouterr().out == first and pq.read_table(out).num_rows == table.num_rows
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--iso-accuracy", "resnet50"], "unknown model 'resnet50'"),
+    (["--iso-accuracy", "minilm", "--target", "2"], "target must be a number in (0, 1]"),
+])
+def test_compare_iso_accuracy_refuses_bad_input(argv, match, capsys):
+    assert _cli(["compare", *argv]) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_compare_iso_accuracy_unreachable_prints_the_reason_and_no_table(capsys):
+    # 2-bit converters: a quantization floor no laser lifts
+    argv = ["compare", "--iso-accuracy", "efficientnet-lite0", "--seeds", "1", "--set", "photonic.adc_bits=2"]
+    assert _cli(argv) == 1
+    captured = capsys.readouterr()
+    assert "unreachable: quantization floor" in captured.err and "ratio ADEPT/SA" not in captured.out
