@@ -186,3 +186,16 @@ def test_compare_iso_accuracy_unreachable_prints_the_reason_and_no_table(capsys)
     assert _cli(argv) == 1
     captured = capsys.readouterr()
     assert "unreachable: quantization floor" in captured.err and "ratio ADEPT/SA" not in captured.out
+
+
+def test_dask_client_gives_the_same_rows_as_serial():
+    distributed = pytest.importorskip("distributed")
+    kw = dict(seeds=(0,), steps=2, lo_mw=100.0, hi_mw=1e6, model_params={"efficientnet-lite0": {"photos": ["coffee"]}},
+              workloads=("resnet50",), batches=(1,), baselines=("systolic",))
+    designs = [DEFAULT_DESIGNS[3], DEFAULT_DESIGNS[5]]
+    serial = run_search(["efficientnet-lite0"], designs, 0.9, **kw)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as c, \
+            distributed.Client(c) as client:
+        parallel = run_search(["efficientnet-lite0"], designs, 0.9, client=client, **kw)
+    key = lambda r: (r["design"], r["workload"])  # noqa: E731
+    assert sorted(serial, key=key) == sorted(parallel, key=key)

@@ -45,6 +45,14 @@ def _models(text: str) -> tuple[str, ...]:
     return names
 
 
+def _search(args, models, designs, overrides, seeds, steps, lo, hi, old, progress, client):
+    from ..isoaccuracy import run_search
+
+    return run_search(models, designs, args.target, config=args.config, overrides=overrides, seeds=seeds,
+                      steps=steps, lo_mw=lo, hi_mw=hi, model_params=QUICK["params"] if args.quick else None,
+                      done={r["run_key"] for r in old}, progress=progress, client=client)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "isoaccuracy", help="least laser within a target of fp32 per design, and IPS/W vs the systolic array there",
@@ -66,6 +74,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="FILE", help="write every row as JSON")
     p.add_argument("--plot", metavar="FILE", help="IPS/W ratio vs fidelity, one curve per design (300 dpi PNG)")
     p.add_argument("--out", metavar="FILE.parquet", help="results file; an existing one is resumed (done searches skipped)")
+    p.add_argument("--workers", type=non_negative_int, default=None, metavar="N",
+                   help="searches in parallel on a Dask LocalCluster of N single-threaded processes; 0 runs them "
+                        "in this process [one per core; --quick: 0]")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler (tcp://host:8786)")
     p.add_argument("--quick", action="store_true", help="smoke subset: EfficientNet on 2 photos, 2 designs, 2 seeds")
     add_format_argument(p)
     p.set_defaults(func=run)
@@ -76,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from ..isoaccuracy import DEFAULT_DESIGNS, LASER_BRACKET_MW, QUICK_DESIGNS, STEPS, load_designs, run_search
+    from ..isoaccuracy import DEFAULT_DESIGNS, LASER_BRACKET_MW, QUICK_DESIGNS, STEPS, load_designs
     from ..isoaccuracy.report import plot, read_parquet, summary_table, write_parquet
 
     overrides = dict(parse_override(t) for t in args.overrides)
@@ -97,9 +109,16 @@ def run(args: argparse.Namespace) -> int:
         bar.set_postfix_str(f"{event['model']} {event['design']}")
         bar.update(1)
 
-    mine = run_search(models, designs, args.target, config=args.config, overrides=overrides, seeds=seeds,
-                      steps=steps, lo_mw=lo, hi_mw=hi, model_params=QUICK["params"] if args.quick else None,
-                      done={r["run_key"] for r in old}, progress=progress)
+    if args.scheduler and args.workers is not None:
+        raise ConfigError("--workers starts a LocalCluster; it cannot be combined with --scheduler")
+    workers = 0 if args.quick and args.workers is None and not args.scheduler else args.workers
+    if workers == 0:
+        mine = _search(args, models, designs, overrides, seeds, steps, lo, hi, old, progress, None)
+    else:
+        from ..dse.engine import _client  # the sweep's client: the caller's address, or a loopback LocalCluster
+
+        with _client(args.scheduler, workers) as client:
+            mine = _search(args, models, designs, overrides, seeds, steps, lo, hi, old, progress, client)
     bar.close()
     from ..isoaccuracy.api import run_key
 

@@ -83,31 +83,52 @@ def result_rows(r: IsoAccuracy, key: str, config: str) -> list[dict[str, Any]]:
     return [{**head, **c} for c in r.costs]
 
 
+def _search_rows(m: str, d: Design, key: str, target: float, config: str, kw: dict) -> list[dict[str, Any]]:
+    # module-level so a Dask worker can unpickle it
+    return result_rows(iso_accuracy(m, d, target, config=config, **kw), key, config)
+
+
 def run_search(models: Iterable[str], designs: Iterable[Design], target: float = 0.99, *, config: str = "adept",
                overrides: Mapping[str, Any] | None = None, seeds: Sequence[int] = (0, 1, 2), steps: int = STEPS,
                lo_mw: float = LASER_BRACKET_MW[0], hi_mw: float = LASER_BRACKET_MW[1],
                model_params: Mapping[str, Mapping[str, Any]] | None = None, done: Iterable[str] = (),
-               progress: Callable[[dict], None] | None = None, **cost_kw) -> list[dict[str, Any]]:
+               progress: Callable[[dict], None] | None = None, client: Any = None, **cost_kw) -> list[dict[str, Any]]:
     """Every (model, design): :func:`iso_accuracy` rows; searches whose ``run_key`` is in ``done`` are skipped.
 
-    Inputs are validated before anything runs (a bad model name or target fails at once).
+    Inputs are validated before anything runs (a bad model name or target fails at once). With a Dask
+    ``client`` every search is one task (a search is a chain of dependent emulator runs, so it is the
+    unit of parallelism); rows arrive, and ``progress`` is called, in completion order.
     """
     models, designs = list(models), [check_design(d) for d in designs]
     for m in models:
         check_model(m)
     target = check_target(target)
-    done, rows = set(done), []
+    done, rows, todo = set(done), [], []
     for m in models:
         params = dict((model_params or {}).get(m, {}))
         for d in designs:
             key = run_key(m, d, target, config, overrides, seeds, steps, lo_mw, hi_mw, params)
-            if key not in done:
-                r = iso_accuracy(m, d, target, config=config, overrides=overrides, seeds=seeds, steps=steps,
-                                 lo_mw=lo_mw, hi_mw=hi_mw, model_params=params, **cost_kw)
-                new = result_rows(r, key, config)
-                rows.extend(new)
+            kw = dict(overrides=overrides, seeds=tuple(seeds), steps=steps, lo_mw=lo_mw, hi_mw=hi_mw,
+                      model_params=params, **cost_kw)
+            if key in done:
+                if progress is not None:
+                    progress({"model": m, "design": d.name, "rows": [], "skipped": True})
             else:
-                new = []
+                todo.append((m, d, key, kw))
+    if client is None:
+        for m, d, key, kw in todo:
+            new = _search_rows(m, d, key, target, config, kw)
+            rows.extend(new)
             if progress is not None:
-                progress({"model": m, "design": d.name, "rows": new, "skipped": key in done})
+                progress({"model": m, "design": d.name, "rows": new, "skipped": False})
+        return rows
+    from distributed import as_completed
+
+    futures = {client.submit(_search_rows, m, d, key, target, config, kw, pure=False): (m, d) for m, d, key, kw in todo}
+    for fut in as_completed(futures):
+        m, d = futures[fut]
+        new = fut.result()
+        rows.extend(new)
+        if progress is not None:
+            progress({"model": m, "design": d.name, "rows": new, "skipped": False})
     return rows
