@@ -199,3 +199,19 @@ def test_dask_client_gives_the_same_rows_as_serial():
         parallel = run_search(["efficientnet-lite0"], designs, 0.9, client=client, **kw)
     key = lambda r: (r["design"], r["workload"])  # noqa: E731
     assert sorted(serial, key=key) == sorted(parallel, key=key)
+
+
+def test_cli_refuses_a_foreign_results_file_and_workers_with_scheduler(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    foreign = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"x": [1]}), foreign)
+    assert _cli(["isoaccuracy", "--quick", "--out", str(foreign)]) == 2
+    assert "not an `adept isoaccuracy` results file" in capsys.readouterr().err
+    junk = tmp_path / "junk.parquet"
+    junk.write_bytes(b"\x00\xffnot parquet")
+    assert _cli(["isoaccuracy", "--quick", "--out", str(junk)]) == 2
+    assert "not readable Parquet" in capsys.readouterr().err
+    assert _cli(["isoaccuracy", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "--workers" in capsys.readouterr().err
