@@ -124,7 +124,9 @@ def run(args: argparse.Namespace) -> int:
 
     keys = {run_key(m, d, args.target, args.config, overrides, seeds, steps, lo, hi,
                     (QUICK["params"] if args.quick else {}).get(m, {})) for m in models for d in designs}
-    shown = [r for r in rows if r["run_key"] in keys]
+    order = {(m, d.name): i for i, (m, d) in enumerate((m, d) for m in models for d in designs)}
+    # Dask returns searches in completion order; print them in the order asked for
+    shown = sorted((r for r in rows if r["run_key"] in keys), key=lambda r: order.get((r["model"], r["design"]), 0))
     del mine  # already in rows through progress
     print(render([summary_table(shown)], args.format))
     if args.json:
