@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from .cost import BASELINES, BATCHES, WORKLOADS, cost_rows, empty_cost_rows
+from .cost import BASELINES, BATCHES, WORKLOADS, ZOO_WORKLOADS, cost_rows, empty_cost_rows
 from .criteria import check_model, check_target
 from .designs import Design, check_design
 from .probe import ModelProbe, design_config
@@ -56,17 +56,18 @@ def iso_accuracy(model: str, design: Design, target: float = 0.99, *, config: st
     return IsoAccuracy(model, design, res, costs, tuple(seeds), dict(p.reference_metrics), dict(at), curve)
 
 
-def headline_ratio(cfg, workloads=WORKLOADS, baseline: str = "systolic") -> float:
+def headline_ratio(cfg, workloads=ZOO_WORKLOADS, baseline: str = "systolic") -> float:
     """Geometric mean over ``workloads`` of the batch-1 IPS/W ratio vs ``baseline`` (the figure's y axis)."""
     rows = cost_rows(cfg, workloads, (1,), (baseline,))
     return math.exp(sum(math.log(r["ips_per_w_ratio"]) for r in rows) / len(rows))
 
 
 def run_key(model: str, design: Design, target: float, config: str, overrides, seeds, steps, lo_mw, hi_mw,
-            model_params) -> str:
-    """Identity of one search, for resuming: the same inputs give the same key."""
+            model_params, costs=(WORKLOADS, BATCHES, BASELINES)) -> str:
+    """Identity of one search, for resuming: the same inputs (and the same cost rows asked for) give the same key."""
     blob = json.dumps([model, design.name, dict(design.overrides), design.adc, target, config, dict(overrides or {}),
-                       list(seeds), steps, lo_mw, hi_mw, dict(model_params or {})], sort_keys=True, default=str)
+                       list(seeds), steps, lo_mw, hi_mw, dict(model_params or {}), [list(c) for c in costs]],
+                      sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -107,7 +108,9 @@ def run_search(models: Iterable[str], designs: Iterable[Design], target: float =
     for m in models:
         params = dict((model_params or {}).get(m, {}))
         for d in designs:
-            key = run_key(m, d, target, config, overrides, seeds, steps, lo_mw, hi_mw, params)
+            costs = tuple(tuple(cost_kw.get(k, v)) for k, v in
+                          (("workloads", WORKLOADS), ("batches", BATCHES), ("baselines", BASELINES)))
+            key = run_key(m, d, target, config, overrides, seeds, steps, lo_mw, hi_mw, params, costs)
             kw = dict(overrides=overrides, seeds=tuple(seeds), steps=steps, lo_mw=lo_mw, hi_mw=hi_mw,
                       model_params=params, **cost_kw)
             if key in done:

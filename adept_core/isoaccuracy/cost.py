@@ -5,8 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Mapping
 
-#: Workloads, batches and baselines of the comparison.
-WORKLOADS = ("resnet50", "bert-large", "rnnt")
+#: Workloads, batches and baselines of the comparison: the paper's three zoo workloads and the two real
+#: models' own graphs (shapes only: MiniLM at the study's padded length of 16 tokens, EfficientNet at 224 px).
+ZOO_WORKLOADS = ("resnet50", "bert-large", "rnnt")
+REAL_WORKLOADS = ("minilm", "efficientnet-lite0")
+WORKLOADS = ZOO_WORKLOADS + REAL_WORKLOADS
+MINILM_SEQ_LEN = 16
 BATCHES = (1, 8)
 BASELINES = ("systolic", "systolic-tpuv1")
 
@@ -15,6 +19,14 @@ BASELINES = ("systolic", "systolic-tpuv1")
 def _graph(workload: str, batch: int):
     from ..graph import zoo
 
+    if workload == "minilm":
+        from ..models.minilm import build_graph
+
+        return build_graph(batch, MINILM_SEQ_LEN)
+    if workload == "efficientnet-lite0":
+        from ..models.efficientnet_lite import build_graph
+
+        return build_graph(batch)
     return zoo.build(workload, batch=batch)
 
 
