@@ -15,7 +15,7 @@ import sys
 from .errors import AdeptError, ConfigError
 
 #: Command modules under adept_core.commands, in the order ``adept --help`` lists them.
-COMMANDS = ("gemm", "linkbudget", "sweep", "plot", "perf", "compare", "run", "fidelity", "config")
+COMMANDS = ("gemm", "linkbudget", "sweep", "plot", "perf", "compare", "run", "fidelity", "isoaccuracy", "config")
 
 
 def build_parser() -> argparse.ArgumentParser:
