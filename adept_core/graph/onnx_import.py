@@ -290,6 +290,7 @@ class _Importer:
             attrs=_attributes(node), in_shapes=[self.shapes.get(i) for i in node.input],
             out_shapes=out_shapes, consts=[self.consts.get(i) for i in node.input],
             new_value=lambda suffix, shape: self._new_value(name, suffix, shape),
+            new_const=lambda suffix, value: self._new_const(name, suffix, value),
         )
         try:
             self.nodes.extend(normalize(view))
@@ -393,6 +394,11 @@ class _Importer:
             value += "_"
         self.shapes[value] = tuple(shape)
         return value
+
+    def _new_const(self, node_name: str, suffix: str, value: np.ndarray) -> str:
+        name = self._new_value(node_name, suffix, value.shape)
+        self._set_const(name, value)
+        return name
 
     def _unsupported(self, node: onnx.NodeProto, name: str, why: str) -> UnsupportedOpError:
         detail = f" ({why})" if why else ""

@@ -20,6 +20,7 @@ from onnx import helper
 
 from ..errors import ShapeError, UnsupportedOpError
 from .ir import Node
+from .onnx_conv_rewrite import conv_nd, conv_transpose
 
 
 @dataclass
@@ -44,6 +45,14 @@ class NodeView:
     out_shapes: list
     consts: list
     new_value: Callable[[str, tuple], str] = field(repr=False)
+    #: ``new_const(suffix, array) -> name`` registers a constant a rewrite computed (a transformed weight).
+    new_const: Callable[[str, np.ndarray], str] | None = field(default=None, repr=False)
+
+    def derived(self, op: str, inputs: list, in_shapes: list, attrs: dict, consts: list) -> "NodeView":
+        """The view of a node a rewrite produces in this node's place (same name and outputs)."""
+        return NodeView(self.name, op, self.opset, list(inputs), list(self.outputs), dict(attrs), list(in_shapes),
+                        list(self.out_shapes), list(consts) + [None] * (len(inputs) - len(consts)),
+                        self.new_value, self.new_const)
 
     def const(self, i: int, what: str) -> np.ndarray | None:
         """Constant input ``i`` (``None`` if absent); a non-constant one is unsupported."""
@@ -111,8 +120,14 @@ def _window(v: NodeView, kernel: list[int]) -> dict:
 
 
 def _conv(v: NodeView) -> list[Node]:
+    if v.rank() != 4:
+        return conv_nd(v, _conv)
     kernel = [int(k) for k in v.attrs.get("kernel_shape", v.in_shapes[1][2:])]
     return [v.node({**_window(v, kernel), "group": int(v.attrs.get("group", 1))})]
+
+
+def _conv_transpose(v: NodeView) -> list[Node]:
+    return conv_transpose(v, _conv)
 
 
 def _pool(v: NodeView) -> list[Node]:
@@ -326,7 +341,8 @@ def _matmul(v: NodeView) -> list[Node]:
 
 #: op type -> normaliser. Ops not listed here pass through with their attributes.
 NORMALIZERS: dict[str, Callable[[NodeView], list[Node]]] = {
-    "Conv": _conv, "MaxPool": _pool, "AveragePool": _pool, "Gemm": _gemm, "LSTM": _recurrent, "GRU": _recurrent,
+    "Conv": _conv, "ConvTranspose": _conv_transpose, "MaxPool": _pool, "AveragePool": _pool, "Gemm": _gemm,
+    "LSTM": _recurrent, "GRU": _recurrent,
     "Clip": _clip, "Gelu": _gelu, "Softmax": _softmax, "LayerNormalization": _layernorm,
     "BatchNormalization": _batchnorm, "Reshape": _to_shape, "Expand": _to_shape, "Transpose": _transpose,
     "Concat": _axis_only(0), "Gather": _axis_only(0), "Flatten": _flatten, "Slice": _slice, "Pad": _pad,

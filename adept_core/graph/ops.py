@@ -70,7 +70,8 @@ FOLDED_OPS = frozenset({"Constant", "Shape", "ConstantOfShape"})
 GRAPH_OPS = SUPPORTED_OPS - FOLDED_OPS
 
 #: Ops ``from_onnx`` also accepts by rewriting them into :data:`GRAPH_OPS`.
-REWRITTEN_OPS = {"Sum": "a chain of Add", "Dropout": "Identity (inference)"}
+REWRITTEN_OPS = {"Sum": "a chain of Add", "Dropout": "Identity (inference)",
+                 "ConvTranspose": "a stride-1 Conv on the zero-stuffed input"}
 
 #: Attributes present on every node of these ops (defaults filled in).
 CANONICAL_ATTRS = {

@@ -1,0 +1,62 @@
+"""1-D / 3-D Conv and ConvTranspose reach the photonic core as one canonical 2-D Conv GEMM each."""
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from adept_core.emulate import prepare
+from adept_core.graph import gemm_calls
+from adept_core.graph.onnx_import import from_onnx
+
+
+def _model(op, x_shape, w, attrs, y_rank):
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(w.astype(np.float32), "W"),
+             numpy_helper.from_array(rng.standard_normal(w.shape[1] * attrs.get("group", 1) if op == "ConvTranspose"
+                                                         else w.shape[0]).astype(np.float32), "B")]
+    node = helper.make_node(op, ["X", "W", "B"], ["Y"], name="c", **attrs)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, x_shape)],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None] * y_rank)], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _check(model, x_shape):
+    x = np.random.default_rng(1).standard_normal(x_shape).astype(np.float32)
+    want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"X": x})[0]
+    graph = from_onnx(model)
+    got = prepare(graph, precision="fp32").run({"X": x}).outputs["Y"]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    convs = [n for n in graph.nodes if n.op == "Conv"]
+    assert len(convs) == 1 and len(convs[0].attrs["kernel_shape"]) == 2
+    calls = gemm_calls(convs[0], graph)
+    assert len(calls) == 1 and calls[0].weight_stationary  # the transformed weight is an initializer
+    return calls[0], want
+
+
+def test_conv1d_is_one_photonic_gemm_with_the_direct_im2col_shape():
+    w = np.random.default_rng(2).standard_normal((6, 2, 3))  # Cout 6, Cin/g 2, k 3, group 2
+    call, want = _check(_model("Conv", [2, 4, 11], w, {"group": 2, "strides": [2], "pads": [1, 2], "dilations": [2]},
+                               3), (2, 4, 11))
+    lo = want.shape[2]
+    assert (call.m, call.k, call.n, call.count) == (2 * lo, 2 * 3, 3, 2)
+
+
+def test_conv3d_is_one_photonic_gemm_with_the_direct_3d_macs():
+    w = np.random.default_rng(3).standard_normal((4, 3, 2, 3, 2))
+    call, want = _check(_model("Conv", [1, 3, 5, 6, 5], w, {"strides": [2, 1, 2], "pads": [1, 1, 0, 0, 1, 1]}, 5),
+                        (1, 3, 5, 6, 5))
+    n, cout, do, ho, wo = want.shape
+    assert (call.m, call.k, call.n) == (n * do * ho * wo, 3 * 2 * 3 * 2, cout)
+
+
+@pytest.mark.parametrize("attrs", [{"strides": [3, 2], "output_padding": [1, 1], "pads": [1, 0, 2, 1]},
+                                   {"group": 2, "dilations": [2, 1]},
+                                   {"strides": [2, 2], "output_shape": [10, 8]}])
+def test_conv_transpose_matches_onnxruntime_as_a_stride1_photonic_conv(attrs):
+    cin = 4
+    w = np.random.default_rng(4).standard_normal((cin, 3, 3, 3))
+    call, want = _check(_model("ConvTranspose", [2, cin, 4, 3], w, attrs, 4), (2, cin, 4, 3))
+    group = attrs.get("group", 1)
+    assert call.count == group and call.k == cin // group * 9 and call.n == 3
+    assert call.m == 2 * want.shape[2] * want.shape[3]
