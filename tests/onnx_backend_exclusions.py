@@ -279,10 +279,6 @@ KNOWN_FAILURES = {
     # Scatter (deprecated since opset 11) has no reference kernel
     "test_scatter_with_axis": "Scatter (deprecated since opset 11) has no reference kernel",
     "test_scatter_without_axis": "Scatter (deprecated since opset 11) has no reference kernel",
-    # RNN: recurrent gates belong on the photonic core; not implemented yet
-    "test_simple_rnn_batchwise": "RNN: recurrent gates belong on the photonic core; not implemented yet",
-    "test_simple_rnn_bidirectional": "RNN: recurrent gates belong on the photonic core; not implemented yet",
-    "test_simple_rnn_defaults": "RNN: recurrent gates belong on the photonic core; not implemented yet",
-    "test_simple_rnn_reverse": "RNN: recurrent gates belong on the photonic core; not implemented yet",
-    "test_simple_rnn_with_initial_bias": "RNN: recurrent gates belong on the photonic core; not implemented yet",
+    # RNN layout=1 (batch-major): not implemented, like LSTM / GRU
+    "test_simple_rnn_batchwise": "RNN layout=1 (batch-major): not implemented",
 }

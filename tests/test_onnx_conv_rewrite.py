@@ -60,3 +60,29 @@ def test_conv_transpose_matches_onnxruntime_as_a_stride1_photonic_conv(attrs):
     group = attrs.get("group", 1)
     assert call.count == group and call.k == cin // group * 9 and call.n == 3
     assert call.m == 2 * want.shape[2] * want.shape[3]
+
+
+@pytest.mark.parametrize("direction", ["forward", "bidirectional"])
+def test_rnn_gates_are_photonic_gemms_charged_by_the_scheduler(direction):
+    from adept_core.schedule.digest import digest
+
+    rng = np.random.default_rng(5)
+    dirs, hidden, inp, seq, batch = (2 if direction == "bidirectional" else 1), 5, 3, 4, 2
+    inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n)
+             for n, s in (("W", (dirs, hidden, inp)), ("R", (dirs, hidden, hidden)), ("B", (dirs, 2 * hidden)))]
+    node = helper.make_node("RNN", ["X", "W", "R", "B"], ["Y", "Y_h"], name="rnn", hidden_size=hidden,
+                            direction=direction)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [seq, batch, inp])],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None] * 4),
+                               helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [None] * 3)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    x = rng.standard_normal((seq, batch, inp)).astype(np.float32)
+    want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"X": x})
+    g = from_onnx(model)
+    got = prepare(g, precision="fp32").run({"X": x}).outputs
+    np.testing.assert_allclose(got["Y"], want[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got["Y_h"], want[1], rtol=1e-5, atol=1e-6)
+    calls = gemm_calls(g.nodes[0], g)
+    assert [(c.role, c.m, c.k, c.n, c.count) for c in calls] == [
+        ("rnn_input", seq * batch, inp, hidden, dirs), ("rnn_recurrent", batch, hidden, hidden, seq * dirs)]
+    assert digest(g).photonic_macs == dirs * (seq * batch * inp * hidden + seq * batch * hidden * hidden)

@@ -1,4 +1,4 @@
-"""LSTM and GRU cell math on the ASIC, with the gate GEMMs delegated to the caller.
+"""LSTM, GRU and RNN cell math on the ASIC, with the gate GEMMs delegated to the caller.
 
 The executor passes two callables so the same cell code runs on the photonic
 core or in float32: ``gemm_in(d, x2d)`` returns ``x2d @ W[d]^T`` for every
@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import UnsupportedOpError
 from .elementwise import sigmoid
 
-_DEFAULT_ACTS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"]}
+_DEFAULT_ACTS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"], "RNN": ["Tanh"]}
 
 
 def check_supported(node, args) -> None:
@@ -122,6 +122,28 @@ def gru(node, args, gemm_in, gemm_rec, rnd) -> tuple[np.ndarray, ...]:
                 rh_n = rnd(rnd(gemm_rec(d, t, rnd(r * h), slice(h2, None))) + rb[h2:])
                 n = rnd(np.tanh(rnd(xw[t, :, h2:] + rh_n)))
             h = rnd(rnd((np.float32(1) - z) * n) + rnd(z * h))
+            y[t, d] = h
+        y_h[d] = h
+    return (y, y_h)
+
+
+def rnn(node, args, gemm_in, gemm_rec, rnd) -> tuple[np.ndarray, ...]:
+    """ONNX (Elman) RNN forward, default Tanh; ``args`` = X, W, R, B, sequence_lens, initial_h."""
+    check_supported(node, args)
+    x = args[0]
+    seq, batch, _ = x.shape
+    hidden = int(node.attrs["hidden_size"])
+    bias = args[3] if len(args) > 3 else None
+    dirs = directions(node)
+    y = np.empty((seq, len(dirs), batch, hidden), np.float32)
+    y_h = np.empty((len(dirs), batch, hidden), np.float32)
+    for d, backwards in enumerate(dirs):
+        xw = rnd(gemm_in(d, x.reshape(seq * batch, -1))).reshape(seq, batch, hidden)
+        if bias is not None:
+            xw = rnd(xw + (bias[d, :hidden] + bias[d, hidden:]))
+        h = _initial(args[5] if len(args) > 5 else None, d, batch, hidden)
+        for t in (range(seq - 1, -1, -1) if backwards else range(seq)):
+            h = rnd(np.tanh(rnd(xw[t] + rnd(gemm_rec(d, t, h, slice(None))))))
             y[t, d] = h
         y_h[d] = h
     return (y, y_h)

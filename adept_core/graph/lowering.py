@@ -31,7 +31,7 @@ from ..errors import ShapeError
 from .ir import Graph, Node, broadcast_shapes
 
 #: Ops that may map to the photonic core.
-GEMM_OPS = frozenset({"Conv", "Gemm", "MatMul", "LSTM", "GRU"})
+GEMM_OPS = frozenset({"Conv", "Gemm", "MatMul", "LSTM", "GRU", "RNN"})
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def gemm_calls(node: Node, graph: Graph) -> list[GemmCall]:
             return [GemmCall("fc", math.prod(a_shape[:-1]), k, n, 1, weight)]
         batch = math.prod(broadcast_shapes(a_shape[:-2], b_shape[:-2], f"MatMul {node.name!r} batch dimensions"))
         return [GemmCall("matmul", m, k, n, batch, weight)]
-    if op in ("LSTM", "GRU"):
+    if op in ("LSTM", "GRU", "RNN"):
         seq, batch, inp = graph.shape(node.inputs[0])
         dirs, gates_h, _ = graph.shape(node.inputs[1])
         hidden = node.attrs["hidden_size"]

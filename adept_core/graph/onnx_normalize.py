@@ -342,7 +342,7 @@ def _matmul(v: NodeView) -> list[Node]:
 #: op type -> normaliser. Ops not listed here pass through with their attributes.
 NORMALIZERS: dict[str, Callable[[NodeView], list[Node]]] = {
     "Conv": _conv, "ConvTranspose": _conv_transpose, "MaxPool": _pool, "AveragePool": _pool, "Gemm": _gemm,
-    "LSTM": _recurrent, "GRU": _recurrent,
+    "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent,
     "Clip": _clip, "Gelu": _gelu, "Softmax": _softmax, "LayerNormalization": _layernorm,
     "BatchNormalization": _batchnorm, "Reshape": _to_shape, "Expand": _to_shape, "Transpose": _transpose,
     "Concat": _axis_only(0), "Gather": _axis_only(0), "Flatten": _flatten, "Slice": _slice, "Pad": _pad,

@@ -52,7 +52,7 @@ from __future__ import annotations
 #: Every op :func:`~adept_core.graph.onnx_import.from_onnx` accepts. The executor implements
 #: ``SUPPORTED_OPS - FOLDED_OPS`` (see :data:`GRAPH_OPS`).
 SUPPORTED_OPS = frozenset({
-    "Conv", "Gemm", "MatMul", "LSTM", "GRU",
+    "Conv", "Gemm", "MatMul", "LSTM", "GRU", "RNN",
     "Relu", "Clip", "Gelu", "Erf", "Pow", "Sqrt", "Sigmoid", "Tanh",
     "Softmax", "LayerNormalization", "BatchNormalization",
     "Add", "Sub", "Mul", "Div", "Where",
@@ -81,6 +81,7 @@ CANONICAL_ATTRS = {
     "Gemm": ("alpha", "beta", "transA", "transB"),
     "LSTM": ("hidden_size", "direction", "layout"),
     "GRU": ("hidden_size", "direction", "layout", "linear_before_reset"),
+    "RNN": ("hidden_size", "direction", "layout"),
     "Clip": ("min", "max"),
     "Gelu": ("approximate",),
     "Softmax": ("axis",),
