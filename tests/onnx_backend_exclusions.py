@@ -255,16 +255,6 @@ KNOWN_FAILURES = {
     "test_qlinearmatmul_3D_uint8_float16": "integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet",
     "test_qlinearmatmul_3D_uint8_float32": "integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet",
     # ConvTranspose: photonic routing not implemented yet (issue 9 section 3)
-    # Einsum: lowering to photonic MatMuls not implemented yet (issue 9 section 3)
-    "test_einsum_batch_diagonal": "Einsum: lowering to photonic MatMuls not implemented yet (issue 9 section 3)",
-    "test_einsum_batch_matmul": "Einsum: lowering to photonic MatMuls not implemented yet (issue 9 section 3)",
-    "test_einsum_batch_matmul_bfloat16": "Einsum: lowering to photonic MatMuls not implemented yet (issue 9 section 3)",
-    "test_einsum_inner_prod": "Einsum: lowering to photonic MatMuls not implemented yet (issue 9 section 3)",
-    "test_einsum_scalar": "Einsum: lowering to photonic MatMuls not implemented yet (issue 9 section 3)",
-    "test_einsum_sum": "Einsum: lowering to photonic MatMuls not implemented yet (issue 9 section 3)",
-    "test_einsum_sum_bfloat16": "Einsum: lowering to photonic MatMuls not implemented yet (issue 9 section 3)",
-    "test_einsum_transpose": "Einsum: lowering to photonic MatMuls not implemented yet (issue 9 section 3)",
-    "test_einsum_transpose_bfloat16": "Einsum: lowering to photonic MatMuls not implemented yet (issue 9 section 3)",
     # LSTM / GRU layout=1 (batch-major): not implemented
     "test_gru_batchwise": "LSTM / GRU layout=1 (batch-major): not implemented",
     "test_lstm_batchwise": "LSTM / GRU layout=1 (batch-major): not implemented",

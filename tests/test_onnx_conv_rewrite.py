@@ -86,3 +86,40 @@ def test_rnn_gates_are_photonic_gemms_charged_by_the_scheduler(direction):
     assert [(c.role, c.m, c.k, c.n, c.count) for c in calls] == [
         ("rnn_input", seq * batch, inp, hidden, dirs), ("rnn_recurrent", batch, hidden, hidden, seq * dirs)]
     assert digest(g).photonic_macs == dirs * (seq * batch * inp * hidden + seq * batch * hidden * hidden)
+
+
+def _einsum_model(equation, shapes, const_b=None):
+    inputs = [helper.make_tensor_value_info(f"x{j}", TensorProto.FLOAT, s) for j, s in enumerate(shapes)]
+    inits = []
+    names = [f"x{j}" for j in range(len(shapes))]
+    if const_b is not None:
+        inits, names = [numpy_helper.from_array(const_b.astype(np.float32), "Wb")], names + ["Wb"]
+    node = helper.make_node("Einsum", names, ["Y"], name="e", equation=equation)
+    graph = helper.make_graph([node], "g", inputs, [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None] * len(equation.split("->")[1]))],
+                              inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("equation, shapes, const_b, call", [
+    ("bi,ij->bj", [[4, 6]], (6, 5), ("fc", 4, 6, 5, 1, True)),
+    ("bhqd,bhkd->bhqk", [[2, 3, 4, 8], [2, 3, 5, 8]], None, ("matmul", 4, 8, 5, 6, False)),
+    ("ij,kj->ki", [[3, 7], [2, 7]], None, ("matmul", 3, 7, 2, 1, False)),
+])
+def test_einsum_products_are_one_photonic_matmul(equation, shapes, const_b, call):
+    rng = np.random.default_rng(6)
+    wb = None if const_b is None else rng.standard_normal(const_b)
+    model = _einsum_model(equation, shapes, wb)
+    feed = {f"x{j}": rng.standard_normal(s).astype(np.float32) for j, s in enumerate(shapes)}
+    want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)[0]
+    g = from_onnx(model)
+    np.testing.assert_allclose(prepare(g, precision="fp32").run(feed).outputs["Y"], want, rtol=1e-5, atol=1e-5)
+    (matmul,) = [n for n in g.nodes if n.op == "MatMul"]
+    (c,) = gemm_calls(matmul, g)
+    assert (c.role, c.m, c.k, c.n, c.count, c.weight_stationary) == call
+
+
+def test_einsum_of_three_operands_is_refused_with_a_sentence():
+    from adept_core.errors import UnsupportedOpError
+
+    with pytest.raises(UnsupportedOpError, match="Einsum with 3 operands is not supported"):
+        from_onnx(_einsum_model("ij,jk,kl->il", [[2, 3], [3, 4], [4, 5]]))

@@ -34,7 +34,7 @@ from ..errors import ShapeError
 from .ir import Node
 
 
-class _Emitter:
+class Emitter:
     """Builds the rewrite's nodes; a constant operand is transformed in NumPy instead."""
 
     def __init__(self, v):
@@ -117,7 +117,7 @@ def conv_nd(v, conv2d) -> list[Node]:
     rank = v.rank()
     if rank not in (3, 5):
         raise v.unsupported(f"Conv of input rank {rank} is not supported (1-D, 2-D and 3-D are)")
-    e = _Emitter(v)
+    e = Emitter(v)
     xshape, wshape = tuple(v.in_shapes[0]), tuple(v.in_shapes[1])
     kernel = [int(k) for k in v.attrs.get("kernel_shape", wshape[2:])]
     strides, dilations = _geometry(v, kernel)
@@ -167,7 +167,7 @@ def conv_nd(v, conv2d) -> list[Node]:
 
 def conv_transpose(v, conv_any) -> list[Node]:
     """ConvTranspose as the equivalent stride-1 Conv (``conv_any(view-like) -> nodes``)."""
-    e = _Emitter(v)
+    e = Emitter(v)
     xshape, wshape = tuple(v.in_shapes[0]), tuple(v.in_shapes[1])
     nd = len(xshape) - 2
     if nd not in (1, 2, 3):

@@ -38,6 +38,7 @@ from ..errors import AdeptError, ShapeError, UnsupportedOpError
 from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
+from .onnx_einsum import RunOnReference
 from .ops import EXCLUDED_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 
 #: Constants up to this many elements are handed to shape inference as data (shape tensors are tiny;
@@ -291,13 +292,15 @@ class _Importer:
             out_shapes=out_shapes, consts=[self.consts.get(i) for i in node.input],
             new_value=lambda suffix, shape: self._new_value(name, suffix, shape),
             new_const=lambda suffix, value: self._new_const(name, suffix, value),
+            out_elem_types=[self.elem_types.get(o, 0) if o else 0 for o in node.output],
         )
         try:
             self.nodes.extend(normalize(view))
-        except UnsupportedOpError:
+        except UnsupportedOpError as exc:
             # The canonical form cannot express this use (run-time Clip bounds, a 1-D pool, MaxPool
-            # indices, ...): an op without a weight product then runs on its reference kernel.
-            if node.op_type not in REFERENCE_OPS:
+            # indices, a one-operand Einsum, ...): an op without a weight product then runs on its
+            # reference kernel.
+            if node.op_type not in REFERENCE_OPS and not isinstance(exc, RunOnReference):
                 raise
             self.nodes.append(self._reference_node(node, name))
 

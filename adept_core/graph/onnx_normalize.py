@@ -21,6 +21,7 @@ from onnx import helper
 from ..errors import ShapeError, UnsupportedOpError
 from .ir import Node
 from .onnx_conv_rewrite import conv_nd, conv_transpose
+from .onnx_einsum import einsum
 
 
 @dataclass
@@ -47,6 +48,8 @@ class NodeView:
     new_value: Callable[[str, tuple], str] = field(repr=False)
     #: ``new_const(suffix, array) -> name`` registers a constant a rewrite computed (a transformed weight).
     new_const: Callable[[str, np.ndarray], str] | None = field(default=None, repr=False)
+    #: ONNX element type of each output (0 when unused).
+    out_elem_types: list = field(default_factory=list)
 
     def derived(self, op: str, inputs: list, in_shapes: list, attrs: dict, consts: list) -> "NodeView":
         """The view of a node a rewrite produces in this node's place (same name and outputs)."""
@@ -342,7 +345,7 @@ def _matmul(v: NodeView) -> list[Node]:
 #: op type -> normaliser. Ops not listed here pass through with their attributes.
 NORMALIZERS: dict[str, Callable[[NodeView], list[Node]]] = {
     "Conv": _conv, "ConvTranspose": _conv_transpose, "MaxPool": _pool, "AveragePool": _pool, "Gemm": _gemm,
-    "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent,
+    "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent, "Einsum": einsum,
     "Clip": _clip, "Gelu": _gelu, "Softmax": _softmax, "LayerNormalization": _layernorm,
     "BatchNormalization": _batchnorm, "Reshape": _to_shape, "Expand": _to_shape, "Transpose": _transpose,
     "Concat": _axis_only(0), "Gather": _axis_only(0), "Flatten": _flatten, "Slice": _slice, "Pad": _pad,
