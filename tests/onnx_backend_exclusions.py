@@ -241,19 +241,6 @@ KNOWN_FAILURES = {
     "test_causal_conv_with_state_with_bias": "CausalConvWithState (opset 27): not in the op table yet (the expanded form passes)",
     "test_causal_conv_with_state_with_bias_and_past_state": "CausalConvWithState (opset 27): not in the op table yet (the expanded form passes)",
     "test_causal_conv_with_state_with_past_state": "CausalConvWithState (opset 27): not in the op table yet (the expanded form passes)",
-    # integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet
-    "test_convinteger_with_padding": "integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet",
-    "test_convinteger_without_padding": "integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet",
-    "test_matmulinteger": "integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet",
-    "test_qlinearconv": "integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet",
-    "test_qlinearmatmul_2D_int8_float16": "integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet",
-    "test_qlinearmatmul_2D_int8_float32": "integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet",
-    "test_qlinearmatmul_2D_uint8_float16": "integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet",
-    "test_qlinearmatmul_2D_uint8_float32": "integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet",
-    "test_qlinearmatmul_3D_int8_float16": "integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet",
-    "test_qlinearmatmul_3D_int8_float32": "integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet",
-    "test_qlinearmatmul_3D_uint8_float16": "integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet",
-    "test_qlinearmatmul_3D_uint8_float32": "integer / QLinear products: mapping int8 weights onto the weight DACs not implemented yet",
     # ConvTranspose: photonic routing not implemented yet (issue 9 section 3)
     # LSTM / GRU layout=1 (batch-major): not implemented
     "test_gru_batchwise": "LSTM / GRU layout=1 (batch-major): not implemented",

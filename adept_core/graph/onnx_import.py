@@ -293,6 +293,7 @@ class _Importer:
             new_value=lambda suffix, shape: self._new_value(name, suffix, shape),
             new_const=lambda suffix, value: self._new_const(name, suffix, value),
             out_elem_types=[self.elem_types.get(o, 0) if o else 0 for o in node.output],
+            in_elem_types=[self.elem_types.get(i, 0) if i else 0 for i in node.input],
         )
         try:
             self.nodes.extend(normalize(view))

@@ -22,6 +22,7 @@ from ..errors import ShapeError, UnsupportedOpError
 from .ir import Node
 from .onnx_conv_rewrite import conv_nd, conv_transpose
 from .onnx_einsum import einsum
+from .onnx_integer import integer_product
 
 
 @dataclass
@@ -50,6 +51,8 @@ class NodeView:
     new_const: Callable[[str, np.ndarray], str] | None = field(default=None, repr=False)
     #: ONNX element type of each output (0 when unused).
     out_elem_types: list = field(default_factory=list)
+    #: ONNX element type of each input (0 when absent).
+    in_elem_types: list = field(default_factory=list)
 
     def derived(self, op: str, inputs: list, in_shapes: list, attrs: dict, consts: list) -> "NodeView":
         """The view of a node a rewrite produces in this node's place (same name and outputs)."""
@@ -346,6 +349,8 @@ def _matmul(v: NodeView) -> list[Node]:
 NORMALIZERS: dict[str, Callable[[NodeView], list[Node]]] = {
     "Conv": _conv, "ConvTranspose": _conv_transpose, "MaxPool": _pool, "AveragePool": _pool, "Gemm": _gemm,
     "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent, "Einsum": einsum,
+    **{op: (lambda v: integer_product(v, _conv)) for op in ("MatMulInteger", "ConvInteger", "QLinearMatMul",
+                                                            "QLinearConv")},
     "Clip": _clip, "Gelu": _gelu, "Softmax": _softmax, "LayerNormalization": _layernorm,
     "BatchNormalization": _batchnorm, "Reshape": _to_shape, "Expand": _to_shape, "Transpose": _transpose,
     "Concat": _axis_only(0), "Gather": _axis_only(0), "Flatten": _flatten, "Slice": _slice, "Pad": _pad,
