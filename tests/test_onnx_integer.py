@@ -47,7 +47,8 @@ def test_qlinearmatmul_int8_weight_per_column_scale_matches_the_reference_exactl
 def test_qlinearconv_per_channel_with_bias_matches_the_reference_exactly():
     rng = np.random.default_rng(1)
     cout, cin = 4, 3
-    inits = {"xs": np.float32(0.03), "xz": np.uint8(100), "w": rng.integers(-127, 128, (cout, cin, 3, 3)).astype(np.int8),
+    inits = {"xs": np.float32(0.03), "xz": np.uint8(100),
+             "w": rng.integers(-127, 128, (cout, cin, 3, 3)).astype(np.int8),
              "ws": rng.uniform(0.001, 0.01, cout).astype(np.float32), "wz": np.zeros(cout, np.int8),
              "ys": np.float32(0.04), "yz": np.uint8(120), "b": rng.integers(-500, 500, cout).astype(np.int32)}
     model = _model("QLinearConv", [2, cin, 6, 5], inits, ["X", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], 4, U8,

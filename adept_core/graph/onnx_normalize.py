@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from onnx import helper
+from onnx import TensorProto, helper
 
 from ..errors import ShapeError, UnsupportedOpError
 from .ir import Node
@@ -141,6 +141,8 @@ def _pool(v: NodeView) -> list[Node]:
         raise v.unsupported("the Indices output of MaxPool is not supported")
     attrs = {**_window(v, [int(k) for k in v.attrs["kernel_shape"]]), "ceil_mode": int(v.attrs.get("ceil_mode", 0))}
     if v.op == "AveragePool":
+        if any(d != 1 for d in attrs["dilations"]):
+            raise v.unsupported("dilated AveragePool runs on its reference kernel")
         del attrs["dilations"]
         attrs["count_include_pad"] = int(v.attrs.get("count_include_pad", 0))
     return [v.node(attrs, outputs=v.outputs[:1])]
@@ -156,9 +158,7 @@ def _recurrent(v: NodeView) -> list[Node]:
         raise v.unsupported("layout=1 (batch-major) is not supported; export with layout=0 ([seq, batch, input])")
     if "activations" in v.attrs or "clip" in v.attrs or int(v.attrs.get("input_forget", 0)):
         raise v.unsupported("only the default activations, no clip and input_forget=0 are supported")
-    if v.op == "LSTM" and len(v.inputs) > 7 and v.inputs[7]:
-        raise v.unsupported("peephole weights (input P) are not supported")
-    inputs = list(v.inputs[:7])
+    inputs = list(v.inputs[:8])
     if len(inputs) > 4 and inputs[4]:
         lengths = v.const(4, "sequence_lens")
         if not np.all(lengths == v.in_shapes[0][0]):
@@ -172,6 +172,9 @@ def _recurrent(v: NodeView) -> list[Node]:
 
 
 def _clip(v: NodeView) -> list[Node]:
+    if v.in_elem_types and v.in_elem_types[0] not in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE,
+                                                      TensorProto.BFLOAT16):
+        raise v.unsupported("integer Clip runs on its reference kernel (exact in the input's type)")
     bounds = []
     for i, key, default in ((1, "min", -math.inf), (2, "max", math.inf)):
         value = v.attrs.get(key)

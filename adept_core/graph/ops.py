@@ -17,7 +17,7 @@ Canonical attributes and inputs (``[x]`` = optional input, may be ``""``):
 ``MaxPool``            X; 2-D; ``ceil_mode`` 0/1; ``pads`` as Conv
 ``AveragePool``        X; 2-D; ``count_include_pad`` 0/1
 ``Gemm``               A, B, [C]; ``alpha``, ``beta`` (float), ``transA``, ``transB`` (0/1)
-``LSTM``, ``GRU``      X, W, R, [B], [sequence_lens], [initial_h], ([initial_c] for LSTM);
+``LSTM``, ``GRU``      X, W, R, [B], [sequence_lens], [initial_h], ([initial_c], [P] for LSTM);
                        ``layout`` is always 0 ([seq, batch, input]); default activations only;
                        GRU has ``linear_before_reset``; ``direction`` forward/reverse/bidirectional
 ``Clip``               X; ``min``, ``max`` floats (``-inf``/``inf`` when unbounded)

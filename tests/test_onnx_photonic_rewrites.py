@@ -1,4 +1,4 @@
-"""1-D / 3-D Conv and ConvTranspose reach the photonic core as one canonical 2-D Conv GEMM each."""
+"""Ops with a weight or activation product reach the photonic core as canonical Conv / MatMul / recurrent GEMMs."""
 
 import numpy as np
 import onnxruntime as ort
@@ -95,8 +95,8 @@ def _einsum_model(equation, shapes, const_b=None):
     if const_b is not None:
         inits, names = [numpy_helper.from_array(const_b.astype(np.float32), "Wb")], names + ["Wb"]
     node = helper.make_node("Einsum", names, ["Y"], name="e", equation=equation)
-    graph = helper.make_graph([node], "g", inputs, [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None] * len(equation.split("->")[1]))],
-                              inits)
+    y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None] * len(equation.split("->")[1]))
+    graph = helper.make_graph([node], "g", inputs, [y], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
@@ -123,3 +123,19 @@ def test_einsum_of_three_operands_is_refused_with_a_sentence():
 
     with pytest.raises(UnsupportedOpError, match="Einsum with 3 operands is not supported"):
         from_onnx(_einsum_model("ij,jk,kl->il", [[2, 3], [3, 4], [4, 5]]))
+
+
+def test_lstm_peepholes_match_onnxruntime():
+    rng = np.random.default_rng(7)
+    hidden, inp, seq, batch = 4, 3, 5, 2
+    inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n)
+             for n, s in (("W", (1, 4 * hidden, inp)), ("R", (1, 4 * hidden, hidden)), ("B", (1, 8 * hidden)),
+                          ("P", (1, 3 * hidden)))]
+    node = helper.make_node("LSTM", ["X", "W", "R", "B", "", "", "", "P"], ["Y"], name="lstm", hidden_size=hidden)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [seq, batch, inp])],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None] * 4)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    x = rng.standard_normal((seq, batch, inp)).astype(np.float32)
+    want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"X": x})[0]
+    got = prepare(from_onnx(model), precision="fp32").run({"X": x}).outputs["Y"]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
