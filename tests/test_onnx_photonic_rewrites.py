@@ -139,3 +139,23 @@ def test_lstm_peepholes_match_onnxruntime():
     want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"X": x})[0]
     got = prepare(from_onnx(model), precision="fp32").run({"X": x}).outputs["Y"]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_attention_runs_as_its_function_body_with_photonic_matmuls():
+    from onnx.reference import ReferenceEvaluator
+
+    b, h, sq, skv, d = 2, 3, 4, 5, 8
+    shapes = {"Q": [b, h, sq, d], "K": [b, h, skv, d], "V": [b, h, skv, d]}
+    node = helper.make_node("Attention", ["Q", "K", "V"], ["Y"], name="att", is_causal=1)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info(n, TensorProto.FLOAT, s)
+                                            for n, s in shapes.items()],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [b, h, sq, d])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
+    rng = np.random.default_rng(8)
+    feed = {n: rng.standard_normal(s).astype(np.float32) for n, s in shapes.items()}
+    want = ReferenceEvaluator(model).run(None, feed)[0]
+    g = from_onnx(model)
+    np.testing.assert_allclose(prepare(g, precision="fp32").run(feed).outputs["Y"], want, rtol=1e-5, atol=1e-6)
+    calls = [c for n in g.nodes for c in gemm_calls(n, g)]
+    assert sorted((c.m, c.k, c.n, c.count) for c in calls) == sorted([(sq, d, skv, b * h), (sq, skv, d, b * h)])
+    assert not any(c.weight_stationary for c in calls)  # both operands are activations

@@ -39,7 +39,7 @@ from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
 from .onnx_einsum import RunOnReference
-from .ops import EXCLUDED_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
+from .ops import EXCLUDED_OPS, EXPANDED_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 
 #: Constants up to this many elements are handed to shape inference as data (shape tensors are tiny;
 #: weights are not needed to infer shapes and would only be copied).
@@ -274,6 +274,9 @@ class _Importer:
         if self._foldable(node):
             self._fold(node, name)
             return
+        if node.op_type in EXPANDED_OPS:
+            self._import_function_body(node, name)
+            return
         canonical = node.op_type in SUPPORTED_OPS or node.op_type in REWRITTEN_OPS
         if not canonical and node.op_type not in REFERENCE_OPS:
             feature = EXCLUDED_OPS.get(node.op_type)
@@ -304,6 +307,27 @@ class _Importer:
             if node.op_type not in REFERENCE_OPS and not isinstance(exc, RunOnReference):
                 raise
             self.nodes.append(self._reference_node(node, name))
+
+    def _import_function_body(self, node: onnx.NodeProto, name: str) -> None:
+        """Import ``node`` as the nodes of its ONNX function body (its MatMuls then reach the photonic core)."""
+        schema = onnx.defs.get_schema(node.op_type, self.opset, "")
+        types = [helper.make_tensor_type_proto(self.elem_types[i], self.shapes[i]).SerializeToString() if i
+                 else onnx.TypeProto().SerializeToString() for i in node.input]
+        try:
+            body = onnx.FunctionProto.FromString(schema.get_context_dependent_function_with_opset_version(
+                self.opset, node.SerializeToString(), types))
+        except Exception as exc:
+            raise self._unsupported(node, name, f"its function body could not be built ({_first_line(exc)})") from exc
+        rename = dict(zip(body.input, list(node.input) + [""] * (len(body.input) - len(node.input))))
+        rename.update(zip(body.output, node.output))
+        for index, inner in enumerate(body.node):
+            copy = onnx.NodeProto()
+            copy.CopyFrom(inner)
+            for field in (copy.input, copy.output):
+                for j, value in enumerate(field):
+                    if value:
+                        field[j] = rename.setdefault(value, f"{name}/{value}")
+            self._import_node(copy, f"{name}/{inner.name or inner.op_type}_{index}")
 
     def _reference_node(self, node: onnx.NodeProto, name: str) -> Node:
         """A Graph node run by the ONNX reference kernel of this opset (:mod:`adept_core.asic.reference`)."""

@@ -76,6 +76,10 @@ REWRITTEN_OPS = {"Sum": "a chain of Add", "Dropout": "Identity (inference)",
                  **{op: "a MatMul / Conv of the zero-point-centred integers (requantised on the ASIC)"
                     for op in ("MatMulInteger", "ConvInteger", "QLinearMatMul", "QLinearConv")}}
 
+#: Ops imported as the nodes of their ONNX function body: Attention's Q K^T and P V become MatMuls of two
+#: activations (photonic, re-programmed per call), its scaling, masking and softmax ASIC ops.
+EXPANDED_OPS = frozenset({"Attention"})
+
 #: Attributes present on every node of these ops (defaults filled in).
 CANONICAL_ATTRS = {
     "Conv": ("kernel_shape", "strides", "pads", "dilations", "group"),
