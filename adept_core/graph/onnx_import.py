@@ -38,6 +38,7 @@ from ..errors import AdeptError, ShapeError, UnsupportedOpError
 from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
+from .onnx_batch import batch_meta
 from .onnx_einsum import RunOnReference
 from .ops import EXCLUDED_OPS, EXPANDED_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 
@@ -57,7 +58,8 @@ _MIN_OPSET = 7
 
 
 def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, *,
-              external_data_dir: str | os.PathLike | None = None, max_elements: int = MAX_ELEMENTS) -> Graph:
+              external_data_dir: str | os.PathLike | None = None, max_elements: int = MAX_ELEMENTS,
+              batch_axes: dict | None = None) -> Graph:
     """Import an ONNX model as a :class:`~adept_core.graph.ir.Graph`.
 
     Parameters
@@ -77,6 +79,11 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, 
     max_elements : int
         Element budget of any one tensor the model declares, folds or materialises
         (default :data:`MAX_ELEMENTS`); checked before allocating.
+    batch_axes : dict, optional
+        Value name -> the axis holding the batch, for inputs and outputs whose
+        batch is not on axis 0 or not declared symbolic; sets ``meta["batch"]``
+        (inferences per run, what the cost model divides by) and
+        ``meta["batch_axes"]`` (see :mod:`adept_core.graph.onnx_batch`).
 
     Raises
     ------
@@ -96,7 +103,7 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, 
     graph_name = name or (Path(source).stem if source else proto.graph.name) or "onnx_model"
     if isinstance(max_elements, bool) or not isinstance(max_elements, int) or max_elements < 1:
         raise ShapeError(f"max_elements must be a positive integer, got {max_elements!r}")
-    return _Importer(proto, opset, input_shapes or {}, max_elements).run(graph_name, source)
+    return _Importer(proto, opset, input_shapes or {}, max_elements).run(graph_name, source, batch_axes)
 
 
 def _load(model, external_data_dir=None) -> tuple[onnx.ModelProto, str | None]:
@@ -239,7 +246,7 @@ class _Importer:
         self.elem_types[name] = helper.np_dtype_to_tensor_dtype(value.dtype)
 
     # -- the walk -----------------------------------------------------------------------------
-    def run(self, graph_name: str, source: str | None) -> Graph:
+    def run(self, graph_name: str, source: str | None, batch_axes: dict | None = None) -> Graph:
         seen = set()
         for index, node in enumerate(self.proto.graph.node):
             # Node names seed the executor's noise: they must exist and be unique.
@@ -259,6 +266,7 @@ class _Importer:
             "folded_nodes": self.folded,
             "max_elements": self.max_elements,
             "inputs": {name: f"{self.input_dtypes[name]} {list(shape)}" for name, shape in self.inputs.items()},
+            **batch_meta(self.proto, self.inputs, self.shapes, outputs, batch_axes),
         }
         graph = Graph(graph_name, self.inputs, outputs, self.nodes, weights, shapes, self.input_dtypes, meta)
         graph.validate()
