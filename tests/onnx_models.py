@@ -192,6 +192,16 @@ def gru_model() -> onnx.ModelProto:
     return b.model("gru", {"x": (F, [seq, batch, inp])}, {"y": (F, [seq, batch, 2 * hidden])}, 17)
 
 
+def rnn_model() -> onnx.ModelProto:
+    """Reverse Elman RNN (default Tanh) -> Reshape to [seq, batch, hidden]."""
+    b = _Builder(9)
+    seq, batch, inp, hidden = 5, 2, 4, 3
+    y = b.op("RNN", ["x", b.w("W", (1, hidden, inp)), b.w("R", (1, hidden, hidden)), b.w("B", (1, 2 * hidden))],
+             hidden_size=hidden, direction="reverse")
+    b.out(b.op("Reshape", [y, b.c("to", np.array([seq, batch, hidden], np.int64))]), "y")
+    return b.model("rnn", {"x": (F, [seq, batch, inp])}, {"y": (F, [seq, batch, hidden])}, 17)
+
+
 def shape_arithmetic() -> onnx.ModelProto:
     """Reshape whose target is computed from Shape/Gather/Unsqueeze/Slice/Cast/Mul/Constant/ReduceProd/Concat,
     an Add of a ConstantOfShape, then Flatten."""
@@ -217,6 +227,7 @@ def shape_arithmetic() -> onnx.ModelProto:
 MODELS = {
     "small_cnn": small_cnn, "grouped_conv": grouped_conv, "tiny_transformer": tiny_transformer,
     "decomposed_ops": decomposed_ops, "legacy_opset": legacy_opset, "lstm": lstm_model, "gru": gru_model,
+    "rnn": rnn_model,
     "shape_arithmetic": shape_arithmetic,
 }
 

@@ -1,4 +1,4 @@
-"""LSTM and GRU cell math on the ASIC, with the gate GEMMs delegated to the caller.
+"""LSTM, GRU and RNN cell math on the ASIC, with the gate GEMMs delegated to the caller.
 
 The executor passes two callables so the same cell code runs on the photonic
 core or in float32: ``gemm_in(d, x2d)`` returns ``x2d @ W[d]^T`` for every
@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import UnsupportedOpError
 from .elementwise import sigmoid
 
-_DEFAULT_ACTS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"]}
+_DEFAULT_ACTS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"], "RNN": ["Tanh"]}
 
 
 def check_supported(node, args) -> None:
@@ -33,8 +33,6 @@ def check_supported(node, args) -> None:
         raise UnsupportedOpError(f"{node.op} {node.name!r}: only layout=0 ([T, B, I]) is supported")
     if node.attrs.get("input_forget", 0):
         raise UnsupportedOpError(f"LSTM {node.name!r}: input_forget=1 is not supported")
-    if node.op == "LSTM" and len(args) > 7 and args[7] is not None:
-        raise UnsupportedOpError(f"LSTM {node.name!r}: peephole weights (input P) are not supported")
     seq_lens = args[4] if len(args) > 4 else None
     if seq_lens is not None and np.any(np.asarray(seq_lens) != args[0].shape[0]):
         raise UnsupportedOpError(f"{node.op} {node.name!r}: sequence_lens shorter than the input are not supported")
@@ -52,7 +50,11 @@ def _initial(state, d: int, batch: int, hidden: int) -> np.ndarray:
 
 
 def lstm(node, args, gemm_in, gemm_rec, rnd) -> tuple[np.ndarray, ...]:
-    """ONNX LSTM forward; ``args`` = X, W, R, B, sequence_lens, initial_h, initial_c, P."""
+    """ONNX LSTM forward; ``args`` = X, W, R, B, sequence_lens, initial_h, initial_c, P.
+
+    Peepholes ``P [D, 3H]`` (order i, o, f) are element-wise products with the cell state on the ASIC:
+    ``i`` and ``f`` see the previous ``c``, ``o`` the new one.
+    """
     check_supported(node, args)
     x = args[0]
     seq, batch, _ = x.shape
@@ -69,15 +71,21 @@ def lstm(node, args, gemm_in, gemm_rec, rnd) -> tuple[np.ndarray, ...]:
             xw = rnd(xw + (bias[d, :4 * hidden] + bias[d, 4 * hidden:]))
         h = _initial(args[5] if len(args) > 5 else None, d, batch, hidden)
         c = _initial(args[6] if len(args) > 6 else None, d, batch, hidden)
+        peep = args[7][d] if len(args) > 7 and args[7] is not None else None
         for t in (range(seq - 1, -1, -1) if backwards else range(seq)):
             g = rnd(xw[t] + rnd(gemm_rec(d, t, h, slice(None))))
             if clip is not None:
                 g = np.clip(g, -np.float32(clip), np.float32(clip))
-            i = rnd(sigmoid(g[:, :hidden]))
-            o = rnd(sigmoid(g[:, hidden:2 * hidden]))
-            f = rnd(sigmoid(g[:, 2 * hidden:3 * hidden]))
+            gi, go, gf = g[:, :hidden], g[:, hidden:2 * hidden], g[:, 2 * hidden:3 * hidden]
+            if peep is not None:
+                gi, gf = rnd(gi + rnd(peep[:hidden] * c)), rnd(gf + rnd(peep[2 * hidden:] * c))
+            i = rnd(sigmoid(gi))
+            f = rnd(sigmoid(gf))
             cand = rnd(np.tanh(g[:, 3 * hidden:]))
             c = rnd(rnd(f * c) + rnd(i * cand))
+            if peep is not None:
+                go = rnd(go + rnd(peep[hidden:2 * hidden] * c))
+            o = rnd(sigmoid(go))
             h = rnd(o * rnd(np.tanh(c)))
             y[t, d] = h
         y_h[d], y_c[d] = h, c
@@ -122,6 +130,28 @@ def gru(node, args, gemm_in, gemm_rec, rnd) -> tuple[np.ndarray, ...]:
                 rh_n = rnd(rnd(gemm_rec(d, t, rnd(r * h), slice(h2, None))) + rb[h2:])
                 n = rnd(np.tanh(rnd(xw[t, :, h2:] + rh_n)))
             h = rnd(rnd((np.float32(1) - z) * n) + rnd(z * h))
+            y[t, d] = h
+        y_h[d] = h
+    return (y, y_h)
+
+
+def rnn(node, args, gemm_in, gemm_rec, rnd) -> tuple[np.ndarray, ...]:
+    """ONNX (Elman) RNN forward, default Tanh; ``args`` = X, W, R, B, sequence_lens, initial_h."""
+    check_supported(node, args)
+    x = args[0]
+    seq, batch, _ = x.shape
+    hidden = int(node.attrs["hidden_size"])
+    bias = args[3] if len(args) > 3 else None
+    dirs = directions(node)
+    y = np.empty((seq, len(dirs), batch, hidden), np.float32)
+    y_h = np.empty((len(dirs), batch, hidden), np.float32)
+    for d, backwards in enumerate(dirs):
+        xw = rnd(gemm_in(d, x.reshape(seq * batch, -1))).reshape(seq, batch, hidden)
+        if bias is not None:
+            xw = rnd(xw + (bias[d, :hidden] + bias[d, hidden:]))
+        h = _initial(args[5] if len(args) > 5 else None, d, batch, hidden)
+        for t in (range(seq - 1, -1, -1) if backwards else range(seq)):
+            h = rnd(np.tanh(rnd(xw[t] + rnd(gemm_rec(d, t, h, slice(None))))))
             y[t, d] = h
         y_h[d] = h
     return (y, y_h)

@@ -125,7 +125,9 @@ class PreparedModel:
             raise ConfigError(f"ADC range policy {adc!r} is unknown; choose one of {', '.join(ADC_POLICIES)}")
         graph.validate()
         self.graph = fold_batchnorm(graph) if fold_bn else graph
-        unsupported = sorted({n.op for n in self.graph.nodes if n.op not in EXECUTABLE_OPS
+        # A reference-kernel node of an op outside REFERENCE_OPS is one the importer proved product-free
+        # (a one-operand Einsum).
+        unsupported = sorted({n.op for n in self.graph.nodes if (n.op not in EXECUTABLE_OPS and not _is_reference(n))
                               or (n.op in REFERENCE_OPS and n.op not in ASIC_OPS and not _is_reference(n))})
         if unsupported:
             first = next(n for n in self.graph.nodes if n.op in unsupported)

@@ -17,12 +17,12 @@ import numpy as np
 from ..asic import ConvGeometry, depthwise_conv
 from ..asic.fused import conv_epilogue_
 from ..asic.im2col import im2col, weight_matrix
-from ..asic.rnn import gru, lstm
+from ..asic.rnn import gru, lstm, rnn
 from ..errors import ShapeError
 from ..graph.lowering import is_depthwise
 
 #: Input positions of each op whose operand a weight-stationary core holds.
-PROGRAMMED_INPUTS = {"Conv": (1,), "Gemm": (1,), "MatMul": (1,), "LSTM": (1, 2), "GRU": (1, 2)}
+PROGRAMMED_INPUTS = {"Conv": (1,), "Gemm": (1,), "MatMul": (1,), "LSTM": (1, 2), "GRU": (1, 2), "RNN": (1, 2)}
 
 
 def _operand(ex, node, args, i: int) -> np.ndarray:
@@ -125,4 +125,4 @@ def _rnn(cell, role):
 
 
 RUNNERS = {"Conv": run_conv, "Gemm": run_gemm, "MatMul": run_matmul, "LSTM": _rnn(lstm, "lstm"),
-           "GRU": _rnn(gru, "gru")}
+           "GRU": _rnn(gru, "gru"), "RNN": _rnn(rnn, "rnn")}

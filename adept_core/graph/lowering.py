@@ -6,7 +6,8 @@ numbers come from is the tiling the bill is for.
 
 Decisions (see ``docs/scheduler.md``):
 
-- ``Conv`` with ``group == 1`` is lowered by im2col to one GEMM
+- ``Conv`` (2-D; 1-D, 3-D and ConvTranspose are rewritten into it at import,
+  :mod:`.onnx_conv_rewrite`) with ``group == 1`` is lowered by im2col to one GEMM
   ``[B*Ho*Wo, Cin*kh*kw] x [Cin*kh*kw, Cout]``. Grouped convolutions become
   ``group`` GEMMs of ``K = Cin/group*kh*kw``. **Depthwise** convolution
   (``Cin/group == 1``) runs on the ASIC: as a GEMM it would use ``kh*kw``
@@ -17,7 +18,7 @@ Decisions (see ``docs/scheduler.md``):
   stream through it. ``MatMul`` of two activations (attention's ``Q K^T`` and
   ``softmax(.) V``) programs its right operand for every call: ``count`` is
   the number of independent products (batch x heads).
-- ``LSTM`` / ``GRU``: the input projection of all time steps is one GEMM
+- ``LSTM`` / ``GRU`` / ``RNN``: the input projection of all time steps is one GEMM
   (``M = T*B``); the recurrent projection is ``T`` GEMMs of ``M = B`` because
   step ``t+1`` needs step ``t``'s output. Both weights stay programmed.
 """
@@ -31,7 +32,7 @@ from ..errors import ShapeError
 from .ir import Graph, Node, broadcast_shapes
 
 #: Ops that may map to the photonic core.
-GEMM_OPS = frozenset({"Conv", "Gemm", "MatMul", "LSTM", "GRU"})
+GEMM_OPS = frozenset({"Conv", "Gemm", "MatMul", "LSTM", "GRU", "RNN"})
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def gemm_calls(node: Node, graph: Graph) -> list[GemmCall]:
             return [GemmCall("fc", math.prod(a_shape[:-1]), k, n, 1, weight)]
         batch = math.prod(broadcast_shapes(a_shape[:-2], b_shape[:-2], f"MatMul {node.name!r} batch dimensions"))
         return [GemmCall("matmul", m, k, n, batch, weight)]
-    if op in ("LSTM", "GRU"):
+    if op in ("LSTM", "GRU", "RNN"):
         seq, batch, inp = graph.shape(node.inputs[0])
         dirs, gates_h, _ = graph.shape(node.inputs[1])
         hidden = node.attrs["hidden_size"]

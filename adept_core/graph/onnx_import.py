@@ -38,7 +38,9 @@ from ..errors import AdeptError, ShapeError, UnsupportedOpError
 from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
-from .ops import EXCLUDED_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
+from .onnx_batch import batch_meta
+from .onnx_einsum import RunOnReference
+from .ops import EXCLUDED_OPS, EXPANDED_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 
 #: Constants up to this many elements are handed to shape inference as data (shape tensors are tiny;
 #: weights are not needed to infer shapes and would only be copied).
@@ -56,7 +58,8 @@ _MIN_OPSET = 7
 
 
 def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, *,
-              external_data_dir: str | os.PathLike | None = None, max_elements: int = MAX_ELEMENTS) -> Graph:
+              external_data_dir: str | os.PathLike | None = None, max_elements: int = MAX_ELEMENTS,
+              batch_axes: dict | None = None) -> Graph:
     """Import an ONNX model as a :class:`~adept_core.graph.ir.Graph`.
 
     Parameters
@@ -76,6 +79,11 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, 
     max_elements : int
         Element budget of any one tensor the model declares, folds or materialises
         (default :data:`MAX_ELEMENTS`); checked before allocating.
+    batch_axes : dict, optional
+        Value name -> the axis holding the batch, for inputs and outputs whose
+        batch is not on axis 0 or not declared symbolic; sets ``meta["batch"]``
+        (inferences per run, what the cost model divides by) and
+        ``meta["batch_axes"]`` (see :mod:`adept_core.graph.onnx_batch`).
 
     Raises
     ------
@@ -95,7 +103,7 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, 
     graph_name = name or (Path(source).stem if source else proto.graph.name) or "onnx_model"
     if isinstance(max_elements, bool) or not isinstance(max_elements, int) or max_elements < 1:
         raise ShapeError(f"max_elements must be a positive integer, got {max_elements!r}")
-    return _Importer(proto, opset, input_shapes or {}, max_elements).run(graph_name, source)
+    return _Importer(proto, opset, input_shapes or {}, max_elements).run(graph_name, source, batch_axes)
 
 
 def _load(model, external_data_dir=None) -> tuple[onnx.ModelProto, str | None]:
@@ -238,7 +246,7 @@ class _Importer:
         self.elem_types[name] = helper.np_dtype_to_tensor_dtype(value.dtype)
 
     # -- the walk -----------------------------------------------------------------------------
-    def run(self, graph_name: str, source: str | None) -> Graph:
+    def run(self, graph_name: str, source: str | None, batch_axes: dict | None = None) -> Graph:
         seen = set()
         for index, node in enumerate(self.proto.graph.node):
             # Node names seed the executor's noise: they must exist and be unique.
@@ -258,6 +266,7 @@ class _Importer:
             "folded_nodes": self.folded,
             "max_elements": self.max_elements,
             "inputs": {name: f"{self.input_dtypes[name]} {list(shape)}" for name, shape in self.inputs.items()},
+            **batch_meta(self.proto, self.inputs, self.shapes, outputs, batch_axes),
         }
         graph = Graph(graph_name, self.inputs, outputs, self.nodes, weights, shapes, self.input_dtypes, meta)
         graph.validate()
@@ -272,6 +281,9 @@ class _Importer:
                                  "(produced by an unsupported output or never defined)")
         if self._foldable(node):
             self._fold(node, name)
+            return
+        if node.op_type in EXPANDED_OPS:
+            self._import_function_body(node, name)
             return
         canonical = node.op_type in SUPPORTED_OPS or node.op_type in REWRITTEN_OPS
         if not canonical and node.op_type not in REFERENCE_OPS:
@@ -290,15 +302,40 @@ class _Importer:
             attrs=_attributes(node), in_shapes=[self.shapes.get(i) for i in node.input],
             out_shapes=out_shapes, consts=[self.consts.get(i) for i in node.input],
             new_value=lambda suffix, shape: self._new_value(name, suffix, shape),
+            new_const=lambda suffix, value: self._new_const(name, suffix, value),
+            out_elem_types=[self.elem_types.get(o, 0) if o else 0 for o in node.output],
+            in_elem_types=[self.elem_types.get(i, 0) if i else 0 for i in node.input],
         )
         try:
             self.nodes.extend(normalize(view))
-        except UnsupportedOpError:
+        except UnsupportedOpError as exc:
             # The canonical form cannot express this use (run-time Clip bounds, a 1-D pool, MaxPool
-            # indices, ...): an op without a weight product then runs on its reference kernel.
-            if node.op_type not in REFERENCE_OPS:
+            # indices, a one-operand Einsum, ...): an op without a weight product then runs on its
+            # reference kernel.
+            if node.op_type not in REFERENCE_OPS and not isinstance(exc, RunOnReference):
                 raise
             self.nodes.append(self._reference_node(node, name))
+
+    def _import_function_body(self, node: onnx.NodeProto, name: str) -> None:
+        """Import ``node`` as the nodes of its ONNX function body (its MatMuls then reach the photonic core)."""
+        schema = onnx.defs.get_schema(node.op_type, self.opset, "")
+        types = [helper.make_tensor_type_proto(self.elem_types[i], self.shapes[i]).SerializeToString() if i
+                 else onnx.TypeProto().SerializeToString() for i in node.input]
+        try:
+            body = onnx.FunctionProto.FromString(schema.get_context_dependent_function_with_opset_version(
+                self.opset, node.SerializeToString(), types))
+        except Exception as exc:
+            raise self._unsupported(node, name, f"its function body could not be built ({_first_line(exc)})") from exc
+        rename = dict(zip(body.input, list(node.input) + [""] * (len(body.input) - len(node.input))))
+        rename.update(zip(body.output, node.output))
+        for index, inner in enumerate(body.node):
+            copy = onnx.NodeProto()
+            copy.CopyFrom(inner)
+            for field in (copy.input, copy.output):
+                for j, value in enumerate(field):
+                    if value:
+                        field[j] = rename.setdefault(value, f"{name}/{value}")
+            self._import_node(copy, f"{name}/{inner.name or inner.op_type}_{index}")
 
     def _reference_node(self, node: onnx.NodeProto, name: str) -> Node:
         """A Graph node run by the ONNX reference kernel of this opset (:mod:`adept_core.asic.reference`)."""
@@ -393,6 +430,11 @@ class _Importer:
             value += "_"
         self.shapes[value] = tuple(shape)
         return value
+
+    def _new_const(self, node_name: str, suffix: str, value: np.ndarray) -> str:
+        name = self._new_value(node_name, suffix, value.shape)
+        self._set_const(name, value)
+        return name
 
     def _unsupported(self, node: onnx.NodeProto, name: str, why: str) -> UnsupportedOpError:
         detail = f" ({why})" if why else ""

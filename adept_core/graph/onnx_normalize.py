@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from onnx import helper
+from onnx import TensorProto, helper
 
 from ..errors import ShapeError, UnsupportedOpError
 from .ir import Node
+from .onnx_conv_rewrite import conv_nd, conv_transpose
+from .onnx_einsum import einsum
+from .onnx_integer import integer_product
 
 
 @dataclass
@@ -44,6 +47,18 @@ class NodeView:
     out_shapes: list
     consts: list
     new_value: Callable[[str, tuple], str] = field(repr=False)
+    #: ``new_const(suffix, array) -> name`` registers a constant a rewrite computed (a transformed weight).
+    new_const: Callable[[str, np.ndarray], str] | None = field(default=None, repr=False)
+    #: ONNX element type of each output (0 when unused).
+    out_elem_types: list = field(default_factory=list)
+    #: ONNX element type of each input (0 when absent).
+    in_elem_types: list = field(default_factory=list)
+
+    def derived(self, op: str, inputs: list, in_shapes: list, attrs: dict, consts: list) -> "NodeView":
+        """The view of a node a rewrite produces in this node's place (same name and outputs)."""
+        return NodeView(self.name, op, self.opset, list(inputs), list(self.outputs), dict(attrs), list(in_shapes),
+                        list(self.out_shapes), list(consts) + [None] * (len(inputs) - len(consts)),
+                        self.new_value, self.new_const)
 
     def const(self, i: int, what: str) -> np.ndarray | None:
         """Constant input ``i`` (``None`` if absent); a non-constant one is unsupported."""
@@ -111,8 +126,14 @@ def _window(v: NodeView, kernel: list[int]) -> dict:
 
 
 def _conv(v: NodeView) -> list[Node]:
+    if v.rank() != 4:
+        return conv_nd(v, _conv)
     kernel = [int(k) for k in v.attrs.get("kernel_shape", v.in_shapes[1][2:])]
     return [v.node({**_window(v, kernel), "group": int(v.attrs.get("group", 1))})]
+
+
+def _conv_transpose(v: NodeView) -> list[Node]:
+    return conv_transpose(v, _conv)
 
 
 def _pool(v: NodeView) -> list[Node]:
@@ -120,6 +141,8 @@ def _pool(v: NodeView) -> list[Node]:
         raise v.unsupported("the Indices output of MaxPool is not supported")
     attrs = {**_window(v, [int(k) for k in v.attrs["kernel_shape"]]), "ceil_mode": int(v.attrs.get("ceil_mode", 0))}
     if v.op == "AveragePool":
+        if any(d != 1 for d in attrs["dilations"]):
+            raise v.unsupported("dilated AveragePool runs on its reference kernel")
         del attrs["dilations"]
         attrs["count_include_pad"] = int(v.attrs.get("count_include_pad", 0))
     return [v.node(attrs, outputs=v.outputs[:1])]
@@ -135,9 +158,7 @@ def _recurrent(v: NodeView) -> list[Node]:
         raise v.unsupported("layout=1 (batch-major) is not supported; export with layout=0 ([seq, batch, input])")
     if "activations" in v.attrs or "clip" in v.attrs or int(v.attrs.get("input_forget", 0)):
         raise v.unsupported("only the default activations, no clip and input_forget=0 are supported")
-    if v.op == "LSTM" and len(v.inputs) > 7 and v.inputs[7]:
-        raise v.unsupported("peephole weights (input P) are not supported")
-    inputs = list(v.inputs[:7])
+    inputs = list(v.inputs[:8])
     if len(inputs) > 4 and inputs[4]:
         lengths = v.const(4, "sequence_lens")
         if not np.all(lengths == v.in_shapes[0][0]):
@@ -151,6 +172,9 @@ def _recurrent(v: NodeView) -> list[Node]:
 
 
 def _clip(v: NodeView) -> list[Node]:
+    if v.in_elem_types and v.in_elem_types[0] not in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE,
+                                                      TensorProto.BFLOAT16):
+        raise v.unsupported("integer Clip runs on its reference kernel (exact in the input's type)")
     bounds = []
     for i, key, default in ((1, "min", -math.inf), (2, "max", math.inf)):
         value = v.attrs.get(key)
@@ -326,7 +350,10 @@ def _matmul(v: NodeView) -> list[Node]:
 
 #: op type -> normaliser. Ops not listed here pass through with their attributes.
 NORMALIZERS: dict[str, Callable[[NodeView], list[Node]]] = {
-    "Conv": _conv, "MaxPool": _pool, "AveragePool": _pool, "Gemm": _gemm, "LSTM": _recurrent, "GRU": _recurrent,
+    "Conv": _conv, "ConvTranspose": _conv_transpose, "MaxPool": _pool, "AveragePool": _pool, "Gemm": _gemm,
+    "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent, "Einsum": einsum,
+    **{op: (lambda v: integer_product(v, _conv)) for op in ("MatMulInteger", "ConvInteger", "QLinearMatMul",
+                                                            "QLinearConv")},
     "Clip": _clip, "Gelu": _gelu, "Softmax": _softmax, "LayerNormalization": _layernorm,
     "BatchNormalization": _batchnorm, "Reshape": _to_shape, "Expand": _to_shape, "Transpose": _transpose,
     "Concat": _axis_only(0), "Gather": _axis_only(0), "Flatten": _flatten, "Slice": _slice, "Pad": _pad,

@@ -17,7 +17,7 @@ Canonical attributes and inputs (``[x]`` = optional input, may be ``""``):
 ``MaxPool``            X; 2-D; ``ceil_mode`` 0/1; ``pads`` as Conv
 ``AveragePool``        X; 2-D; ``count_include_pad`` 0/1
 ``Gemm``               A, B, [C]; ``alpha``, ``beta`` (float), ``transA``, ``transB`` (0/1)
-``LSTM``, ``GRU``      X, W, R, [B], [sequence_lens], [initial_h], ([initial_c] for LSTM);
+``LSTM``, ``GRU``      X, W, R, [B], [sequence_lens], [initial_h], ([initial_c], [P] for LSTM);
                        ``layout`` is always 0 ([seq, batch, input]); default activations only;
                        GRU has ``linear_before_reset``; ``direction`` forward/reverse/bidirectional
 ``Clip``               X; ``min``, ``max`` floats (``-inf``/``inf`` when unbounded)
@@ -52,7 +52,7 @@ from __future__ import annotations
 #: Every op :func:`~adept_core.graph.onnx_import.from_onnx` accepts. The executor implements
 #: ``SUPPORTED_OPS - FOLDED_OPS`` (see :data:`GRAPH_OPS`).
 SUPPORTED_OPS = frozenset({
-    "Conv", "Gemm", "MatMul", "LSTM", "GRU",
+    "Conv", "Gemm", "MatMul", "LSTM", "GRU", "RNN",
     "Relu", "Clip", "Gelu", "Erf", "Pow", "Sqrt", "Sigmoid", "Tanh",
     "Softmax", "LayerNormalization", "BatchNormalization",
     "Add", "Sub", "Mul", "Div", "Where",
@@ -70,7 +70,15 @@ FOLDED_OPS = frozenset({"Constant", "Shape", "ConstantOfShape"})
 GRAPH_OPS = SUPPORTED_OPS - FOLDED_OPS
 
 #: Ops ``from_onnx`` also accepts by rewriting them into :data:`GRAPH_OPS`.
-REWRITTEN_OPS = {"Sum": "a chain of Add", "Dropout": "Identity (inference)"}
+REWRITTEN_OPS = {"Sum": "a chain of Add", "Dropout": "Identity (inference)",
+                 "ConvTranspose": "a stride-1 Conv on the zero-stuffed input",
+                 "Einsum": "one MatMul between Transposes/Reshapes (one operand: reference kernel)",
+                 **{op: "a MatMul / Conv of the zero-point-centred integers (requantised on the ASIC)"
+                    for op in ("MatMulInteger", "ConvInteger", "QLinearMatMul", "QLinearConv")}}
+
+#: Ops imported as the nodes of their ONNX function body: Attention's Q K^T and P V become MatMuls of two
+#: activations (photonic, re-programmed per call), its scaling, masking and softmax ASIC ops.
+EXPANDED_OPS = frozenset({"Attention"})
 
 #: Attributes present on every node of these ops (defaults filled in).
 CANONICAL_ATTRS = {
@@ -80,6 +88,7 @@ CANONICAL_ATTRS = {
     "Gemm": ("alpha", "beta", "transA", "transB"),
     "LSTM": ("hidden_size", "direction", "layout"),
     "GRU": ("hidden_size", "direction", "layout", "linear_before_reset"),
+    "RNN": ("hidden_size", "direction", "layout"),
     "Clip": ("min", "max"),
     "Gelu": ("approximate",),
     "Softmax": ("axis",),

@@ -117,10 +117,13 @@ def recurrent_step_ops(op: str, hidden: int) -> int:
     GRU: add projections + biases (2 x 3H), two sigmoids (2H transcendentals),
     ``r * (R h + b)`` and the add into the candidate (2H), tanh (H
     transcendentals), ``h = (1-z)*n + z*h`` (3H).
+    RNN: add projections + biases (3H), tanh (H transcendentals).
     """
     t = TRANSCENDENTAL_OPS
     if op == "LSTM":
         return 8 * hidden + 4 * hidden * t + 3 * hidden + hidden * t + hidden
     if op == "GRU":
         return 6 * hidden + 2 * hidden * t + 2 * hidden + hidden * t + 3 * hidden
+    if op == "RNN":  # add projections + both biases (3H), tanh (H transcendentals)
+        return 3 * hidden + hidden * t
     raise AssertionError(op)
