@@ -49,7 +49,7 @@ def _bits(n: int) -> dict[str, int]:
 
 
 _TOPOLOGIES = {"svd_mesh": "coherent", "crossbar": "dual_rail"}
-_NUMERICS = {"tensor": {"photonic.scaling": "tensor"},
+_NUMERICS = {"tensor": {"photonic.scaling": "tensor", "photonic.analog_gain": 1.0},
              "abfp-g1": {"photonic.scaling": "abfp", "photonic.analog_gain": 1.0},
              "abfp-g8": {"photonic.scaling": "abfp", "photonic.analog_gain": 8.0}}
 
