@@ -145,3 +145,15 @@ def test_help_texts_speak_to_users(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     assert "whole evaluation set as one batch" in " ".join(capsys.readouterr().out.split())
+
+
+def test_clip_warnings_name_the_worst_layers_and_count_the_rest():
+    from adept_core.commands.run import clip_warning_lines
+
+    layers = [(f"l{i}", 0.001 * (i + 1)) for i in range(12)]
+    lines = clip_warning_lines(layers, shown=5)
+    assert len(lines) == 6
+    assert lines[0].startswith("  warning: layer l11 clipped 1.20%")
+    assert "7 more layer(s) clip, 0.10% to 0.70%" in lines[-1]
+    assert clip_warning_lines(layers[:3], shown=5) == [
+        f"  warning: layer l{i} clipped {0.001 * (i + 1):.2%} of its ADC conversions" for i in (2, 1, 0)]

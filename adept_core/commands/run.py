@@ -169,8 +169,8 @@ def run(args: argparse.Namespace) -> int:
         primary, argmax = metrics.get(threshold_for(real.name).metric, primary), None
     verdict = verdict_lines(primary, None if real is None else real.name, n_samples, cfg.optics.laser_power_mw,
                             spec.adc_bits, args.adc, spec.noise.enabled, argmax=argmax)
-    for layer, frac in result.clipped_layers:
-        print(f"  warning: layer {layer} clipped {frac:.2%} of its ADC conversions")
+    for line in clip_warning_lines(result.clipped_layers):
+        print(line)
     print("\n".join(verdict))
     s = result.seconds
     print(f"emulation {s['total']:.2f} s (GEMM {s['gemm']:.2f}, programming cores {s['program']:.2f}, "
@@ -213,6 +213,21 @@ def read_calibration(path: str) -> dict[str, dict[str, float]]:
                           '{"layer": {"x_absmax": number >= 0, "full_scale": number > 0}, ...} as written by '
                           "adept run --calibration; delete it to calibrate again")
     return data
+#: Clipping layers named one by one; the rest are counted (``--json`` lists every one).
+CLIP_WARNINGS_SHOWN = 5
+
+
+def clip_warning_lines(clipped_layers, shown: int = CLIP_WARNINGS_SHOWN) -> list[str]:
+    """The worst ``shown`` clipping layers, then one line counting the others (a 50-layer wall helps nobody)."""
+    worst = sorted(clipped_layers, key=lambda item: -item[1])
+    lines = [f"  warning: layer {layer} clipped {frac:.2%} of its ADC conversions" for layer, frac in worst[:shown]]
+    rest = worst[shown:]
+    if rest:
+        lines.append(f"  warning: {len(rest)} more layer(s) clip, {rest[-1][1]:.2%} to {rest[0][1]:.2%} of their "
+                     "conversions (all of them: --json FILE, key clipped_layers)")
+    return lines
+
+
 def _samples(inputs) -> int:
     """Samples in the run's inputs (axis 0 of the first input)."""
     first = next(iter(inputs.values()), None) if isinstance(inputs, dict) else inputs
