@@ -112,15 +112,16 @@ PackedWeights pack_weights(const std::int8_t* qw8, const std::int16_t* qw16, std
     pw.rows4 = static_cast<int>(round_up(rows, 4));
     pw.w8.assign(static_cast<std::size_t>(pw.tiles) * pw.n_pad * pw.rows4, 0);
     pw.wsum128.assign(static_cast<std::size_t>(pw.tiles) * pw.n_pad, 0);
-    pw.w8abs.assign(pw.w8.size(), 0);
     for (std::int64_t kk = 0; kk < k; ++kk) {
       const std::int64_t t = kk / rows, i = kk % rows, g = i / 4, e = i % 4;
       for (std::int64_t c = 0; c < n; ++c) {
         const std::int64_t panel = c / kNr, cc = c % kNr;
         const int v = code(kk, c);
+        // The dual-rail light reads |w| as int8 (vpabsb): -128 has no int8 magnitude. Codes are
+        // within +-qmax(8) = 127 whenever they come from the quantizer.
+        require(v >= -127, "int8 weight codes must be in [-127, 127], got " + std::to_string(v));
         const auto at = static_cast<std::size_t>(((t * (pw.n_pad / kNr) + panel) * pw.rows4 / 4 + g) * kNr * 4 + cc * 4 + e);
         pw.w8[at] = static_cast<std::int8_t>(v);
-        pw.w8abs[at] = static_cast<std::int8_t>(v < 0 ? -v : v);
         pw.wsum128[static_cast<std::size_t>(t * pw.n_pad + c)] += detail::kInputShift * v;
       }
     }
@@ -347,7 +348,6 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
       xabs8.reset(new std::uint8_t[static_cast<std::size_t>(round_up(m, kMr) * j.x_stride)]);
       std::fill(xabs8.get() + m * j.x_stride, xabs8.get() + round_up(m, kMr) * j.x_stride, std::uint8_t{0});
       j.xabs8 = xabs8.get();
-      j.w8abs = w.w8abs.data();
     }
     j.w8 = w.w8.data();
     j.wsum128 = w.wsum128.data();
