@@ -130,7 +130,7 @@ PYBIND11_MODULE(_native, m) {
       .def_property_readonly("rows", [](const adept::PackedWeights& w) { return w.rows; })
       .def_property_readonly("wide", [](const adept::PackedWeights& w) { return w.wide; })
       .def_property_readonly("nbytes", [](const adept::PackedWeights& w) {
-        return w.w8.size() + w.w8abs.size() + 4 * w.wsum128.size() + 2 * w.w16.size();
+        return w.w8.size() + 4 * w.wsum128.size() + 2 * w.w16.size();
       });
   py::class_<adept::WorkerPool>(m, "WorkerPool",
                                 "Threads kept for gemm calls (threads in total, the caller's included).")

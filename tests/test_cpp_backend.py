@@ -403,3 +403,14 @@ def test_abfp_reports_max_abs_x_and_stops_on_non_finite_input(bad):
         else:
             assert not np.isfinite(amax)
             assert np.isnan(amax) == np.isnan(bad)
+
+
+def test_int8_weight_code_minus_128_is_refused():
+    """-128 has no int8 magnitude for the dual-rail light; the quantizer never makes it (qmax 127)."""
+    qw = np.zeros((8, 3), np.int8)
+    qw[5, 1] = -128
+    with pytest.raises(ValueError, match=r"int8 weight codes must be in \[-127, 127\], got -128"):
+        native.pack_weights(qw, 4, False)
+    native.pack_weights(qw, 4, True)  # the int16 path holds it
+    qw[5, 1] = -127
+    native.pack_weights(qw, 4, False)

@@ -151,3 +151,13 @@ def test_both_cpp_instruction_sets_give_the_oracle_bits(monkeypatch, isa, mode, 
     for threads in (1, 2):
         y, s = core(x, backend="cpp", seed=9, threads=threads, return_stats=True)
         assert np.array_equal(y.view(np.uint32), y_ref.view(np.uint32)) and s.clipped == s_ref.clipped
+
+
+@pytest.mark.parametrize("m", range(1, 10))
+def test_dual_rail_light_for_every_row_count_of_a_micro_tile(monkeypatch, m):
+    """The AVX-512 body runs the dual-rail sums in 4-row pieces of an 8-row tile: every remainder."""
+    monkeypatch.setenv("ADEPT_ISA", "auto")
+    x, w = random_operands(m, m, 200, 40)
+    core = PhotonicCore(w, PhotonicGemmSpec(noise=NoiseSpec(2.0, 0.5, 1e-3, "dual_rail")))
+    y_ref = core(x, backend="numpy", seed=4).out
+    assert np.array_equal(core(x, backend="cpp", seed=4).out.view(np.uint32), y_ref.view(np.uint32))

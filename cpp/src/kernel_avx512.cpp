@@ -148,6 +148,59 @@ inline void partial_sums(int rows, const std::uint8_t* xr, std::int64_t x_stride
   }
 }
 
+// Dual rail: the partial sums and the light sum |q||w| of MR <= 4 rows in one pass. |w| is taken
+// from the weight register (vpabsb; |codes| <= 127 for weight_bits <= 8), so the weights are read
+// once: a second product over a packed |w| doubled the weight traffic, which bounds M = 1 calls.
+// 4 rows x (2 sums + 2 lights) + 4 weight registers + 2 broadcasts fit the 32 registers.
+template <int MR>
+__attribute__((noinline)) void micro_kernel_dual(const std::uint8_t* xr, const std::uint8_t* xa, std::int64_t x_stride,
+                                                 const std::int8_t* wp, int groups, __m512i ws0, __m512i ws1,
+                                                 __m512i* p, __m512i* pl) {
+  __m512i a[MR][2], l[MR][2];
+#pragma GCC unroll 4
+  for (int i = 0; i < MR; ++i) a[i][0] = a[i][1] = l[i][0] = l[i][1] = _mm512_setzero_si512();
+  for (int g = 0; g < groups; ++g) {
+    const __m512i w0 = _mm512_loadu_si512(wp + g * 128);
+    const __m512i w1 = _mm512_loadu_si512(wp + g * 128 + 64);
+    const __m512i aw0 = _mm512_abs_epi8(w0), aw1 = _mm512_abs_epi8(w1);
+#pragma GCC unroll 4
+    for (int i = 0; i < MR; ++i) {
+      std::int32_t quad, quad_abs;
+      std::memcpy(&quad, xr + i * x_stride + 4 * g, 4);
+      std::memcpy(&quad_abs, xa + i * x_stride + 4 * g, 4);
+      const __m512i xb = _mm512_set1_epi32(quad), xab = _mm512_set1_epi32(quad_abs);
+      dpbusd(a[i][0], xb, w0);
+      dpbusd(a[i][1], xb, w1);
+      dpbusd(l[i][0], xab, aw0);
+      dpbusd(l[i][1], xab, aw1);
+    }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < MR; ++i) {
+    p[2 * i] = _mm512_sub_epi32(a[i][0], ws0);
+    p[2 * i + 1] = _mm512_sub_epi32(a[i][1], ws1);
+    pl[2 * i] = l[i][0];
+    pl[2 * i + 1] = l[i][1];
+  }
+}
+
+inline void partial_sums_dual(int rows, const std::uint8_t* xr, const std::uint8_t* xa, std::int64_t x_stride,
+                              const std::int8_t* wp, int groups, __m512i ws0, __m512i ws1, __m512i (&p)[kMr][2],
+                              __m512i (&pl)[kMr][2]) {
+  for (int r0 = 0; r0 < rows; r0 += 4) {
+    const std::uint8_t* xr0 = xr + r0 * x_stride;
+    const std::uint8_t* xa0 = xa + r0 * x_stride;
+    __m512i* p0 = &p[r0][0];
+    __m512i* l0 = &pl[r0][0];
+    switch (rows - r0) {
+      case 1: micro_kernel_dual<1>(xr0, xa0, x_stride, wp, groups, ws0, ws1, p0, l0); break;
+      case 2: micro_kernel_dual<2>(xr0, xa0, x_stride, wp, groups, ws0, ws1, p0, l0); break;
+      case 3: micro_kernel_dual<3>(xr0, xa0, x_stride, wp, groups, ws0, ws1, p0, l0); break;
+      default: micro_kernel_dual<4>(xr0, xa0, x_stride, wp, groups, ws0, ws1, p0, l0); break;
+    }
+  }
+}
+
 template <int Kind, bool Abfp>
 void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
                        std::int64_t* clipped_out) {
@@ -181,10 +234,11 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
       const __mmask16 valid0 = lanes16(n1 - np), valid1 = n1 - np > 16 ? lanes16(n1 - np - 16) : 0;
       for (std::int64_t mm = m0; mm < m1; mm += kMr) {
         const int rows_here = static_cast<int>(m1 - mm < kMr ? m1 - mm : kMr);
-        partial_sums(rows_here, j.xq8 + mm * j.x_stride + t * j.rows4, j.x_stride, wp, groups, ws0, ws1, p);
         if (c.dual_rail)  // the light on both rails: |q| (u8) x |w| (s8), no offset to correct
-          partial_sums(rows_here, j.xabs8 + mm * j.x_stride + t * j.rows4, j.x_stride,
-                       j.w8abs + (t * (j.n_pad / kNr) + np / kNr) * j.rows4 * kNr, groups, zero, zero, pl);
+          partial_sums_dual(rows_here, j.xq8 + mm * j.x_stride + t * j.rows4, j.xabs8 + mm * j.x_stride + t * j.rows4,
+                            j.x_stride, wp, groups, ws0, ws1, p, pl);
+        else
+          partial_sums(rows_here, j.xq8 + mm * j.x_stride + t * j.rows4, j.x_stride, wp, groups, ws0, ws1, p);
         // Software pipelining: the normals of row i + 1 are hashed and gathered before row i is
         // digitised, so the gathers' latency overlaps arithmetic (measured ~6% faster).
         __m512 zn0 = _mm512_setzero_ps(), zn1 = zn0;

@@ -51,7 +51,6 @@ struct Job {
   bool dual_rail = false;
   bool rin_common = false;
   const std::uint8_t* xabs8 = nullptr;  // |q| in the xq8 layout (narrow path, dual_rail)
-  const std::int8_t* w8abs = nullptr;   // |w| in the w8 layout
 };
 
 // ---- counter-based noise (rng.py), internal linkage so each ISA file has its own copy ----

@@ -79,6 +79,33 @@ void run_team(int workers, WorkerPool* pool, F&& body) {
   for (auto& th : team) th.join();
 }
 
+/// The input-code buffers of one call. Up to kKeptCodeBytes stay with the calling thread for its
+/// next call: a fresh multi-megabyte buffer per call is returned to the OS by free() (heap
+/// trimming) and page-faulted back in, which cost up to ~2x a dual-rail call on 3136 x 576 x 64.
+/// Larger buffers are the call's own, so an occasional huge input does not pin its memory.
+class InputCodes {
+ public:
+  std::uint8_t* get(std::size_t bytes) {
+    if (bytes > kKeptCodeBytes) {
+      own_.reset(new std::uint8_t[bytes]);
+      return own_.get();
+    }
+    thread_local std::unique_ptr<std::uint8_t[]> kept;
+    thread_local std::size_t kept_bytes = 0;
+    if (kept_bytes < bytes) {
+      kept.reset();  // release before allocating: never both at once
+      kept_bytes = 0;
+      kept.reset(new std::uint8_t[bytes]);
+      kept_bytes = bytes;
+    }
+    return kept.get();
+  }
+
+ private:
+  static constexpr std::size_t kKeptCodeBytes = std::size_t{64} << 20;
+  std::unique_ptr<std::uint8_t[]> own_;
+};
+
 void check_bits(const char* name, int bits) {
   require(bits >= kMinBits && bits <= kMaxBits,
           std::string(name) + " must be in [2, 16], got " + std::to_string(bits));
@@ -112,15 +139,16 @@ PackedWeights pack_weights(const std::int8_t* qw8, const std::int16_t* qw16, std
     pw.rows4 = static_cast<int>(round_up(rows, 4));
     pw.w8.assign(static_cast<std::size_t>(pw.tiles) * pw.n_pad * pw.rows4, 0);
     pw.wsum128.assign(static_cast<std::size_t>(pw.tiles) * pw.n_pad, 0);
-    pw.w8abs.assign(pw.w8.size(), 0);
     for (std::int64_t kk = 0; kk < k; ++kk) {
       const std::int64_t t = kk / rows, i = kk % rows, g = i / 4, e = i % 4;
       for (std::int64_t c = 0; c < n; ++c) {
         const std::int64_t panel = c / kNr, cc = c % kNr;
         const int v = code(kk, c);
+        // The dual-rail light reads |w| as int8 (vpabsb): -128 has no int8 magnitude. Codes are
+        // within +-qmax(8) = 127 whenever they come from the quantizer.
+        require(v >= -127, "int8 weight codes must be in [-127, 127], got " + std::to_string(v));
         const auto at = static_cast<std::size_t>(((t * (pw.n_pad / kNr) + panel) * pw.rows4 / 4 + g) * kNr * 4 + cc * 4 + e);
         pw.w8[at] = static_cast<std::int8_t>(v);
-        pw.w8abs[at] = static_cast<std::int8_t>(v < 0 ? -v : v);
         pw.wsum128[static_cast<std::size_t>(t * pw.n_pad + c)] += detail::kInputShift * v;
       }
     }
@@ -332,22 +360,23 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   j.rows = w.rows;
   j.rows4 = w.rows4;
   j.tiles = w.tiles;
-  std::unique_ptr<std::uint8_t[]> xq8;  // uninitialised: no pass over M * K bytes before quantizing
-  std::unique_ptr<std::uint8_t[]> xabs8;
+  InputCodes codes;
+  std::uint8_t* xq8 = nullptr;  // uninitialised: no pass over M * K bytes before quantizing
+  std::uint8_t* xabs8 = nullptr;
   std::vector<std::int16_t> xq16;
   if (!w.wide) {
     j.x_stride = static_cast<std::int64_t>(w.tiles) * w.rows4;
     // Quantization writes every byte of the first m rows (tile padding included); only the
     // rows that pad m to a multiple of kMr need code 0 here.
-    xq8.reset(new std::uint8_t[static_cast<std::size_t>(round_up(m, kMr) * j.x_stride)]);
-    std::fill(xq8.get() + m * j.x_stride, xq8.get() + round_up(m, kMr) * j.x_stride,
+    const auto plane = static_cast<std::size_t>(round_up(m, kMr) * j.x_stride);
+    xq8 = codes.get(dual_rail && simd ? 2 * plane : plane);
+    std::fill(xq8 + m * j.x_stride, xq8 + round_up(m, kMr) * j.x_stride,
               static_cast<std::uint8_t>(detail::kInputShift));
-    j.xq8 = xq8.get();
+    j.xq8 = xq8;
     if (dual_rail && simd) {  // |q| of every input code, same layout (padding: code 0)
-      xabs8.reset(new std::uint8_t[static_cast<std::size_t>(round_up(m, kMr) * j.x_stride)]);
-      std::fill(xabs8.get() + m * j.x_stride, xabs8.get() + round_up(m, kMr) * j.x_stride, std::uint8_t{0});
-      j.xabs8 = xabs8.get();
-      j.w8abs = w.w8abs.data();
+      xabs8 = xq8 + plane;
+      std::fill(xabs8 + m * j.x_stride, xabs8 + round_up(m, kMr) * j.x_stride, std::uint8_t{0});
+      j.xabs8 = xabs8;
     }
     j.w8 = w.w8.data();
     j.wsum128 = w.wsum128.data();
@@ -471,20 +500,20 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
           if (w.wide)
             detail::portable::quantize_wide(xs, len, bs, qx, xq16.data() + r * k + k0);
           else if (simd)
-            detail::avx512::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xq8.get() + r * j.x_stride + t * w.rows4,
-                                            j.xabs8 ? xabs8.get() + r * j.x_stride + t * w.rows4 : nullptr);
+            detail::avx512::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xq8 + r * j.x_stride + t * w.rows4,
+                                            j.xabs8 ? xabs8 + r * j.x_stride + t * w.rows4 : nullptr);
           else
-            detail::portable::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xq8.get() + r * j.x_stride + t * w.rows4);
+            detail::portable::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xq8 + r * j.x_stride + t * w.rows4);
         }
       }
       for (std::int64_t r = i * kQuantRows; r < r1 && !abfp; ++r) {
         if (w.wide)
           detail::portable::quantize_wide(x + r * k, k, scale, qx, xq16.data() + r * k);
         else if (simd)
-          detail::avx512::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8.get() + r * j.x_stride,
-                                          j.xabs8 ? xabs8.get() + r * j.x_stride : nullptr);
+          detail::avx512::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8 + r * j.x_stride,
+                                          j.xabs8 ? xabs8 + r * j.x_stride : nullptr);
         else
-          detail::portable::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8.get() + r * j.x_stride);
+          detail::portable::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8 + r * j.x_stride);
       }
       if (fused_absmax) std::memcpy(&part[i], &chunk_bits, sizeof chunk_bits);
     });

@@ -29,7 +29,6 @@ struct PackedWeights {
   int rows = 0, rows4 = 0, tiles = 0;
   bool wide = false;
   std::vector<std::int8_t> w8;
-  std::vector<std::int8_t> w8abs;  // |w8|, same layout: the light of dual-rail detection
   std::vector<std::int32_t> wsum128;
   std::vector<std::int16_t> w16;
 };
