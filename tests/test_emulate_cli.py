@@ -83,3 +83,16 @@ def test_symbolic_batch_taken_from_the_input_file(tmp_path, capsys):
     np.save(npy, np.concatenate([x, x[:1]]))  # 3 samples, streamed in batches of 1
     assert main(["run", str(path), "--input", str(npy), "--no-cost"]) == 0
     assert "logits" in capsys.readouterr().out
+
+
+def test_batch_axes_flag_reaches_the_import_and_bad_values_are_one_line(cnn_path, tmp_path, capsys):
+    out = tmp_path / "run.json"
+    assert main(["run", cnn_path, "--batch-axes", "image=0", "--json", str(out), "--no-progress"]) == 0
+    from adept_core.graph.onnx_import import from_onnx
+
+    batch = from_onnx(cnn_path).inputs["image"][0]
+    assert json.loads(out.read_text())["cost"]["batch"] == batch  # charged per sample of the named axis
+    assert main(["run", cnn_path, "--batch-axes", "image=x", "--no-cost"]) == 2
+    assert "--batch-axes expects NAME=AXIS" in capsys.readouterr().err
+    assert main(["run", cnn_path, "--batch-axes", "nope=0", "--no-cost"]) == 2
+    assert "not a graph input or output" in capsys.readouterr().err

@@ -51,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=positive_int, default=1,
                    help="batch a zoo model or ONNX file is built for (the chunk size of --input) [1]; the real "
                         "models (minilm, efficientnet-lite0) always run their whole evaluation set as one batch")
+    p.add_argument("--batch-axes", metavar="NAME=AXIS,...", default=None,
+                   help="ONNX only: the axis holding the batch of each named input/output (default: axis 0; the "
+                        "cost is charged per sample of that axis)")
     p.add_argument("--backend", default="auto", choices=("auto",) + BACKEND_NAMES, help="kernel backend [auto]")
     p.add_argument("--adc", default="calibrated", choices=("calibrated", "worst_case"),
                    help="ADC range policy; calibrated uses a separate synthetic (or held-out) batch [calibrated]")
@@ -84,8 +87,9 @@ def _onnx_graph(path: str, args):
     """Import an ONNX file; symbolic dimensions are taken from --input's arrays (batch = --batch)."""
     from ..graph.onnx_import import from_onnx
 
+    axes = _batch_axes(args.batch_axes)
     try:
-        return from_onnx(path)
+        return from_onnx(path, batch_axes=axes)
     except ShapeError as exc:
         if not args.input or "symbolic" not in str(exc):
             raise
@@ -96,7 +100,23 @@ def _onnx_graph(path: str, args):
     data = np.load(args.input, allow_pickle=False)
     arrays = {names[0]: data} if isinstance(data, np.ndarray) else dict(data)
     shapes = {name: (args.batch,) + tuple(arrays[name].shape[1:]) for name in names if name in arrays}
-    return from_onnx(path, input_shapes=shapes)
+    return from_onnx(path, input_shapes=shapes, batch_axes=axes)
+
+
+def _batch_axes(text):
+    """``--batch-axes x=0,state=1`` as ``{"x": 0, "state": 1}`` (None when not given)."""
+    if text is None:
+        return None
+    axes = {}
+    for item in text.split(","):
+        name, eq, axis = item.strip().partition("=")
+        try:
+            axes[name] = int(axis)
+        except ValueError:
+            eq = ""
+        if not eq or not name:
+            raise ConfigError(f"--batch-axes expects NAME=AXIS[,NAME=AXIS...] with integer axes, got {item!r}")
+    return axes
 
 
 def run(args: argparse.Namespace) -> int:
