@@ -50,14 +50,25 @@ def threshold_for(model: str | None) -> Threshold:
     return THRESHOLDS.get(model, THRESHOLDS[None])
 
 
-def knobs(laser_power_mw: float, bits: int, adc: str, noise: bool = True) -> list[str]:
-    """The command-line changes that move the verdict, most effective first."""
+def knobs(laser_power_mw: float, bits: int, adc: str, noise: bool = True,
+          max_laser_mw: float | None = None) -> list[str]:
+    """The command-line changes that move the verdict, most effective first.
+
+    ``max_laser_mw`` is the laser at the waveguide power limit: a suggestion never goes past it.
+    """
     out = []
     if adc == "worst_case":
         out.append("--adc calibrated (use the ADC range the partial sums really need)")
     if noise:
-        out.append(f"--set optics.laser_power_mw={10 * laser_power_mw:g} (10x the laser: less analog noise, "
-                   "more laser energy)")
+        more = 10 * laser_power_mw if max_laser_mw is None else min(10 * laser_power_mw, max_laser_mw)
+        if more > 1.01 * laser_power_mw:
+            out.append(f"--set optics.laser_power_mw={more:.4g} ({more / laser_power_mw:.3g}x the laser: less analog "
+                       "noise, more laser energy" + ("; the waveguide power limit" if more < 10 * laser_power_mw
+                                                    else "") + ")")
+        else:
+            out.append("the laser is at the waveguide power limit (optics.max_waveguide_power_mw): less noise needs "
+                       "another design (photonic.scaling, photonic.weight_array)")
+        out.append("adept isoaccuracy (the least laser that keeps a trained model's accuracy, per design)")
     out.append(f"--set photonic.adc_bits={bits + 2} (finer ADC; DAC and weights: photonic.input_bits, "
                "photonic.weight_bits)")
     return out
@@ -69,7 +80,8 @@ def worst(words) -> str:
 
 
 def verdict_lines(value: float, model: str | None, n_samples: int, laser_power_mw: float, bits: int,
-                  adc: str, noise: bool = True, argmax: float | None = None) -> list[str]:
+                  adc: str, noise: bool = True, argmax: float | None = None,
+                  max_laser_mw: float | None = None) -> list[str]:
     """What ``adept run`` prints: the verdict with its thresholds and sample count, then the knobs.
 
     ``argmax`` (classifier outputs of zoo models and ONNX files) adds :data:`ARGMAX` as a second rule.
@@ -85,7 +97,7 @@ def verdict_lines(value: float, model: str | None, n_samples: int, laser_power_m
         lines.append(f"  margin: --set optics.laser_power_mw={laser_power_mw / 10:g} (a tenth of the laser "
                      "energy) shows whether less light still keeps it")
     else:
-        lines.append("  to improve it: " + "; ".join(knobs(laser_power_mw, bits, adc, noise)))
+        lines.append("  to improve it: " + "; ".join(knobs(laser_power_mw, bits, adc, noise, max_laser_mw)))
     return lines
 
 

@@ -157,3 +157,13 @@ def test_clip_warnings_name_the_worst_layers_and_count_the_rest():
     assert "7 more layer(s) clip, 0.10% to 0.70%" in lines[-1]
     assert clip_warning_lines(layers[:3], shown=5) == [
         f"  warning: layer l{i} clipped {0.001 * (i + 1):.2%} of its ADC conversions" for i in (2, 1, 0)]
+
+
+def test_the_laser_hint_stops_at_the_waveguide_limit():
+    lines = verdict_lines(0.5, None, 16, 900.0, 8, "calibrated", max_laser_mw=7100.0)
+    assert "--set optics.laser_power_mw=7100 " in lines[-1] and "waveguide power limit" in lines[-1]
+    assert "adept isoaccuracy" in lines[-1]
+    at_limit = verdict_lines(0.5, None, 16, 7100.0, 8, "calibrated", max_laser_mw=7100.0)
+    assert "optics.laser_power_mw=" not in at_limit[-1] and "at the waveguide power limit" in at_limit[-1]
+    free = verdict_lines(0.5, None, 16, 900.0, 8, "calibrated")
+    assert "--set optics.laser_power_mw=9000 " in free[-1]
