@@ -37,8 +37,10 @@ def cores(tmp: Path) -> None:
 def pareto(tmp: Path) -> None:
     results = tmp / "laser_bits.parquet"
     adept("sweep", "examples/sweeps/laser_bits_pareto.toml", "--out", str(results))
+    # Only designs within the waveguide power limit: an over-limit laser is not a design one can build.
     adept("plot", str(results), "--pareto", "--x", "fidelity_logit_cos_mean", "--color", "bits", "--logy",
-          "--annotate", "optics.laser_power_mw", "--out", str(IMG / "sweep_pareto.png"))
+          "--annotate", "optics.laser_power_mw", "--where", "infeasible=",
+          "--title", "Pareto front of the designs within the waveguide power limit", "--out", str(IMG / "sweep_pareto.png"))
 
 
 FIGURES = {"compare": compare, "cores": cores, "pareto": pareto}
