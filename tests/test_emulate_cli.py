@@ -96,3 +96,26 @@ def test_batch_axes_flag_reaches_the_import_and_bad_values_are_one_line(cnn_path
     assert "--batch-axes expects NAME=AXIS" in capsys.readouterr().err
     assert main(["run", cnn_path, "--batch-axes", "nope=0", "--no-cost"]) == 2
     assert "not a graph input or output" in capsys.readouterr().err
+
+
+def test_input_data_calibrates_the_adc_and_says_from_what(cnn_path, tmp_path, capsys):
+    model = onnx_models.MODELS["small_cnn"]()
+    x = 3.0 * onnx_models.sample_inputs(model, seed=2)["image"]  # not N(0, 1): synthetic ranges would be wrong
+    npy, held = tmp_path / "x.npy", tmp_path / "held.npy"
+    np.save(npy, x)
+    np.save(held, 3.0 * onnx_models.sample_inputs(model, seed=5)["image"])
+    runs = {}
+    for name, extra in (("synthetic", []), ("input", ["--input", str(npy)]),
+                        ("held", ["--input", str(npy), "--calibration-input", str(held)])):
+        cal = tmp_path / f"{name}.json"
+        args = ["run", cnn_path, "--no-cost", "--no-progress", "--calibration", str(cal)]
+        assert main(args + extra) == 0
+        runs[name] = (capsys.readouterr().out, json.loads(cal.read_text()))
+    assert "ADC ranges calibrated on a separate synthetic (seeded random) batch" in runs["synthetic"][0]
+    assert "ADC ranges calibrated on the --input samples themselves" in runs["input"][0]
+    assert "not held out" in runs["input"][0]
+    assert f"ADC ranges calibrated on held-out {held}" in runs["held"][0]
+    # The ranges really come from the named data: the 3x input widens the first layer's input range.
+    first = "Conv_1/conv"
+    assert runs["input"][1][first]["x_absmax"] > runs["synthetic"][1][first]["x_absmax"]
+    assert runs["held"][1] != runs["input"][1]
