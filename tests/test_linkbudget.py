@@ -305,3 +305,13 @@ def test_sweep_rows_say_when_a_design_is_over_the_waveguide_limit(tmp_path):
     assert rows[1000.0]["infeasible"] == "" and not rows[1000.0]["error"]
     assert "INFEASIBLE: 46.2 mW per input waveguide" in rows[11000.0]["infeasible"]
     assert rows[11000.0]["waveguide_power_mw"] == pytest.approx(link_budget(CFG).waveguide_power_mw)
+
+
+def test_max_laser_power_fills_the_waveguide_limit_exactly():
+    from adept_core.hardware.linkbudget import max_laser_power_mw, waveguide_power_mw
+
+    for name in ("adept", "adept-svd-mesh"):
+        cfg = load_config(name)
+        p = max_laser_power_mw(cfg)
+        assert waveguide_power_mw(cfg, p) == pytest.approx(cfg.optics.max_waveguide_power_mw, rel=1e-12)
+        assert (waveguide_power_mw(cfg) > cfg.optics.max_waveguide_power_mw) == (cfg.optics.laser_power_mw > p)

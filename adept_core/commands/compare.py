@@ -70,8 +70,7 @@ def _iso_laser(args, overrides) -> float | None:
 
 def run(args: argparse.Namespace) -> int:
     from ..hardware import load_config
-    from ..hardware.linkbudget import waveguide_limit_note
-    from .linkbudget import parse_override
+    from .linkbudget import parse_override, print_waveguide_note
 
     overrides = dict(parse_override(t) for t in args.overrides)
     if args.iso_accuracy:
@@ -83,10 +82,7 @@ def run(args: argparse.Namespace) -> int:
     rows = compare(args.workloads, adept, args.systolic, batch=args.batch)
     print(format_comparison(rows, fmt=args.format))
 
-    note = waveguide_limit_note(load_config(args.adept, overrides))
-    if note:
-        # Machine-readable formats keep stdout parseable; the infeasibility still reaches the user.
-        print(f"ADEPT design {note}", file=sys.stdout if args.format == "text" else sys.stderr)
+    print_waveguide_note(load_config(args.adept, overrides), args.format, prefix="ADEPT design ")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(comparison_dict(rows), fh, indent=1)

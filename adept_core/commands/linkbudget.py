@@ -11,6 +11,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import sys
 import tomllib
 from typing import Any
 
@@ -19,6 +20,16 @@ from ..hardware import PRESETS, config_hash, link_budget, load_config, required_
 from ..hardware.linkbudget import max_enob_bits, waveguide_limit_note
 from .argtypes import positive_float
 from ..tables import Table, add_format_argument, render
+
+
+def print_waveguide_note(cfg, fmt: str, prefix: str = "") -> None:
+    """Say that an ADEPT design exceeds the waveguide power limit, if it does (``perf``, ``compare``).
+
+    Machine-readable formats keep stdout parseable: the note then goes to stderr, so it still reaches the user.
+    """
+    note = waveguide_limit_note(cfg) if cfg.accelerator == "adept" else None
+    if note:
+        print(f"{prefix}{note}", file=sys.stdout if fmt == "text" else sys.stderr)
 
 
 def parse_override(text: str) -> tuple[str, Any]:

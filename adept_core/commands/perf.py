@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from ..energy import evaluate
 from ..energy.grouping import GROUP_BY
@@ -24,7 +23,7 @@ from ..graph import zoo
 from ..hardware import PRESETS, load_config
 from .argtypes import non_negative_int, positive_int
 from ..tables import add_format_argument
-from .linkbudget import parse_override
+from .linkbudget import parse_override, print_waveguide_note
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,12 +51,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, dict(parse_override(o) for o in args.overrides))
     report = evaluate(zoo.build(args.workload, batch=args.batch), cfg, batch=args.batch)
     print(format_report(report, top=args.top, group_by=args.group_by, fmt=args.format))
-    if cfg.accelerator == "adept":
-        from ..hardware.linkbudget import waveguide_limit_note
-
-        note = waveguide_limit_note(cfg)
-        if note:
-            print(note, file=sys.stdout if args.format == "text" else sys.stderr)
+    print_waveguide_note(cfg, args.format)
     data = report.to_dict()
     if args.levers:
         rows = lever_table(args.workload, cfg, batch=args.batch)

@@ -124,6 +124,7 @@ def _batch_axes(text):
 
 def run(args: argparse.Namespace) -> int:
     from ..hardware import kernel_spec, load_config
+    from ..hardware.linkbudget import max_laser_power_mw
 
     t_start = time.perf_counter()
     # Read before the long runs so that a bad file fails in a second, not after the reference run.
@@ -202,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         primary, argmax = metrics.get(threshold_for(real.name).metric, primary), None
     verdict = verdict_lines(primary, None if real is None else real.name, n_samples, cfg.optics.laser_power_mw,
                             spec.adc_bits, args.adc, spec.noise.enabled, argmax=argmax,
-                            max_laser_mw=_max_laser_mw(cfg))
+                            max_laser_mw=max_laser_power_mw(cfg) if cfg.accelerator == "adept" else None)
     for line in clip_warning_lines(result.clipped_layers):
         print(line)
     print("\n".join(verdict))
@@ -249,16 +250,6 @@ def read_calibration(path: str) -> dict[str, dict[str, float]]:
     return data
 #: Clipping layers named one by one; the rest are counted (``--json`` lists every one).
 CLIP_WARNINGS_SHOWN = 5
-
-
-def _max_laser_mw(cfg) -> float | None:
-    """The laser at which the input waveguides reach ``optics.max_waveguide_power_mw`` (ADEPT designs)."""
-    if cfg.accelerator != "adept":
-        return None
-    from ..hardware.linkbudget import waveguide_power_mw
-
-    per_waveguide = waveguide_power_mw(cfg)
-    return cfg.optics.laser_power_mw * cfg.optics.max_waveguide_power_mw / per_waveguide if per_waveguide > 0 else None
 
 
 def clip_warning_lines(clipped_layers, shown: int = CLIP_WARNINGS_SHOWN) -> list[str]:

@@ -127,6 +127,12 @@ def waveguide_power_mw(cfg: HardwareConfig, laser_power_mw: float | None = None)
     return p * 10.0 ** (-before_modulator / 10.0) / cfg.photonic.rows
 
 
+def max_laser_power_mw(cfg: HardwareConfig) -> float:
+    """The laser (optical, per core per wavelength, mW) that puts exactly ``optics.max_waveguide_power_mw``
+    into each input waveguide: the inverse of :func:`waveguide_power_mw`, which is linear in the laser."""
+    return cfg.optics.max_waveguide_power_mw / waveguide_power_mw(cfg, 1.0)
+
+
 def waveguide_limit_note(cfg: HardwareConfig, laser_power_mw: float | None = None) -> str | None:
     """``None`` when the laser stays within ``optics.max_waveguide_power_mw``, else why the design is infeasible."""
     per_wg = waveguide_power_mw(cfg, laser_power_mw)
