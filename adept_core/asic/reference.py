@@ -27,7 +27,6 @@ import math
 import warnings
 
 import numpy as np
-from onnx import helper, numpy_helper
 
 #: Element budget per tensor when the graph records none (the importer's default, 2**30).
 DEFAULT_MAX_ELEMENTS = 1 << 30
@@ -37,6 +36,9 @@ META_ATTRS = ("onnx_opset", "onnx_out_dtypes")
 
 
 def _node_proto(node):
+    # onnx costs ~0.8 s to import: only graphs that hold reference ops pay it, on their first node.
+    from onnx import helper, numpy_helper
+
     attrs = {}
     for key, value in node.attrs.items():
         if key in META_ATTRS:
@@ -64,6 +66,7 @@ def evaluator_for(proto, feeds: dict, opset: int):
     whatever opset is asked for (an opset-12 Unsqueeze with an ``axes`` attribute then fails), and
     ops defined as context-dependent functions (Gelu, GroupNormalization, ...) need typed inputs.
     """
+    from onnx import helper
     from onnx.reference import ReferenceEvaluator  # slow to import: on first use
 
     typed = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(np.asarray(a).dtype),
