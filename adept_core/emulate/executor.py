@@ -40,6 +40,7 @@ from ..kernels import PhotonicGemmSpec
 from ..blas import blas_threads
 from .engine import ADC_POLICIES, CalibrationEngine, Fp32Engine, LayerStats, PhotonicEngine
 from .gemm_ops import PROGRAMMED_INPUTS, RUNNERS
+from .tensor_io import declared, from_protos, to_protos
 from .passes import fold_batchnorm
 
 PRECISIONS = ("adept", "fp32")
@@ -143,6 +144,11 @@ class PreparedModel:
         self.clip_threshold = float(clip_threshold)
         self.im2col_impl = im2col_impl
         self.blas_threads = blas_threads
+        self._options = dict(spec=spec, precision=precision, asic_format=asic_format, adc=adc,
+                             calibration=calibration, backend=backend, clip_threshold=clip_threshold,
+                             headroom=headroom, fold_bn=fold_bn, im2col_impl=im2col_impl, threads=threads,
+                             blas_threads=blas_threads)
+        self._bound: dict[tuple, "PreparedModel"] = {}  # input signature -> model bound at those shapes
         if precision == "fp32":
             self.engine = Fp32Engine()
         else:
@@ -253,9 +259,14 @@ class PreparedModel:
             progress: bool | None = None) -> EmulationResult:
         """Run the model on ``inputs`` (graph input name -> array with any number of samples).
 
-        A graph with a single input also takes the bare array.
+        A graph with a single input also takes the bare array. Values may be ``onnx.TensorProto``
+        (converted exactly); a run fed any TensorProto returns its outputs as TensorProto in the
+        model's declared element types (:mod:`adept_core.emulate.tensor_io`).
         """
-        inputs = self._feeds(inputs)
+        inputs, as_protos = from_protos(self._feeds(inputs))
+        bound = self._rebound(inputs)
+        if bound is not None:
+            return bound.run(inputs if not as_protos else self._as_protos(inputs), seed, progress)
         if isinstance(self.engine, PhotonicEngine):
             self.engine.seed = seed
         self.engine.reset_stats()
@@ -280,6 +291,8 @@ class PreparedModel:
             bar.close()
         total = time.perf_counter() - t_start
         outputs = {name: self._join(name, parts, n_samples) for name, parts in pieces.items()}
+        dtypes = self.graph.meta.get("output_dtypes", {})
+        outputs = to_protos(outputs, dtypes) if as_protos else declared(outputs, dtypes)
         layers = list(self.engine.stats.values())
         gemm_s = sum(st.seconds for st in layers)
         clipped = [(st.layer, st.clipped_fraction) for st in layers if st.clipped_fraction > self.clip_threshold]
@@ -388,6 +401,42 @@ class PreparedModel:
             raise AdeptError(f"internal: node {node.name!r} ran {ran} photonic MACs, the lowering counts {expected}")
 
     # -- batching --------------------------------------------------------------------
+    #: Input signatures a model keeps bound graphs for (oldest dropped first): bounded memory.
+    MAX_BOUND_SIGNATURES = 16
+
+    def _rebound(self, inputs: dict) -> "PreparedModel | None":
+        """The model bound at the inputs' own shapes, when they do not fit this graph's (an ONNX graph only).
+
+        Inputs fit when they have the declared shapes, or differ only on their batch axes (then they
+        are streamed in chunks, as always). Other shapes re-import the model at those shapes
+        (``Graph.rebind``), cached per signature (names, shapes, dtypes).
+        """
+        if self.graph.rebind is None or set(inputs) != set(self.graph.inputs):
+            return None
+        arrays = {n: v for n, v in inputs.items() if isinstance(v, np.ndarray)}
+        if len(arrays) != len(inputs):
+            return None
+        def fits(name, a):
+            shape, axis = tuple(self.graph.inputs[name]), self._axis(name)
+            return a.shape == shape or (a.ndim == len(shape) and all(
+                a.shape[d] == s for d, s in enumerate(shape) if d != axis))
+        if all(fits(n, a) for n, a in arrays.items()):
+            return None
+        key = tuple((n, a.shape, a.dtype.str) for n, a in sorted(arrays.items()))
+        model = self._bound.pop(key, None)
+        if model is None:
+            model = PreparedModel(self.graph.rebind({n: a.shape for n, a in arrays.items()}), **self._options)
+        self._bound[key] = model
+        while len(self._bound) > self.MAX_BOUND_SIGNATURES:
+            self._bound.pop(next(iter(self._bound)))
+        return model
+
+    @staticmethod
+    def _as_protos(inputs: dict) -> dict:
+        from onnx import numpy_helper
+
+        return {n: numpy_helper.from_array(v, name=n) for n, v in inputs.items()}
+
     def _axis(self, name: str) -> int:
         return int(self.graph.meta.get("batch_axes", {}).get(name, 0))
 

@@ -66,4 +66,4 @@ def fold_batchnorm(graph: Graph) -> Graph:
     shapes = {k: v for k, v in shapes.items() if k in live}
     meta = dict(graph.meta, batchnorm_folded=len(replaced))
     return Graph(graph.name, dict(graph.inputs), list(graph.outputs), nodes, weights, shapes,
-                 dict(graph.input_dtypes), meta)
+                 dict(graph.input_dtypes), meta, rebind=graph.rebind)

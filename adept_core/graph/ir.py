@@ -128,6 +128,10 @@ class Graph:
     shapes: dict[str, tuple[int, ...]]
     input_dtypes: dict[str, str] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    #: ``rebind(input_shapes) -> Graph``: the same model imported at other input shapes (set by
+    #: ``from_onnx``; ``None`` for graphs built in code). :meth:`PreparedModel.run` uses it to bind
+    #: shapes when the inputs are known.
+    rebind: object = field(default=None, repr=False, compare=False)
 
     def weight(self, name: str) -> np.ndarray:
         """The weight ``name`` as an array (lazy weights are materialised, not cached)."""

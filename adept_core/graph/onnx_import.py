@@ -103,7 +103,11 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, 
     graph_name = name or (Path(source).stem if source else proto.graph.name) or "onnx_model"
     if isinstance(max_elements, bool) or not isinstance(max_elements, int) or max_elements < 1:
         raise ShapeError(f"max_elements must be a positive integer, got {max_elements!r}")
-    return _Importer(proto, opset, input_shapes or {}, max_elements).run(graph_name, source, batch_axes)
+    graph = _Importer(proto, opset, input_shapes or {}, max_elements).run(graph_name, source, batch_axes)
+    # Shapes bound when the inputs are known: the prepared model re-imports at the inputs' own shapes.
+    graph.rebind = lambda shapes: from_onnx(proto, shapes, graph_name, external_data_dir=external_data_dir or (
+        os.path.dirname(source) if source else None), max_elements=max_elements, batch_axes=batch_axes)
+    return graph
 
 
 def _load(model, external_data_dir=None) -> tuple[onnx.ModelProto, str | None]:
@@ -266,6 +270,8 @@ class _Importer:
             "folded_nodes": self.folded,
             "max_elements": self.max_elements,
             "inputs": {name: f"{self.input_dtypes[name]} {list(shape)}" for name, shape in self.inputs.items()},
+            "output_dtypes": {name: np.dtype(helper.tensor_dtype_to_np_dtype(self.elem_types[name])).name
+                              for name in outputs if self.elem_types.get(name)},
             **batch_meta(self.proto, self.inputs, self.shapes, outputs, batch_axes),
         }
         graph = Graph(graph_name, self.inputs, outputs, self.nodes, weights, shapes, self.input_dtypes, meta)

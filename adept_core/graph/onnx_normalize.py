@@ -21,7 +21,7 @@ from onnx import TensorProto, helper
 from ..errors import ShapeError, UnsupportedOpError
 from .ir import Node
 from .onnx_conv_rewrite import conv_nd, conv_transpose
-from .onnx_einsum import einsum
+from .onnx_einsum import RunOnReference, einsum
 from .onnx_integer import integer_product
 
 
@@ -301,8 +301,20 @@ def _reduce_mean(v: NodeView) -> list[Node]:
     return [v.node({"axes": sorted(_axis(v, a, v.rank()) for a in axes), "keepdims": keepdims}, v.inputs[:1])]
 
 
+#: Element types the ASIC's own Cast handles; the others (bfloat16, float8, 4-/2-bit, string) and any
+#: explicit ``saturate`` / ``round_mode`` run on the reference kernel, which implements ONNX's exact
+#: rounding and saturation rules for them.
+_NATIVE_CAST = {TensorProto.BOOL, TensorProto.INT8, TensorProto.INT16, TensorProto.INT32, TensorProto.INT64,
+                TensorProto.UINT8, TensorProto.UINT16, TensorProto.UINT32, TensorProto.UINT64,
+                TensorProto.FLOAT16, TensorProto.FLOAT, TensorProto.DOUBLE}
+
+
 def _cast(v: NodeView) -> list[Node]:
-    return [v.node({"to": np.dtype(helper.tensor_dtype_to_np_dtype(int(v.attrs["to"]))).name})]
+    to = int(v.attrs["to"])
+    source = v.in_elem_types[0] if v.in_elem_types else TensorProto.FLOAT
+    if to not in _NATIVE_CAST or source not in _NATIVE_CAST or set(v.attrs) - {"to"}:
+        raise RunOnReference(f"Cast {v.name!r} to element type {to}: reference kernel")
+    return [v.node({"to": np.dtype(helper.tensor_dtype_to_np_dtype(to)).name})]
 
 
 def _gelu(v: NodeView) -> list[Node]:
