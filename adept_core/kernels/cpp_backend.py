@@ -32,7 +32,7 @@ else:
 #: Must equal ``adept::abi_version()`` of the compiled module.
 ABI_VERSION = 3
 #: Accepted values of ``isa`` / ``ADEPT_ISA``.
-ISA_NAMES = ("auto", "portable", "avx512_vnni")
+ISA_NAMES = ("auto", "portable", "avx512_vnni", "avx2")
 
 
 class ProgrammedWeights:
