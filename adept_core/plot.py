@@ -8,7 +8,9 @@ labelled in words with units (:mod:`adept_core.figstyle`).
 - :func:`plot_pareto` -- every point in a (fidelity, efficiency) plane with
   its Pareto front, the designs no other design beats on both.
 
-Rows with an error are left out (their count is returned). Where several
+Rows that failed are left out (their count is returned); infeasible rows
+(``error`` "infeasible: ...", metrics kept) are drawn hollow and never join
+a Pareto front. Where several
 rows share an x and a colour (other axes vary), points are drawn without
 lines: pin the other axes with ``where`` for clean curves.
 """
@@ -29,16 +31,37 @@ def _column(table: Any, name: str) -> list:
 
 
 def select_rows(table: Any, where: Mapping[str, Any] | None = None) -> tuple[Any, int]:
-    """Rows without error that match every ``where`` column value; also the number of failed rows dropped."""
+    """Rows with metrics that match every ``where`` column value; also the number of failed rows dropped.
+
+    A failed row (``error`` "ExceptionType: message", no metrics) is dropped; an infeasible one
+    (``error`` "infeasible: ...", :mod:`adept_core.dse.feasibility`) keeps its metrics and is kept:
+    the plots draw it hollow, so a laser sweep shows where the limit cuts the curve
+    (``--where infeasible=`` leaves such rows out altogether).
+    """
     import pyarrow as pa
 
+    from .dse.feasibility import is_failure
+
     errors = _column(table, "error") if "error" in table.column_names else [""] * table.num_rows
-    keep = [not e for e in errors]
+    keep = [not is_failure(e) for e in errors]
     for key, wanted in (where or {}).items():
         values = _column(table, key)
         keep = [k and _matches(v, wanted) for k, v in zip(keep, values)]
-    failed = sum(1 for e in errors if e)
+    failed = sum(1 for e in errors if is_failure(e))
     return table.filter(pa.array(keep, type=pa.bool_())), failed
+
+
+def infeasible_flags(rows: Any) -> list[bool]:
+    """Per row: is the design over a physical limit (drawn hollow, never on a Pareto front)."""
+    from .dse.feasibility import is_infeasible
+
+    if "error" not in rows.column_names:
+        return [False] * rows.num_rows
+    return [is_infeasible(e) for e in _column(rows, "error")]
+
+
+#: Legend entry of the hollow markers.
+INFEASIBLE_LABEL = "hollow: infeasible (over a physical limit)"
 
 
 def _matches(value: Any, wanted: Any) -> bool:
@@ -125,15 +148,23 @@ def plot_metric(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
         raise ConfigError(f"no successful rows to plot (where={dict(where or {})}, {failed} failed rows)")
     xs, ys = _column(rows, x), _column(rows, y)
     groups = _column(rows, color) if color else [None] * rows.num_rows
+    over = infeasible_flags(rows)
     fig, ax = _figure()
     categorical = any(isinstance(v, str) for v in xs)
     ticks = list(dict.fromkeys(xs)) if categorical else None
     for key in _ordered(set(groups)):
-        pts = sorted((ticks.index(a) if categorical else a, b) for a, b, g in zip(xs, ys, groups) if g == key)
+        pts = sorted((ticks.index(a) if categorical else a, b, o) for a, b, g, o in zip(xs, ys, groups, over)
+                     if g == key)
         px, py = [p[0] for p in pts], [p[1] for p in pts]
         unique_x = len(set(px)) == len(px)
         label = None if key is None else figstyle.legend_entry(color, key)
-        ax.plot(px, py, marker="o", linestyle="-" if unique_x else "none", label=label)
+        (line,) = ax.plot(px, py, marker="o", linestyle="-" if unique_x else "none", label=label)
+        hollow = [(p[0], p[1]) for p in pts if p[2]]
+        if hollow:  # the curve goes on through them: where the limit cuts it is the point of the plot
+            ax.plot([h[0] for h in hollow], [h[1] for h in hollow], marker="o", linestyle="none",
+                    color=line.get_color(), markerfacecolor="white")
+    if any(over):
+        ax.plot([], [], marker="o", linestyle="none", color="gray", markerfacecolor="white", label=INFEASIBLE_LABEL)
     if categorical:
         ax.set_xticks(range(len(ticks)), [str(t) for t in ticks])
     ax.set_xscale("log" if logx else "linear")
@@ -144,7 +175,7 @@ def plot_metric(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
     ax.set_ylabel(figstyle.label(y))
     ax.grid(True, which="major", alpha=0.3)
     ax.set_title(title or _title(y, x, where), fontsize="medium")
-    if color:
+    if color or any(over):
         ax.legend(fontsize="small")
     _save(fig, out)
     return rows.num_rows
@@ -197,14 +228,25 @@ def plot_pareto(table: Any, x: str, y: str, out: str | os.PathLike[str], color: 
 
     groups, workloads = kept(color), kept("workload" if "workload" in rows.column_names else None)
     labels = kept(annotate)
+    over_all = infeasible_flags(rows)
+    over = [over_all[i] for i in valid]
     fig, ax = _figure(8.4)  # room for the legend beside the axes
     for key in _ordered(set(groups)):
-        idx = [i for i, g in enumerate(groups) if g == key]
-        ax.scatter([xs[i] for i in idx], [ys[i] for i in idx], s=22, alpha=0.75,
-                   label=None if key is None else figstyle.legend_entry(color, key))
+        idx = [i for i, g in enumerate(groups) if g == key and not over[i]]
+        hollow = [i for i, g in enumerate(groups) if g == key and over[i]]
+        dots = ax.scatter([xs[i] for i in idx], [ys[i] for i in idx], s=22, alpha=0.75,
+                          label=None if key is None else figstyle.legend_entry(color, key))
+        if hollow:
+            ax.scatter([xs[i] for i in hollow], [ys[i] for i in hollow], s=22, alpha=0.75, facecolors="none",
+                       edgecolors=dots.get_facecolor()[:1] if idx else "gray")
+    if any(over):
+        ax.scatter([], [], s=22, facecolors="none", edgecolors="gray", label=INFEASIBLE_LABEL)
     fronts = []
     for n, load in enumerate(_ordered(set(workloads))):
-        idx = [i for i, w in enumerate(workloads) if w == load]
+        # A design that cannot be built dominates nothing: the front is over the feasible designs.
+        idx = [i for i, w in enumerate(workloads) if w == load and not over[i]]
+        if not idx:
+            continue
         front = [idx[j] for j in pareto_front([xs[i] for i in idx], [ys[i] for i in idx], x_higher_better)]
         many = len(set(workloads)) > 1
         ax.plot([xs[i] for i in front], [ys[i] for i in front], color="black", linewidth=1.0,

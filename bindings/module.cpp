@@ -41,7 +41,8 @@ adept::Isa parse_isa(const std::string& name) {
   if (name == "auto") return adept::Isa::Auto;
   if (name == "portable") return adept::Isa::Portable;
   if (name == "avx512_vnni") return adept::Isa::Avx512Vnni;
-  throw py::value_error("isa must be 'auto', 'portable' or 'avx512_vnni', got '" + name + "'");
+  if (name == "avx2") return adept::Isa::Avx2;
+  throw py::value_error("isa must be 'auto', 'portable', 'avx512_vnni' or 'avx2', got '" + name + "'");
 }
 
 adept::PackedWeights pack(const py::array& qw, int rows, bool wide) {
@@ -114,6 +115,7 @@ PYBIND11_MODULE(_native, m) {
     return d;
   }, "Field names of the C++ GemmSpec / NoiseSpec structs, in declaration order.");
   m.def("avx512_vnni_supported", &adept::avx512_vnni_supported);
+  m.def("avx2_supported", &adept::avx2_supported);
   m.def("resolve_isa", [](const std::string& isa) { return adept::isa_name(adept::resolve_isa(parse_isa(isa))); },
         py::arg("isa"));
   {

@@ -25,6 +25,12 @@ native = pytest.importorskip("adept_core._native", reason="C++ extension not bui
 
 HAS_AVX512 = native.avx512_vnni_supported()
 needs_avx512 = pytest.mark.skipif(not HAS_AVX512, reason="CPU without AVX-512 VNNI: only the portable path exists")
+HAS_AVX2 = native.avx2_supported()
+needs_avx2 = pytest.mark.skipif(not HAS_AVX2, reason="CPU without AVX2")
+#: The SIMD bodies, each compared with the portable one (the definition of the bits) where the CPU has it.
+SIMD_ISAS = [pytest.param("avx512_vnni", marks=needs_avx512), pytest.param("avx2", marks=needs_avx2)]
+#: Every ISA this CPU runs.
+LOCAL_ISAS = ("portable",) + (("avx512_vnni",) if HAS_AVX512 else ()) + (("avx2",) if HAS_AVX2 else ())
 
 NOISES = [NoiseSpec(), NoiseSpec(sigma_const=3.0), NoiseSpec(shot_coeff=0.8), NoiseSpec(rin_coeff=0.02),
           NoiseSpec(1.5, 0.4, 0.01)]
@@ -40,10 +46,13 @@ def _args(core: PhotonicCore, x: np.ndarray, *, isa: str = "auto", threads: int 
     cspec.noise.sigma_const = spec.noise.sigma_const
     cspec.noise.shot_coeff = spec.noise.shot_coeff
     cspec.noise.rin_coeff = spec.noise.rin_coeff
+    # the issue-10 modes (defaults: tensor scaling, coherent detection, independent RIN)
+    cspec.scaling, cspec.analog_gain = spec.scaling, spec.analog_gain
+    cspec.noise.detection, cspec.noise.rin_correlation = spec.noise.detection, spec.noise.rin_correlation
     wide = spec.input_bits > 8 or spec.weight_bits > 8
     packed = native.pack_weights(core.qw, spec.rows, wide)
     lsb = core.full_scale(full_scale) / float(qmax(spec.adc_bits))
-    return (packed, x, cspec, x_scale, lsb, core.w_scale, rng.call_base(seed, call_key), rng.normal_table(), threads,
+    return (packed, x, cspec, x_scale, lsb, np.ascontiguousarray(core.w_scale).reshape(-1), rng.call_base(seed, call_key), rng.normal_table(), threads,
             isa, pool)
 
 
@@ -84,9 +93,9 @@ def test_backend_is_available_and_auto_prefers_it():
     assert get_backend("auto").name == "cpp"
 
 
-@needs_avx512
+@pytest.mark.parametrize("simd_isa", SIMD_ISAS)
 @pytest.mark.parametrize("noise", NOISES, ids=lambda s: f"sc{s.sigma_const}-sh{s.shot_coeff}-rin{s.rin_coeff}")
-def test_simd_path_equals_portable_path(noise):
+def test_simd_path_equals_portable_path(noise, simd_isa):
     gen = np.random.default_rng(7)
     shapes = [(1, 1, 1), (1, 300, 33), (7, 128, 32), (9, 129, 31), (70, 515, 257), (65, 64, 600), (130, 40, 65)]
     bit_sets = [(8, 8, 8), (2, 2, 2), (4, 6, 3), (8, 8, 14), (5, 8, 16)]
@@ -99,22 +108,22 @@ def test_simd_path_equals_portable_path(noise):
             seed = int(gen.integers(0, 2**64, dtype=np.uint64))
             kwargs = dict(seed=seed, call_key=i, full_scale=full_scale)
             portable = _call(core, x, isa="portable", **kwargs)
-            simd = _call(core, x, isa="avx512_vnni", threads=2, **kwargs)
+            simd = _call(core, x, isa=simd_isa, threads=2, **kwargs)
             _assert_same(portable, simd)
             if noise.enabled and i % 2 == 0 and m * k > 1:
                 assert portable[3] > 0  # the clipping branch really ran
 
 
-@needs_avx512
-def test_simd_equals_portable_with_caller_scale_and_saturating_inputs():
+@pytest.mark.parametrize("simd_isa", SIMD_ISAS)
+def test_simd_equals_portable_with_caller_scale_and_saturating_inputs(simd_isa):
     gen = np.random.default_rng(3)
     core, x = _case(gen, 33, 300, 70, PhotonicGemmSpec(rows=100, noise=NoiseSpec(1.0, 0.1, 0.0)))
     x[0, :5] = [0.5, -0.5, 1.5, -2.5, 1e30]  # ties at code boundaries and far beyond the clamp
     for x_scale in (1.0, 0.5, 1e-30):
-        _assert_same(_call(core, x, isa="portable", x_scale=x_scale), _call(core, x, isa="avx512_vnni", x_scale=x_scale))
+        _assert_same(_call(core, x, isa="portable", x_scale=x_scale), _call(core, x, isa=simd_isa, x_scale=x_scale))
 
 
-@pytest.mark.parametrize("isa", ["portable", pytest.param("avx512_vnni", marks=needs_avx512)])
+@pytest.mark.parametrize("isa", ["portable", *SIMD_ISAS])
 def test_adc_ties_round_half_to_even_like_the_oracle(isa):
     # lsb = 2 partial-sum units: every odd noiseless partial sum is an exact tie y / lsb = k + 1/2.
     gen = np.random.default_rng(21)
@@ -160,7 +169,7 @@ def test_env_var_forces_portable_path_and_bits_do_not_change(monkeypatch):
         core(x, backend="cpp")
 
 
-@pytest.mark.parametrize("isa", ["portable", pytest.param("avx512_vnni", marks=needs_avx512)])
+@pytest.mark.parametrize("isa", ["portable", *SIMD_ISAS])
 def test_thread_count_does_not_change_bits(isa):
     gen = np.random.default_rng(9)
     core, x = _case(gen, 200, 300, 530, PhotonicGemmSpec(rows=64, noise=NoiseSpec(1.0, 0.5, 0.01)))
@@ -169,7 +178,7 @@ def test_thread_count_does_not_change_bits(isa):
         _assert_same(one, _call(core, x, isa=isa, threads=threads, seed=4))
 
 
-@pytest.mark.parametrize("isa", ["portable", pytest.param("avx512_vnni", marks=needs_avx512)])
+@pytest.mark.parametrize("isa", ["portable", *SIMD_ISAS])
 def test_worker_pool_does_not_change_bits(isa):
     gen = np.random.default_rng(10)
     core, x = _case(gen, 150, 260, 300, PhotonicGemmSpec(rows=64, noise=NoiseSpec(1.0, 0.5, 0.01)))
@@ -342,7 +351,7 @@ class TestRawBindingRejectsBadInput:
             x = args["x"].copy()
             x[3, 7] = bad
             args["x"] = x
-            for isa in ("portable", "avx512_vnni") if HAS_AVX512 else ("portable",):
+            for isa in LOCAL_ISAS:
                 args["isa"] = isa
                 _, amax, _, _ = native.gemm(**args)
                 assert not np.isfinite(amax)
@@ -377,8 +386,13 @@ class TestRawBindingRejectsBadInput:
             native.pack_weights(np.ones((4, 4), np.int8), 0, False)
 
     def test_requesting_missing_isa_is_an_error(self):
+        # auto: AVX-512 VNNI where present, else AVX2, else portable
+        assert native.resolve_isa("auto") == ("avx512_vnni" if HAS_AVX512 else "avx2" if HAS_AVX2 else "portable")
+        if not HAS_AVX2:
+            with pytest.raises(ValueError, match="AVX2"):
+                native.resolve_isa("avx2")
         if HAS_AVX512:
-            assert native.resolve_isa("auto") == "avx512_vnni"
+            pass
         else:
             with pytest.raises(ValueError, match="AVX-512"):
                 native.resolve_isa("avx512_vnni")
@@ -395,7 +409,7 @@ def test_abfp_reports_max_abs_x_and_stops_on_non_finite_input(bad):
     cspec = native.GemmSpec()
     cspec.rows, cspec.scaling, cspec.analog_gain = 16, "abfp", 2.0
     cspec.noise.sigma_const = 1.0
-    for isa in ("portable", "avx512_vnni") if HAS_AVX512 else ("portable",):
+    for isa in LOCAL_ISAS:
         _, amax, _, _ = native.gemm(native.pack_weights(core.qw, 16, False), x, cspec, 0.0, np.ones(6), core.w_scale.reshape(-1),
                                     1, rng.normal_table(), 1, isa)
         if bad is None:
@@ -414,3 +428,31 @@ def test_int8_weight_code_minus_128_is_refused():
     native.pack_weights(qw, 4, True)  # the int16 path holds it
     qw[5, 1] = -127
     native.pack_weights(qw, 4, False)
+
+
+MODE_SPECS = {  # the issue-10 modes, each with a clipping ADC in some cases
+    "abfp": dict(scaling="abfp", analog_gain=2.0, noise=NoiseSpec(1.5, 0.4, 0.01)),
+    "abfp-g8-quiet": dict(scaling="abfp", analog_gain=8.0),
+    "dual_rail": dict(noise=NoiseSpec(1.5, 0.4, 0.01, detection="dual_rail")),
+    "rin-laser": dict(noise=NoiseSpec(1.5, 0.4, 0.01, rin_correlation="laser")),
+    "abfp-dual-laser": dict(scaling="abfp", analog_gain=4.0,
+                            noise=NoiseSpec(1.5, 0.4, 0.01, detection="dual_rail", rin_correlation="laser")),
+}
+
+
+@pytest.mark.parametrize("simd_isa", SIMD_ISAS)
+@pytest.mark.parametrize("mode", list(MODE_SPECS))
+def test_simd_modes_equal_portable_path(mode, simd_isa):
+    """abfp / dual rail / laser RIN: the SIMD body equals the portable one, bits and clip counts
+    (the portable one equals the NumPy oracle: tests/test_kernel_abfp.py, test_kernel_noise_modes.py)."""
+    gen = np.random.default_rng(len(mode))
+    shapes = [(1, 1, 1), (1, 300, 33), (9, 129, 31), (70, 515, 257), (130, 40, 65), (8, 4, 8)]
+    for i, (m, k, n) in enumerate(shapes):
+        for bits in [(8, 8, 8), (2, 2, 2), (4, 6, 3), (8, 8, 14)]:
+            rows = int(gen.choice([128, 64, 37, 4, 1, 256]))
+            spec = PhotonicGemmSpec(rows=rows, input_bits=bits[0], weight_bits=bits[1], adc_bits=bits[2],
+                                    **MODE_SPECS[mode])
+            core, x = _case(gen, m, k, n, spec)
+            kwargs = dict(seed=int(gen.integers(0, 2**63)), call_key=i)
+            portable = _call(core, x, isa="portable", **kwargs)
+            _assert_same(portable, _call(core, x, isa=simd_isa, threads=2, **kwargs))

@@ -304,6 +304,10 @@ def test_sweep_rows_say_when_a_design_is_over_the_waveguide_limit(tmp_path):
     rows = {r["optics.laser_power_mw"]: r for r in run_sweep(spec, out=tmp_path / "r.parquet", workers=0).table.to_pylist()}
     assert rows[1000.0]["infeasible"] == "" and not rows[1000.0]["error"]
     assert "INFEASIBLE: 46.2 mW per input waveguide" in rows[11000.0]["infeasible"]
+    # The row's error names the reason (issue 10); the metrics stay (tests/test_sweep_infeasible.py).
+    assert rows[11000.0]["error"].startswith("infeasible: 46.2 mW per input waveguide exceeds "
+                                             "optics.max_waveguide_power_mw = 30 mW")
+    assert rows[11000.0]["power_w"] > rows[1000.0]["power_w"] > 0
     assert rows[11000.0]["waveguide_power_mw"] == pytest.approx(link_budget(CFG).waveguide_power_mw)
 
 

@@ -12,7 +12,8 @@ PARETO_Y = "inferences_per_s_per_w"
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "plot", help="plot sweep results (a metric vs an axis, or a Pareto front) as PNG",
-        description="Plot a results file written by `adept sweep`. Rows that failed are left out.")
+        description="Plot a results file written by `adept sweep`. Rows that failed are left out; infeasible designs (error 'infeasible: ...') are drawn hollow "
+                    "and join no Pareto front (--where infeasible= leaves them out).")
     p.add_argument("results", type=Path, help="Parquet results file")
     p.add_argument("--x", help="column on the x axis (an axis of the sweep, or with --pareto a fidelity metric)")
     p.add_argument("--y", help="column on the y axis (a metric, unit in its name)")

@@ -43,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
                        max_points=args.max_points, listen_all=args.listen_all)
     rate = result.computed / result.elapsed_s if result.elapsed_s > 0 and result.computed else 0.0
     print(f"{result.total} points: {result.skipped} already in {out}, {result.computed} computed "
-          f"({result.failed} failed with an error) in {result.elapsed_s:.1f} s ({rate:.1f} points/s)"
+          f"({result.failed} failed with an error"
+          + (f", {result.infeasible} over a physical limit: error 'infeasible: ...', metrics kept"
+             if result.infeasible else "")
+          + f") in {result.elapsed_s:.1f} s ({rate:.1f} points/s)"
           + (f"; {result.lost} lost to worker failures (rerun to retry them)" if result.lost else ""))
     return 1 if result.lost else 0

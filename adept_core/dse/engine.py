@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 
 from ..errors import ConfigError
 from .evaluate import Evaluator, check_builtin, evaluate_point, run_batch
+from .feasibility import is_failure, is_infeasible
 from .points import Point, expand
 from .spec import RESERVED_COLUMNS, SweepSpec, load_spec
 
@@ -51,11 +52,14 @@ class SweepResult:
     computed : int
         Points evaluated by this run (including failed ones).
     failed : int
-        Points recorded with an error message (impossible configs ...).
+        Points recorded with an error message and no metrics (impossible configs ...).
     lost : int
         Points whose task failed even after Dask's retries; not recorded, retried by the next run.
     elapsed_s : float
         Wall time of the evaluation phase (including the start of a LocalCluster).
+    infeasible : int
+        Points evaluated by this run that are over a physical limit (``error`` "infeasible: ...",
+        metrics kept; :mod:`adept_core.dse.feasibility`); not counted in ``failed``.
     """
 
     table: Any
@@ -65,6 +69,7 @@ class SweepResult:
     failed: int
     lost: int
     elapsed_s: float
+    infeasible: int = 0
 
 
 def sweep(spec: SweepSpec | dict | str | os.PathLike[str], client: Any = None,
@@ -172,13 +177,14 @@ def _run(spec: SweepSpec, points: list[Point], store: Any, client: Any, workers:
     invalid = [p for p in todo if p.config is None]
     todo = [p for p in todo if p.config is not None]
     bar = _progress_bar(len(todo) + len(invalid), progress)
-    counts = {"computed": 0, "failed": 0, "lost": 0}
+    counts = {"computed": 0, "failed": 0, "infeasible": 0, "lost": 0}
 
     def record(batch: list[Point], records: list[dict[str, Any]]) -> None:
         rows = [make_row(p, r, version) for p, r in zip(batch, records)]
         store.add(rows)
         counts["computed"] += len(rows)
-        counts["failed"] += sum(1 for row in rows if row["error"])
+        counts["failed"] += sum(1 for row in rows if is_failure(row["error"]))
+        counts["infeasible"] += sum(1 for row in rows if is_infeasible(row["error"]))
         _advance(bar, len(rows), counts, len(todo) + len(invalid))
         if time.monotonic() - store.last_checkpoint >= checkpoint_s:
             store.checkpoint()
@@ -367,6 +373,6 @@ def _advance(bar: Any, n: int, counts: dict[str, int], total: int) -> None:
     if bar is None:
         return
     done = counts["computed"] + counts["lost"]
-    bar.set_postfix(done=counts["computed"], failed=counts["failed"] + counts["lost"], remaining=total - done,
-                    refresh=False)
+    bar.set_postfix(done=counts["computed"], failed=counts["failed"] + counts["lost"],
+                    infeasible=counts["infeasible"], remaining=total - done, refresh=False)
     bar.update(n)

@@ -21,6 +21,7 @@ import numbers
 import time
 from typing import Any, Callable, Mapping
 
+from .feasibility import infeasible_error
 from .points import Point
 from .spec import SweepSpec
 
@@ -58,7 +59,8 @@ def evaluate_point(point: Point) -> dict[str, Any]:
         metrics.update(fidelity_metrics(point))
     if point.config.accelerator == "adept":
         # A design over the waveguide power limit is still evaluated (the preset itself is over it), and
-        # says so in its row: ``infeasible`` holds the reason, empty when the design is within the limit.
+        # says so in its row: ``infeasible`` holds the reason, empty when the design is within the limit;
+        # run_batch turns a reason into the row's error (feasibility.py), the metrics stay.
         from ..hardware.linkbudget import waveguide_limit_note, waveguide_power_mw
 
         metrics["waveguide_power_mw"] = waveguide_power_mw(point.config)
@@ -208,7 +210,9 @@ def run_batch(evaluator: Evaluator, points: list[Point]) -> list[dict[str, Any]]
     """Evaluate ``points`` one after the other; one record per point.
 
     A record is ``{"point_hash", "error", "eval_time_s", **metrics}``;
-    ``error`` is ``""`` on success, else ``"ExceptionType: message"`` and the
+    ``error`` is ``""`` on success, ``"infeasible: reason"`` when the metrics
+    say the design is over a physical limit (the metrics are kept,
+    :mod:`adept_core.dse.feasibility`), else ``"ExceptionType: message"`` and the
     metrics are absent. Only :class:`Exception` is caught: an interrupt or
     the death of the process is not a property of the point.
     """
@@ -220,7 +224,7 @@ def run_batch(evaluator: Evaluator, points: list[Point]) -> list[dict[str, Any]]
             if not isinstance(result, Mapping):
                 raise TypeError(f"the evaluator returned {type(result).__name__}, not a dict of metrics")
             metrics = flatten_metrics(result)
-            error = ""
+            error = infeasible_error(metrics)
         except Exception as exc:  # noqa: BLE001 - any failure of one point is recorded, the sweep goes on
             metrics, error = {}, f"{type(exc).__name__}: {exc}"
         records.append({"point_hash": point.point_hash, "error": error,

@@ -7,7 +7,7 @@ block, on at most ``plan.threads`` C++ threads (never more than the call's work 
 from one pool per backend that grows to the largest team used; see ``cpp/README.md``.
 
 Which instruction set runs the kernel never changes the bits. It is picked at run time
-(AVX-512 VNNI when the CPU has it, else portable C++); ``CppBackend(isa="portable")`` or the
+(AVX-512 VNNI when the CPU has it, else AVX2, else portable C++); ``CppBackend(isa="portable")`` or the
 environment variable ``ADEPT_ISA=portable`` force the portable path (used by the tests).
 """
 
@@ -32,7 +32,7 @@ else:
 #: Must equal ``adept::abi_version()`` of the compiled module.
 ABI_VERSION = 3
 #: Accepted values of ``isa`` / ``ADEPT_ISA``.
-ISA_NAMES = ("auto", "portable", "avx512_vnni")
+ISA_NAMES = ("auto", "portable", "avx512_vnni", "avx2")
 
 
 class ProgrammedWeights:
@@ -62,7 +62,7 @@ class CppBackend:
     Parameters
     ----------
     isa : str or None
-        ``"auto"``, ``"portable"`` or ``"avx512_vnni"``; ``None`` reads ``ADEPT_ISA`` at each call
+        ``"auto"``, ``"portable"``, ``"avx512_vnni"`` or ``"avx2"``; ``None`` reads ``ADEPT_ISA`` at each call
         (default ``"auto"``).
     """
 

@@ -1,7 +1,7 @@
 // Internal interface between the driver (photonic_gemm.cpp: validation, packing, threads) and
-// the per-ISA kernel bodies (kernel_portable.cpp, kernel_avx512.cpp).
+// the per-ISA kernel bodies (kernel_portable.cpp, kernel_avx512.cpp, kernel_avx2.cpp).
 //
-// The AVX-512 translation unit is compiled with -mavx512*; to keep those instructions from
+// The AVX-512 / AVX2 translation units are compiled with -mavx512* / -mavx2; to keep those instructions from
 // leaking into code the portable path runs (ODR merging of inline/template functions), the
 // kernel files use only raw pointers and the internal-linkage helpers of this header: no STL.
 #pragma once
@@ -28,6 +28,8 @@ struct Job {
   // quantized inputs: row r of tile t starts at x + r * x_stride + t * (narrow ? rows4 : rows)
   const std::uint8_t* xq8 = nullptr;
   const std::int16_t* xq16 = nullptr;
+  // AVX2 narrow path: int16 codes in the xq8 layout (tile stride rows4), each group of 4 stored (q0, q2, q1, q3)
+  const std::int16_t* xs16 = nullptr;
   std::int64_t x_stride = 0;
   const std::int8_t* w8 = nullptr;
   const std::int32_t* wsum128 = nullptr;
@@ -138,5 +140,13 @@ void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float 
 void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
                   std::int64_t* clipped);
 }  // namespace avx512
+
+namespace avx2 {
+float absmax(const float* x, std::int64_t count);
+// int16 codes in the layout of Job::xs16 (tile padding: code 0)
+void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::int16_t* out);
+void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
+                  std::int64_t* clipped);
+}  // namespace avx2
 
 }  // namespace adept::detail

@@ -276,10 +276,21 @@ bool avx512_vnni_supported() {
 #endif
 }
 
+bool avx2_supported() {
+#if defined(ADEPT_HAVE_AVX2_KERNEL)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2");
+#else
+  return false;
+#endif
+}
+
 Isa resolve_isa(Isa requested) {
-  if (requested == Isa::Auto) return avx512_vnni_supported() ? Isa::Avx512Vnni : Isa::Portable;
+  if (requested == Isa::Auto)
+    return avx512_vnni_supported() ? Isa::Avx512Vnni : (avx2_supported() ? Isa::Avx2 : Isa::Portable);
   require(requested != Isa::Avx512Vnni || avx512_vnni_supported(),
           "isa 'avx512_vnni' was requested but this CPU does not support AVX-512 VNNI");
+  require(requested != Isa::Avx2 || avx2_supported(), "isa 'avx2' was requested but this CPU does not support AVX2");
   return requested;
 }
 
@@ -288,6 +299,7 @@ std::string isa_name(Isa isa) {
     case Isa::Auto: return "auto";
     case Isa::Portable: return "portable";
     case Isa::Avx512Vnni: return "avx512_vnni";
+    case Isa::Avx2: return "avx2";
   }
   return "?";
 }
@@ -306,6 +318,17 @@ void block_narrow(const Job&, std::int64_t, std::int64_t, std::int64_t, std::int
   throw std::logic_error("AVX-512 kernel not built");
 }
 }  // namespace detail::avx512
+#endif
+#if !defined(ADEPT_HAVE_AVX2_KERNEL)
+namespace detail::avx2 {
+float absmax(const float*, std::int64_t) { throw std::logic_error("AVX2 kernel not built"); }
+void quantize_narrow(const float*, std::int64_t, int, int, float, int, std::int16_t*) {
+  throw std::logic_error("AVX2 kernel not built");
+}
+void block_narrow(const Job&, std::int64_t, std::int64_t, std::int64_t, std::int64_t, double*, std::int64_t*) {
+  throw std::logic_error("AVX2 kernel not built");
+}
+}  // namespace detail::avx2
 #endif
 
 RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, std::int64_t k, const CallPlan& plan,
@@ -346,6 +369,8 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   // The dual-rail light and the laser-common RIN exist in portable C++ only; same bits either way.
   const bool simd = isa == Isa::Avx512Vnni && !w.wide;
   const bool simd_blocks = simd;
+  // AVX2: int16 input codes (vpmaddwd), its own quantizer and block bodies; same bits.
+  const bool avx2 = isa == Isa::Avx2 && !w.wide;
 
   RunStats stats;
   const std::int64_t n = w.n;
@@ -364,7 +389,16 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   std::uint8_t* xq8 = nullptr;  // uninitialised: no pass over M * K bytes before quantizing
   std::uint8_t* xabs8 = nullptr;
   std::vector<std::int16_t> xq16;
-  if (!w.wide) {
+  std::int16_t* xs16 = nullptr;
+  if (avx2) {
+    j.x_stride = static_cast<std::int64_t>(w.tiles) * w.rows4;
+    const auto plane = static_cast<std::size_t>(round_up(m, kMr) * j.x_stride);
+    xs16 = reinterpret_cast<std::int16_t*>(codes.get(plane * sizeof(std::int16_t)));
+    std::fill(xs16 + m * j.x_stride, xs16 + round_up(m, kMr) * j.x_stride, std::int16_t{0});
+    j.xs16 = xs16;
+    j.w8 = w.w8.data();
+    j.wsum128 = w.wsum128.data();
+  } else if (!w.wide) {
     j.x_stride = static_cast<std::int64_t>(w.tiles) * w.rows4;
     // Quantization writes every byte of the first m rows (tile padding included); only the
     // rows that pad m to a multiple of kMr need code 0 here.
@@ -439,7 +473,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   // of the quantize pass, which saves a pass over X. The vector quantizer is defined for NaN/Inf
   // (min/max/cvt, no UB), so the non-finite check can wait until the blocks; the portable one
   // casts to int and must not see them.
-  const bool fused_absmax = abfp && simd;
+  const bool fused_absmax = abfp && (simd || avx2);
   WorkQueue absmax_items(fused_absmax ? 0 : qitems), quantize_items(qitems + 1), blocks(m > 0 && n > 0 ? bm * bn : 0);
   // Every worker derives the same scale from the same partial maxima.
   auto reduce_parts = [&part] {
@@ -455,7 +489,9 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
     // 1. max |x|, per chunk of rows.
     absmax_items.drain([&](std::int64_t i) {
       const std::int64_t r0 = i * kQuantRows, r1 = std::min(m, r0 + kQuantRows);
-      part[i] = simd ? detail::avx512::absmax(x + r0 * k, (r1 - r0) * k) : detail::portable::absmax(x + r0 * k, (r1 - r0) * k);
+      part[i] = simd   ? detail::avx512::absmax(x + r0 * k, (r1 - r0) * k)
+                : avx2 ? detail::avx2::absmax(x + r0 * k, (r1 - r0) * k)
+                       : detail::portable::absmax(x + r0 * k, (r1 - r0) * k);
     });
     absmax_items.wait_done();
     const float a = reduce_parts();
@@ -490,7 +526,9 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
         for (std::int64_t t = 0, k0 = 0; k0 < k; ++t, k0 += w.rows) {
           const std::int64_t len = std::min<std::int64_t>(w.rows, k - k0);
           const float* xs = x + r * k + k0;
-          const float tile_max = simd ? detail::avx512::absmax(xs, len) : detail::portable::absmax(xs, len);
+          const float tile_max = simd   ? detail::avx512::absmax(xs, len)
+                                 : avx2 ? detail::avx2::absmax(xs, len)
+                                        : detail::portable::absmax(xs, len);
           std::uint32_t tile_bits;
           std::memcpy(&tile_bits, &tile_max, sizeof tile_bits);
           chunk_bits = std::max(chunk_bits, tile_bits);
@@ -499,6 +537,8 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
           row_scale[static_cast<std::size_t>(r * w.tiles + t)] = static_cast<double>(bs);
           if (w.wide)
             detail::portable::quantize_wide(xs, len, bs, qx, xq16.data() + r * k + k0);
+          else if (avx2)
+            detail::avx2::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xs16 + r * j.x_stride + t * w.rows4);
           else if (simd)
             detail::avx512::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xq8 + r * j.x_stride + t * w.rows4,
                                             j.xabs8 ? xabs8 + r * j.x_stride + t * w.rows4 : nullptr);
@@ -509,6 +549,8 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
       for (std::int64_t r = i * kQuantRows; r < r1 && !abfp; ++r) {
         if (w.wide)
           detail::portable::quantize_wide(x + r * k, k, scale, qx, xq16.data() + r * k);
+        else if (avx2)
+          detail::avx2::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xs16 + r * j.x_stride);
         else if (simd)
           detail::avx512::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xq8 + r * j.x_stride,
                                           j.xabs8 ? xabs8 + r * j.x_stride : nullptr);
@@ -532,6 +574,8 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
         detail::portable::block_wide(j, m0, m1, n0, n1, scratch, &clipped[worker]);
       else if (simd_blocks)
         detail::avx512::block_narrow(j, m0, m1, n0, n1, scratch, &clipped[worker]);
+      else if (avx2)
+        detail::avx2::block_narrow(j, m0, m1, n0, n1, scratch, &clipped[worker]);
       else
         detail::portable::block_narrow(j, m0, m1, n0, n1, scratch, &clipped[worker]);
     });

@@ -45,7 +45,7 @@ struct GemmSpec {
 class WorkerPool;  // photonic_gemm.hpp
 
 /// Instruction set of the kernel body. The bits never depend on it (tests check).
-enum class Isa { Auto, Portable, Avx512Vnni };
+enum class Isa { Auto, Portable, Avx512Vnni, Avx2 };
 
 /// Everything one call needs, decided by the caller (mirrors CallPlan). Pointers are borrowed.
 struct CallPlan {

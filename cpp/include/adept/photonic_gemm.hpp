@@ -87,10 +87,13 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
 /// True when this CPU (and OS) can run the AVX-512 VNNI path.
 bool avx512_vnni_supported();
 
+/// True when this CPU (and OS) can run the AVX2 path (the fallback when AVX-512 VNNI is missing).
+bool avx2_supported();
+
 /// The ISA ``Isa::Auto`` resolves to on this machine.
 Isa resolve_isa(Isa requested);
 
-/// "portable" / "avx512_vnni".
+/// "portable" / "avx512_vnni" / "avx2".
 std::string isa_name(Isa isa);
 
 /// Version of the binary interface between the binding and adept_core.kernels.cpp_backend.

@@ -1,0 +1,371 @@
+// AVX2 kernel bodies (no AVX-512, no FMA: this file alone is compiled with -mavx2 and nothing
+// else, so the compiler cannot emit a fused multiply-add even by accident). Run only when
+// avx2_supported() says so (runtime dispatch in photonic_gemm.cpp). They reproduce the portable
+// bodies bit for bit: the integer parts are exact, and every floating-point step is the same
+// IEEE operation (vdivps/vdivpd, vsqrtpd, mul, add, round-to-nearest-even), correctly rounded
+// like its scalar twin, in the same order as adc_code() in kernels.hpp.
+//
+// Integer products without VNNI: vpmaddwd multiplies int16 pairs exactly into int32. The input
+// codes are stored as int16 (not u8 + 128), so no column-sum correction is needed; the packed
+// int8 weights ([tile][32-col panel][k/4][32][4]) are sign-extended in registers: one 32-byte load
+// holds 8 columns x 4 k; its low bytes (k0, k2) and high bytes (k1, k3) of each 16-bit word give
+// two int16 vectors A and B. With the inputs of each group of 4 stored in the order (q0, q2, q1, q3),
+// madd(A, bcast32(q0, q2)) + madd(B, bcast32(q1, q3)) = sum over the 4 k of q * w for 8 columns.
+// Bounds: |q|, |w| <= 127, so each pair sum is < 2^15 and a tile sum (<= 4096 rows) < 2^27.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels.hpp"
+
+namespace adept::detail::avx2 {
+
+namespace {
+
+constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;  // rint: ties to even
+
+inline __m256i lowbias32(__m256i x) {
+  x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+  x = _mm256_mullo_epi32(x, _mm256_set1_epi32(0x7FEB352D));
+  x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
+  x = _mm256_mullo_epi32(x, _mm256_set1_epi32(static_cast<int>(0x846CA68Bu)));
+  return _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+}
+
+// The 8 normals z = table[lowbias32(...) >> (32 - kTableBits)] of row key rk, columns [n, n+8).
+inline __m256 normals8(const Job& j, __m256i n_golden, std::uint64_t rk) {
+  const __m256i counter = _mm256_add_epi32(n_golden, _mm256_set1_epi32(static_cast<int>(rk >> 32)));
+  const __m256i h = lowbias32(_mm256_xor_si256(counter, _mm256_set1_epi32(static_cast<int>(rk & 0xFFFFFFFFu))));
+  return _mm256_i32gather_ps(j.table, _mm256_srli_epi32(h, 32 - kTableBits), 4);
+}
+
+struct Consts {
+  __m256d sc2, shot, rin, sigma, qmax, neg_qmax, gain, sign_mask;
+  bool dual_rail = false, rin_common = false;
+};
+
+inline __m256d abs_pd(__m256d v, const Consts& c) { return _mm256_andnot_pd(c.sign_mask, v); }
+
+// Noise + ADC + accumulate for 4 partial sums (doubles) of one row, every lane a real column:
+// the same IEEE operations in the same order as adc_code() (kernels.hpp) and adc8 (kernel_avx512.cpp).
+template <int Kind, bool Abfp>
+inline void adc4(__m256d pd, __m256d z, const double* lsb, double* acc, const Consts& c, std::int64_t& clipped,
+                 const double* cf, __m256d sx, __m256d light, __m256d zc) {
+  __m256d y = pd;
+  if (Kind == kNoiseModes) {  // light = sum |qx||qw| when dual rail, else |p|
+    const __m256d rp = _mm256_mul_pd(c.rin, pd);
+    const __m256d base = _mm256_add_pd(c.sc2, _mm256_mul_pd(c.shot, light));
+    if (c.rin_common)
+      y = _mm256_add_pd(_mm256_add_pd(pd, _mm256_mul_pd(_mm256_sqrt_pd(base), z)), _mm256_mul_pd(rp, zc));
+    else
+      y = _mm256_add_pd(pd, _mm256_mul_pd(_mm256_sqrt_pd(_mm256_add_pd(base, _mm256_mul_pd(rp, rp))), z));
+  } else if (Kind == kNoiseConstSigma) {
+    y = _mm256_add_pd(pd, _mm256_mul_pd(c.sigma, z));
+  } else if (Kind == kNoiseFull) {
+    const __m256d rp = _mm256_mul_pd(c.rin, pd);
+    const __m256d var = _mm256_add_pd(_mm256_add_pd(c.sc2, _mm256_mul_pd(c.shot, abs_pd(pd, c))), _mm256_mul_pd(rp, rp));
+    y = _mm256_add_pd(pd, _mm256_mul_pd(_mm256_sqrt_pd(var), z));
+  }
+  if (Abfp) y = _mm256_mul_pd(y, c.gain);
+  const __m256d r = _mm256_round_pd(_mm256_div_pd(y, _mm256_loadu_pd(lsb)), kRound);
+  const __m256d code = _mm256_min_pd(_mm256_max_pd(r, c.neg_qmax), c.qmax);
+  // |r| > qmax exactly when clamping changed r (r is never NaN: y and lsb are finite, lsb > 0).
+  clipped += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(r, code, _CMP_NEQ_UQ))));
+  if (Abfp)
+    _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), _mm256_mul_pd(code, _mm256_mul_pd(sx, _mm256_loadu_pd(cf)))));
+  else
+    _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), code));
+}
+
+// Epilogue of the 8 columns [n, n+8) of one row (all real columns).
+template <int Kind, bool Abfp>
+inline void epilogue8(const Job& j, __m256i p, __m256 z, std::int64_t n, double* acc, const Consts& c,
+                      std::int64_t& clipped, const double* cf, __m256d sx, __m256i light, __m256d zc) {
+  const __m256d p_lo = _mm256_cvtepi32_pd(_mm256_castsi256_si128(p));
+  const __m256d p_hi = _mm256_cvtepi32_pd(_mm256_extracti128_si256(p, 1));
+  const __m256d z_lo = _mm256_cvtps_pd(_mm256_castps256_ps128(z));
+  const __m256d z_hi = _mm256_cvtps_pd(_mm256_extractf128_ps(z, 1));
+  const __m256d l_lo = c.dual_rail ? _mm256_cvtepi32_pd(_mm256_castsi256_si128(light)) : abs_pd(p_lo, c);
+  const __m256d l_hi = c.dual_rail ? _mm256_cvtepi32_pd(_mm256_extracti128_si256(light, 1)) : abs_pd(p_hi, c);
+  adc4<Kind, Abfp>(p_lo, z_lo, j.lsb_pad + n, acc, c, clipped, cf, sx, l_lo, zc);
+  adc4<Kind, Abfp>(p_hi, z_hi, j.lsb_pad + n + 4, acc + 4, c, clipped, Abfp ? cf + 4 : cf, sx, l_hi, zc);
+}
+
+// The last columns of a block that do not fill 8 lanes: the scalar definition (adc_code), exactly
+// as kernel_portable.cpp's epilogue_row runs it.
+inline void epilogue_tail(const Job& j, const std::int32_t* p, const std::int32_t* light, std::int64_t cols,
+                          std::int64_t t, std::int64_t m, std::int64_t n, double* acc, std::int64_t* clipped) {
+  const std::uint64_t rk = j.noise_kind != kNoiseOff ? row_key(j.base_key, t, m) : 0;
+  const double zc = j.rin_common ? table_normal(j, rk, 0xFFFFFFFFu) : 0.0;
+  for (std::int64_t c = 0; c < cols; ++c) {
+    const double l = j.dual_rail ? static_cast<double>(light[c]) : 0.0;
+    const double code = adc_code(static_cast<double>(p[c]), rk, n + c, j, clipped, l, zc);
+    if (j.abfp)
+      acc[c] = acc[c] + code * (j.row_scale[m * j.tiles + t] * j.col_factor[t * j.n + n + c]);
+    else
+      acc[c] += code;
+  }
+}
+
+inline __m256i bcast32(const std::int16_t* at) {
+  std::int32_t v;
+  std::memcpy(&v, at, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// Exact partial sums of R input rows x 8*NV columns over ``groups`` groups of 4 k, into p (row
+// stride kNr int32). R * NV accumulators + 2 * NV weight vectors + 2 broadcasts <= 16 registers.
+template <int R, int NV>
+__attribute__((noinline)) void micro_kernel(const std::int16_t* xr, std::int64_t x_stride, const std::int8_t* wp,
+                                            int groups, std::int32_t* p) {
+  __m256i a[R][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) a[i][v] = _mm256_setzero_si256();
+  for (int g = 0; g < groups; ++g) {
+    __m256i wa[NV], wb[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + g * kNr * 4 + v * 32));
+      wa[v] = _mm256_srai_epi16(_mm256_slli_epi16(raw, 8), 8);  // k0, k2 of each column
+      wb[v] = _mm256_srai_epi16(raw, 8);                        // k1, k3
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      const __m256i x02 = bcast32(xr + i * x_stride + 4 * g), x13 = bcast32(xr + i * x_stride + 4 * g + 2);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        a[i][v] = _mm256_add_epi32(a[i][v], _mm256_add_epi32(_mm256_madd_epi16(wa[v], x02), _mm256_madd_epi16(wb[v], x13)));
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + i * kNr + 8 * v), a[i][v]);
+}
+
+// Dual rail: the partial sums and the light sum |q||w| of R rows x 8 columns in one pass.
+template <int R>
+__attribute__((noinline)) void micro_kernel_dual(const std::int16_t* xr, std::int64_t x_stride, const std::int8_t* wp,
+                                                 int groups, std::int32_t* p, std::int32_t* pl) {
+  __m256i a[R], l[R];
+#pragma GCC unroll 4
+  for (int i = 0; i < R; ++i) a[i] = l[i] = _mm256_setzero_si256();
+  for (int g = 0; g < groups; ++g) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + g * kNr * 4));
+    const __m256i wa = _mm256_srai_epi16(_mm256_slli_epi16(raw, 8), 8), wb = _mm256_srai_epi16(raw, 8);
+    const __m256i aa = _mm256_abs_epi16(wa), ab = _mm256_abs_epi16(wb);
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) {
+      const __m256i x02 = bcast32(xr + i * x_stride + 4 * g), x13 = bcast32(xr + i * x_stride + 4 * g + 2);
+      a[i] = _mm256_add_epi32(a[i], _mm256_add_epi32(_mm256_madd_epi16(wa, x02), _mm256_madd_epi16(wb, x13)));
+      l[i] = _mm256_add_epi32(l[i], _mm256_add_epi32(_mm256_madd_epi16(aa, _mm256_abs_epi16(x02)),
+                                                     _mm256_madd_epi16(ab, _mm256_abs_epi16(x13))));
+    }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < R; ++i) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + i * kNr), a[i]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pl + i * kNr), l[i]);
+  }
+}
+
+template <int NV>
+void sums_rows(int rows, const std::int16_t* xr, std::int64_t x_stride, const std::int8_t* wp, int groups,
+               std::int32_t* p) {
+  for (int r0 = 0; r0 < rows; r0 += 4) {
+    const std::int16_t* x0 = xr + r0 * x_stride;
+    std::int32_t* p0 = p + r0 * kNr;
+    switch (rows - r0) {
+      case 1: micro_kernel<1, NV>(x0, x_stride, wp, groups, p0); break;
+      case 2: micro_kernel<2, NV>(x0, x_stride, wp, groups, p0); break;
+      case 3: micro_kernel<3, NV>(x0, x_stride, wp, groups, p0); break;
+      default: micro_kernel<4, NV>(x0, x_stride, wp, groups, p0); break;
+    }
+  }
+}
+
+// p[i][c] (and the light pl when dual rail) for rows_here rows and the first ``vecs`` 8-column vectors.
+void partial_sums(bool dual, int rows, int vecs, const std::int16_t* xr, std::int64_t x_stride, const std::int8_t* wp,
+                  int groups, std::int32_t* p, std::int32_t* pl) {
+  if (dual) {
+    for (int v = 0; v < vecs; ++v)
+      for (int r0 = 0; r0 < rows; r0 += 4) {
+        const std::int16_t* x0 = xr + r0 * x_stride;
+        const std::int8_t* w0 = wp + v * 32;
+        std::int32_t* p0 = p + r0 * kNr + 8 * v;
+        std::int32_t* l0 = pl + r0 * kNr + 8 * v;
+        switch (rows - r0) {
+          case 1: micro_kernel_dual<1>(x0, x_stride, w0, groups, p0, l0); break;
+          case 2: micro_kernel_dual<2>(x0, x_stride, w0, groups, p0, l0); break;
+          case 3: micro_kernel_dual<3>(x0, x_stride, w0, groups, p0, l0); break;
+          default: micro_kernel_dual<4>(x0, x_stride, w0, groups, p0, l0); break;
+        }
+      }
+    return;
+  }
+  int v = 0;
+  for (; v + 2 <= vecs; v += 2) sums_rows<2>(rows, xr, x_stride, wp + v * 32, groups, p + 8 * v);
+  if (v < vecs) sums_rows<1>(rows, xr, x_stride, wp + v * 32, groups, p + 8 * v);
+}
+
+template <int Kind, bool Abfp>
+void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
+                       std::int64_t* clipped_out) {
+  const std::int64_t width = n1 - n0;
+  for (std::int64_t i = 0; i < (m1 - m0) * width; ++i) acc[i] = 0.0;
+  Consts c;
+  c.sc2 = _mm256_set1_pd(j.sc2);
+  c.shot = _mm256_set1_pd(j.shot);
+  c.rin = _mm256_set1_pd(j.rin);
+  c.sigma = _mm256_set1_pd(j.sigma_fixed);
+  c.qmax = _mm256_set1_pd(j.qmax_adc);
+  c.neg_qmax = _mm256_set1_pd(-j.qmax_adc);
+  c.gain = _mm256_set1_pd(j.gain);
+  c.sign_mask = _mm256_set1_pd(-0.0);
+  c.dual_rail = Kind == kNoiseModes && j.dual_rail;
+  c.rin_common = Kind == kNoiseModes && j.rin_common;
+  std::int64_t clipped = 0;
+  alignas(32) std::int32_t p[kMr * kNr];
+  alignas(32) std::int32_t pl[kMr * kNr];
+  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i golden = _mm256_set1_epi32(static_cast<int>(kGolden32));
+  const __m256i zero = _mm256_setzero_si256();
+  for (std::int64_t t = 0; t < j.tiles; ++t) {
+    const std::int64_t len = j.k - t * j.rows < j.rows ? j.k - t * j.rows : j.rows;
+    const int groups = static_cast<int>((len + 3) / 4);  // the padding of a short last tile is zero
+    for (std::int64_t np = n0; np < n1; np += kNr) {
+      const std::int8_t* wp = j.w8 + (t * (j.n_pad / kNr) + np / kNr) * j.rows4 * kNr;
+      const std::int64_t cols = n1 - np < kNr ? n1 - np : kNr;
+      const int full = static_cast<int>(cols / 8), vecs = static_cast<int>((cols + 7) / 8);
+      __m256i ng[kNr / 8];
+      for (int v = 0; v < kNr / 8; ++v)
+        ng[v] = _mm256_mullo_epi32(_mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(np + 8 * v)), iota), golden);
+      for (std::int64_t mm = m0; mm < m1; mm += kMr) {
+        const int rows_here = static_cast<int>(m1 - mm < kMr ? m1 - mm : kMr);
+        partial_sums(c.dual_rail, rows_here, vecs, j.xs16 + mm * j.x_stride + t * j.rows4, j.x_stride, wp, groups, p,
+                     pl);
+        // Software pipelining: the normals of row i + 1 are hashed and gathered before row i is
+        // digitised, so the gathers' latency overlaps arithmetic (as in the AVX-512 body).
+        __m256 zn[kNr / 8];
+        for (int v = 0; v < full; ++v)
+          zn[v] = Kind != kNoiseOff ? normals8(j, ng[v], row_key(j.base_key, t, mm)) : _mm256_setzero_ps();
+        for (int i = 0; i < rows_here; ++i) {
+          const std::int64_t m = mm + i;
+          double* acc_row = acc + (m - m0) * width + (np - n0);
+          const std::uint64_t rk = Kind != kNoiseOff ? row_key(j.base_key, t, m) : 0;
+          __m256 zr[kNr / 8];
+          for (int v = 0; v < full; ++v) zr[v] = zn[v];
+          if (Kind != kNoiseOff && i + 1 < rows_here) {
+            const std::uint64_t rk_next = row_key(j.base_key, t, m + 1);
+            for (int v = 0; v < full; ++v) zn[v] = normals8(j, ng[v], rk_next);
+          }
+          const double* cf = Abfp ? j.col_factor + t * j.n + np : nullptr;
+          const __m256d sx = Abfp ? _mm256_set1_pd(j.row_scale[m * j.tiles + t]) : _mm256_setzero_pd();
+          const __m256d zc = c.rin_common ? _mm256_set1_pd(table_normal(j, rk, 0xFFFFFFFFu)) : _mm256_setzero_pd();
+          for (int v = 0; v < full; ++v) {
+            const __m256 z = zr[v];
+            const __m256i pv = _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i * kNr + 8 * v));
+            const __m256i lv = c.dual_rail ? _mm256_load_si256(reinterpret_cast<const __m256i*>(pl + i * kNr + 8 * v)) : zero;
+            epilogue8<Kind, Abfp>(j, pv, z, np + 8 * v, acc_row + 8 * v, c, clipped, Abfp ? cf + 8 * v : cf, sx, lv, zc);
+          }
+          if (full < vecs)
+            epilogue_tail(j, p + i * kNr + 8 * full, pl + i * kNr + 8 * full, cols - 8 * full, t, m, np + 8 * full,
+                          acc_row + 8 * full, &clipped);
+        }
+      }
+    }
+  }
+  *clipped_out += clipped;
+  if (Abfp) {  // already dequantized tile by tile
+    for (std::int64_t m = m0; m < m1; ++m)
+      for (std::int64_t col = 0; col < width; ++col) j.y[m * j.n + n0 + col] = static_cast<float>(acc[(m - m0) * width + col]);
+    return;
+  }
+  for (std::int64_t m = m0; m < m1; ++m)
+    for (std::int64_t col = 0; col < width; ++col)
+      j.y[m * j.n + n0 + col] = static_cast<float>(acc[(m - m0) * width + col] * j.factor[n0 + col]);
+}
+
+inline __m256i lanes8(std::int64_t count) {
+  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count < 8 ? count : 8)), iota);
+}
+
+}  // namespace
+
+float absmax(const float* x, std::int64_t count) {
+  // Unsigned integer max over the bit patterns of |x| (as the AVX-512 body): any NaN wins.
+  const __m256i magnitude = _mm256_set1_epi32(0x7FFFFFFF);
+  __m256i b0 = _mm256_setzero_si256(), b1 = b0, b2 = b0, b3 = b0;
+  std::int64_t i = 0;
+  for (; i + 32 <= count; i += 32) {
+    b0 = _mm256_max_epu32(b0, _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i)), magnitude));
+    b1 = _mm256_max_epu32(b1, _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i + 8)), magnitude));
+    b2 = _mm256_max_epu32(b2, _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i + 16)), magnitude));
+    b3 = _mm256_max_epu32(b3, _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i + 24)), magnitude));
+  }
+  for (; i < count; i += 8) {
+    const __m256i v = _mm256_maskload_epi32(reinterpret_cast<const int*>(x + i), lanes8(count - i));
+    b0 = _mm256_max_epu32(b0, _mm256_and_si256(v, magnitude));
+  }
+  const __m256i b = _mm256_max_epu32(_mm256_max_epu32(b0, b1), _mm256_max_epu32(b2, b3));
+  alignas(32) std::uint32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), b);
+  std::uint32_t bits = 0;
+  for (std::uint32_t v : lanes) bits = v > bits ? v : bits;
+  float result;
+  std::memcpy(&result, &bits, sizeof result);
+  return result;
+}
+
+void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::int16_t* out) {
+  const __m256 s = _mm256_set1_ps(scale);
+  const __m256 hi = _mm256_set1_ps(static_cast<float>(qmax)), lo = _mm256_set1_ps(-static_cast<float>(qmax));
+  // Each group of 4 codes is stored (q0, q2, q1, q3): the pairs the micro-kernel broadcasts.
+  const __m256i order = _mm256_setr_epi32(0, 2, 1, 3, 4, 6, 5, 7);
+  for (std::int64_t k0 = 0, t = 0; k0 < k; k0 += rows, ++t) {
+    std::int16_t* dst = out + t * rows4;
+    const std::int64_t len = k - k0 < rows ? k - k0 : rows;
+    for (std::int64_t i = 0; i < len; i += 8) {
+      // Lanes past len load 0 and give code 0 (the padding). clamp(rint(v)) == rint(clamp(v)) for
+      // integer bounds, and max/min turn NaN into -qmax (defined; the driver stops on non-finite
+      // maxima before any result is used). vcvtps2dq rounds to nearest even (default MXCSR), as rint.
+      const __m256 v = _mm256_div_ps(_mm256_maskload_ps(x + k0 + i, lanes8(len - i)), s);
+      __m256i code = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi));
+      code = _mm256_permutevar8x32_epi32(code, order);
+      const __m128i packed = _mm_packs_epi32(_mm256_castsi256_si128(code), _mm256_extracti128_si256(code, 1));
+      if (i + 8 <= rows4) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), packed);
+      } else {  // rows4 - i is 4: the last group of the tile
+        alignas(16) std::int16_t tmp[8];
+        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), packed);
+        std::memcpy(dst + i, tmp, static_cast<std::size_t>(rows4 - i) * sizeof(std::int16_t));
+      }
+    }
+    const std::int64_t written = (len + 7) / 8 * 8;
+    for (std::int64_t i = written; i < rows4; ++i) dst[i] = 0;
+  }
+}
+
+void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
+                  std::int64_t* clipped) {
+  switch (j.noise_kind) {
+    case kNoiseOff:
+      return j.abfp ? block_narrow_impl<kNoiseOff, true>(j, m0, m1, n0, n1, acc, clipped)
+                    : block_narrow_impl<kNoiseOff, false>(j, m0, m1, n0, n1, acc, clipped);
+    case kNoiseConstSigma:
+      return j.abfp ? block_narrow_impl<kNoiseConstSigma, true>(j, m0, m1, n0, n1, acc, clipped)
+                    : block_narrow_impl<kNoiseConstSigma, false>(j, m0, m1, n0, n1, acc, clipped);
+    case kNoiseModes:
+      return j.abfp ? block_narrow_impl<kNoiseModes, true>(j, m0, m1, n0, n1, acc, clipped)
+                    : block_narrow_impl<kNoiseModes, false>(j, m0, m1, n0, n1, acc, clipped);
+    default:
+      return j.abfp ? block_narrow_impl<kNoiseFull, true>(j, m0, m1, n0, n1, acc, clipped)
+                    : block_narrow_impl<kNoiseFull, false>(j, m0, m1, n0, n1, acc, clipped);
+  }
+}
+
+}  // namespace adept::detail::avx2
