@@ -39,6 +39,7 @@ from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
 from .onnx_batch import batch_meta
+from .onnx_control_flow import CONTROL_FLOW_OPS, import_control_flow
 from .onnx_einsum import RunOnReference
 from .ops import EXCLUDED_OPS, EXPANDED_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 
@@ -279,6 +280,9 @@ class _Importer:
             if value and value not in self.shapes:
                 raise ShapeError(f"node {name!r} ({node.op_type}) reads {value!r}, which has no known shape "
                                  "(produced by an unsupported output or never defined)")
+        if node.op_type in CONTROL_FLOW_OPS:  # before folding: a body may read outer run-time values
+            import_control_flow(self, node, name)
+            return
         if self._foldable(node):
             self._fold(node, name)
             return
@@ -348,7 +352,7 @@ class _Importer:
         return Node(name, node.op_type, tuple(inputs), tuple(node.output), attrs)
 
     def _foldable(self, node: onnx.NodeProto) -> bool:
-        if node.op_type == "Shape":
+        if node.op_type in ("Shape", "Size"):
             return not _is_dynamic(self.shapes[node.input[0]])  # known at import unless bound at run time
         return all(not i or i in self.consts for i in node.input)
 
@@ -358,6 +362,8 @@ class _Importer:
             attrs = _attributes(node)
             start, end = attrs.get("start", 0), attrs.get("end", len(shape))
             self._set_const(node.output[0], shape[start:end])
+        elif node.op_type == "Size":  # like Shape: known from the bound shape (an If on it then folds)
+            self._set_const(node.output[0], np.asarray(math.prod(self.shapes[node.input[0]]), dtype=np.int64))
         else:
             # Shapes first, so a fold that would create a huge tensor (ConstantOfShape [3e9]) fails here.
             self._infer(node, name, dynamic_ok=True)

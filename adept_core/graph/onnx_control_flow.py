@@ -1,0 +1,378 @@
+"""ONNX control flow (If, Loop, Scan): folded at import when the condition is known, else run per call.
+
+Import (:func:`import_control_flow`, called by the importer for every If / Loop / Scan node):
+
+* **If on a known condition** (a constant, or a value folded from initializers and shapes, which the
+  importer already knows when it binds the model to its input shapes): the taken branch is
+  **inlined** into the Graph. Its nodes are imported one by one like any other node (so a Conv or
+  MatMul in the branch gets the photonic core and is charged by the scheduler); names the branch
+  defines get the prefix ``"<if node>/"`` (unique in the Graph); names it reads from the outer scope
+  stay as they are; each branch output becomes an ``Identity`` onto the If's output.
+* **Otherwise** (If on a run-time condition, every Loop and Scan) the node becomes one Graph node
+  run on the ASIC by :func:`run_control_flow`. Its inputs are the ONNX inputs plus every outer-scope
+  value its bodies read (so the executor keeps those alive and passes them in); the serialized
+  NodeProto rides in the ``onnx_control_flow`` attribute.
+
+Run time (:func:`run_control_flow`): adept drives the iteration itself - picks the If branch, carries
+Loop state, slices Scan inputs along their axes and directions, stacks scan outputs - and evaluates
+each body as a model with the ``onnx`` reference evaluator (outer-scope values are extra inputs of
+that model, one evaluator per node and body cached in the executor's ``node_cache``). Untrusted
+iteration counts are bounded: a Loop trip count (or a condition-only Loop) may run at most
+:data:`MAX_ITERATIONS` iterations, and stacked scan outputs must fit the graph's ``max_elements``
+budget; past either, :class:`~adept_core.errors.ShapeError` names the node - checked before each
+iteration, so a ``2**62``-trip Loop fails at once instead of hanging.
+
+Limitation (documented in ``docs/executor.md``): GEMMs inside a *run-time* body run on the reference
+kernel in float32 and are not charged to the photonic core; fold the condition at import where you
+can. Loops over sequences / optionals stay excluded (non-tensor types).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+CONTROL_FLOW_OPS = frozenset({"If", "Loop", "Scan"})
+
+#: Most iterations one run-time Loop (or Scan) may run. An untrusted model can ask for 2**62 trips;
+#: 2**20 covers every sequence length a DNN inference loop uses (tokens, frames, Range steps).
+MAX_ITERATIONS = 1 << 20
+
+#: The executor attribute holding the serialized ONNX node (its bodies) of a run-time node.
+PROTO_ATTR = "onnx_control_flow"
+
+
+def _subgraphs(node):
+    from onnx import AttributeProto
+
+    for attr in node.attribute:
+        if attr.type == AttributeProto.GRAPH:
+            yield attr.g
+        elif attr.type == AttributeProto.GRAPHS:
+            yield from attr.graphs
+
+
+def outer_names(graph) -> list[str]:
+    """Names ``graph`` (or a nested body) reads but does not define: its outer-scope values, in order."""
+    defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    defined |= {t.values.name for t in graph.sparse_initializer}
+    seen, out = set(), []
+
+    def need(name):
+        if name and name not in defined and name not in seen:
+            seen.add(name)
+            out.append(name)
+
+    for node in graph.node:
+        for name in node.input:
+            need(name)
+        for sub in _subgraphs(node):
+            for name in outer_names(sub):
+                need(name)
+        defined.update(o for o in node.output if o)
+    for o in graph.output:
+        need(o.name)
+    return out
+
+
+def node_outer_names(node) -> list[str]:
+    names, seen = [], set(node.input)
+    for sub in _subgraphs(node):
+        for name in outer_names(sub):
+            if name not in seen:
+                seen.add(name)
+                names.append(name)
+    return names
+
+
+# -- import -------------------------------------------------------------------------------------
+def import_control_flow(imp, node, name: str) -> None:
+    """Import one If / Loop / Scan node into the importer ``imp`` (inline a known If, else a run-time node)."""
+    from ..errors import ShapeError
+
+    if node.op_type == "If" and node.input[0] in imp.consts:
+        cond = np.asarray(imp.consts[node.input[0]])
+        if cond.size != 1:
+            raise ShapeError(f"node {name!r} (If): its condition {node.input[0]!r} has {cond.size} elements; "
+                             "ONNX requires a single boolean")
+        branch = next(a.g for a in node.attribute if a.name == ("then_branch" if bool(cond.reshape(())) else
+                                                                  "else_branch"))
+        _inline(imp, node, name, branch)
+        return
+    for value in node_outer_names(node):
+        if value not in imp.shapes:
+            raise ShapeError(f"node {name!r} ({node.op_type}): its body reads {value!r}, which has no known "
+                             "shape in the outer scope")
+    _run_time_node(imp, node, name)
+
+
+def _inline(imp, node, name: str, branch) -> None:
+    from onnx import helper, numpy_helper
+
+    from .onnx_import import MAX_ELEMENTS  # noqa: F401  (the budget is the importer's own)
+
+    rename: dict[str, str] = {}
+
+    def local(value: str) -> str:
+        new = f"{name}/{value}"
+        while new in imp.shapes or new in rename.values():
+            new += "_"
+        rename[value] = new
+        return new
+
+    for init in branch.initializer:
+        imp._check_budget(tuple(init.dims), f"initializer {init.name!r} of the taken branch of {name!r}")
+        imp._set_const(local(init.name), numpy_helper.to_array(init))
+    for index, inner in enumerate(branch.node):
+        copy = helper.make_node("Identity", [], [])
+        copy.CopyFrom(inner)
+        for j, value in enumerate(copy.input):
+            if value in rename:
+                copy.input[j] = rename[value]
+        for sub in _subgraphs(copy):
+            _rename_reads(sub, rename)
+        for j, value in enumerate(copy.output):
+            if value:
+                copy.output[j] = local(value)
+        imp._import_node(copy, f"{name}/{inner.name or inner.op_type}_{index}")
+    for k, (inner_out, out) in enumerate(zip(branch.output, node.output)):
+        if out:
+            ident = helper.make_node("Identity", [rename.get(inner_out.name, inner_out.name)], [out])
+            imp._import_node(ident, f"{name}/output_{k}")
+
+
+def _rename_reads(graph, rename: dict) -> None:
+    """Point a nested body's outer-scope reads at the inlined (renamed) values, respecting shadowing."""
+    shadow = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    for inner in graph.node:
+        for j, value in enumerate(inner.input):
+            if value in rename and value not in shadow:
+                inner.input[j] = rename[value]
+        for sub in _subgraphs(inner):
+            _rename_reads(sub, {k: v for k, v in rename.items() if k not in shadow})
+        shadow.update(inner.output)
+    for out in graph.output:
+        if out.name in rename and out.name not in shadow:
+            out.name = rename[out.name]
+
+
+def _run_time_node(imp, node, name: str) -> None:
+    from onnx import helper
+
+    from .ir import Node
+
+    from ..errors import ShapeError
+
+    try:
+        imp._infer(node, name, dynamic_ok=True)
+    except ShapeError:
+        pass  # node inference cannot see the bodies' outer scope: the outputs' shapes are bound at run time
+    # Element types the node inference left unknown come from the body's declared outputs.
+    body = next(a.g for a in node.attribute if a.name in ("then_branch", "body"))
+    declared = list(body.output[1:]) if node.op_type == "Loop" else list(body.output)
+    for k, out in enumerate(node.output):
+        if not out:
+            continue
+        if out not in imp.shapes:
+            imp.shapes[out] = None
+        if not imp.elem_types.get(out) and k < len(declared):
+            imp.elem_types[out] = declared[k].type.tensor_type.elem_type
+    dtypes = []
+    for out in node.output:
+        elem = imp.elem_types.get(out, 0) if out else 0
+        dtypes.append(np.dtype(helper.tensor_dtype_to_np_dtype(elem)).name if elem else "")
+    inputs = list(node.input) + node_outer_names(node)
+    attrs = {PROTO_ATTR: node.SerializeToString(), "onnx_opset": imp.opset, "onnx_out_dtypes": dtypes,
+             "onnx_explicit_inputs": len(node.input)}
+    imp.nodes.append(Node(name, node.op_type, tuple(inputs), tuple(node.output), attrs))
+
+
+# -- run time -----------------------------------------------------------------------------------
+def _body_runner(ctx, node, key: str, body, outer: dict):
+    """A callable feeds -> outputs for ``body`` (cached per node and body)."""
+    cache_key = ("control_flow", node.name, key)
+    cached = ctx.node_cache.get(cache_key)
+    if cached is None:
+        from onnx import helper
+        from onnx.reference import ReferenceEvaluator
+
+        graph = type(body)()
+        graph.CopyFrom(body)
+        for value, array in outer.items():
+            a = np.asarray(array)
+            graph.input.append(helper.make_tensor_value_info(value, helper.np_dtype_to_tensor_dtype(a.dtype),
+                                                             a.shape))
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", int(node.attrs["onnx_opset"]))])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            evaluator = ReferenceEvaluator(model)
+        names = [i.name for i in body.input]
+        cached = ctx.node_cache[cache_key] = (evaluator, names)
+    evaluator, names = cached
+
+    def run(values):
+        feeds = dict(outer)
+        feeds.update((n, v) for n, v in zip(names, values) if n)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return [np.asarray(v) for v in evaluator.run(None, feeds)]
+
+    return run
+
+
+def run_control_flow(node, args, ctx):
+    """Run a run-time If / Loop / Scan Graph node (see the module docstring)."""
+    import onnx
+    from onnx import helper
+
+    from ..errors import ShapeError
+
+    proto = onnx.NodeProto.FromString(node.attrs[PROTO_ATTR])
+    n_explicit = int(node.attrs["onnx_explicit_inputs"])
+    explicit = list(args[:n_explicit])
+    outer = {n: a for n, a in zip(node.inputs[n_explicit:], args[n_explicit:])}
+    attrs = {a.name: (a.g if a.type == onnx.AttributeProto.GRAPH else helper.get_attribute_value(a))
+             for a in proto.attribute}
+    budget = int(ctx.graph.meta.get("max_elements", 1 << 30))
+    if node.op == "If":
+        cond = np.asarray(explicit[0])
+        if cond.size != 1:
+            raise ShapeError(f"node {node.name!r} (If): the condition has {cond.size} elements, not one")
+        key = "then_branch" if bool(cond.reshape(())) else "else_branch"
+        outs = _body_runner(ctx, node, key, attrs[key], outer)([])
+    elif node.op == "Loop":
+        outs = _loop(node, explicit, attrs["body"], outer, ctx, budget)
+    else:
+        outs = _scan(node, explicit, attrs, outer, ctx, budget)
+    dtypes = node.attrs.get("onnx_out_dtypes") or []
+    result = []
+    for j, value in enumerate(outs[:len(node.outputs)]):
+        want = dtypes[j] if j < len(dtypes) and dtypes[j] else None
+        result.append(value.astype(want) if want is not None and value.dtype != np.dtype(want) else value)
+    return tuple(result)
+
+
+def _loop(node, explicit, body, outer, ctx, budget):
+    from ..errors import ShapeError
+
+    trip = explicit[0] if len(explicit) > 0 else None
+    cond = explicit[1] if len(explicit) > 1 else None
+    state = list(explicit[2:])
+    max_trip = None if trip is None or (isinstance(trip, np.ndarray) and trip.size == 0) else int(
+        np.asarray(trip).reshape(()))
+    if max_trip is not None and max_trip > MAX_ITERATIONS:
+        raise ShapeError(f"node {node.name!r} (Loop) asks for {max_trip:,} iterations, over the limit of "
+                         f"{MAX_ITERATIONS:,} (adept_core.graph.onnx_control_flow.MAX_ITERATIONS), a guard "
+                         "against model files that would never finish")
+    keep_going = True if cond is None or np.asarray(cond).size == 0 else bool(np.asarray(cond).reshape(()))
+    run = _body_runner(ctx, node, "body", body, outer)
+    n_state = len(state)
+    scans: list[list[np.ndarray]] = []
+    scan_elements = 0
+    i = 0
+    while keep_going and (max_trip is None or i < max_trip):
+        if i >= MAX_ITERATIONS:
+            raise ShapeError(f"node {node.name!r} (Loop) is still running after {MAX_ITERATIONS:,} iterations "
+                             "(its condition never turned false), the limit of "
+                             "adept_core.graph.onnx_control_flow.MAX_ITERATIONS")
+        outs = run([np.array(i, dtype=np.int64), np.array(keep_going, dtype=np.bool_)] + state)
+        keep_going = bool(np.asarray(outs[0]).reshape(()))
+        state = outs[1:1 + n_state]
+        per_iter = outs[1 + n_state:]
+        if not scans:
+            scans = [[] for _ in per_iter]
+        for acc, v in zip(scans, per_iter):
+            acc.append(v)
+        scan_elements += sum(int(v.size) for v in per_iter)
+        if scan_elements > budget:
+            raise ShapeError(f"node {node.name!r} (Loop): its scan outputs reach {scan_elements:,} elements after "
+                             f"{i + 1} iterations, over the budget of {budget:,}; raise it with "
+                             "from_onnx(..., max_elements=N)")
+        i += 1
+    n_scan = len(body.output) - 1 - n_state
+    stacked = []
+    for k in range(n_scan):
+        if scans and scans[k]:
+            stacked.append(np.stack(scans[k]))
+        else:  # zero iterations: an empty stack of the body's declared element type
+            elem = body.output[1 + n_state + k].type.tensor_type.elem_type
+            from onnx import helper
+            stacked.append(np.zeros((0,), dtype=helper.tensor_dtype_to_np_dtype(elem) if elem else np.float32))
+    return list(state) + stacked
+
+
+def _scan(node, explicit, attrs, outer, ctx, budget):
+    from ..errors import ShapeError
+
+    body = attrs["body"]
+    n_scan_in = int(attrs["num_scan_inputs"])
+    opset = int(node.attrs["onnx_opset"])
+    run = _body_runner(ctx, node, "body", body, outer)
+    if opset < 9:
+        # Scan-8: a leading optional sequence_lens input, a batch axis 0 on every state and scan value,
+        # the sequence on axis 1: run each batch row as a Scan-9 would.
+        seq_lens, rest = explicit[0], explicit[1:]
+        n_state = len(rest) - n_scan_in
+        states, xs = rest[:n_state], rest[n_state:]
+        dirs = list(attrs.get("directions") or [0] * n_scan_in)
+        batch = (states + xs)[0].shape[0]
+        rows = []
+        for b in range(batch):
+            length = None if seq_lens is None or np.asarray(seq_lens).size == 0 else int(seq_lens[b])
+            x_b = [x[b] if length is None else x[b, :length] for x in xs]
+            rows.append(_scan_steps(node, run, [s[b] for s in states], x_b, dirs, None, None,
+                                    len(body.output) - n_state, budget))
+        full = max(xs[0].shape[1], 0) if xs else 0
+        out = []
+        for k in range(len(rows[0])):
+            parts = [r[k] for r in rows]
+            if k >= n_state:  # scan outputs: pad short sequences with zeros to the full length
+                parts = [np.pad(p, [(0, full - p.shape[0])] + [(0, 0)] * (p.ndim - 1)) if p.shape[0] < full else p
+                         for p in parts]
+            out.append(np.stack(parts))
+        return out
+    n_state = len(explicit) - n_scan_in
+    state, xs = list(explicit[:n_state]), list(explicit[n_state:])
+    in_axes = list(attrs.get("scan_input_axes") or [0] * n_scan_in)
+    in_dirs = list(attrs.get("scan_input_directions") or [0] * n_scan_in)
+    n_scan_out = len(body.output) - n_state
+    out_axes = list(attrs.get("scan_output_axes") or [0] * n_scan_out)
+    out_dirs = list(attrs.get("scan_output_directions") or [0] * n_scan_out)
+    xs = [np.moveaxis(x, ax if ax >= 0 else ax + x.ndim, 0) for x, ax in zip(xs, in_axes)]
+    return _scan_steps(node, run, state, xs, in_dirs, out_dirs, out_axes, n_scan_out, budget)
+
+
+def _scan_steps(node, run, state, xs, in_dirs, out_dirs, out_axes, n_scan_out, budget):
+    """Scan-9 semantics over ``xs`` whose sequence axis is 0: final states, then the scan outputs."""
+    from ..errors import ShapeError
+
+    n_state = len(state)
+    out_dirs = out_dirs or [0] * n_scan_out
+    out_axes = out_axes or [0] * n_scan_out
+    lengths = {x.shape[0] for x in xs}
+    if len(lengths) != 1:
+        raise ShapeError(f"node {node.name!r} (Scan): scan inputs disagree on the sequence length {sorted(lengths)}")
+    steps = lengths.pop()
+    if steps > MAX_ITERATIONS:
+        raise ShapeError(f"node {node.name!r} (Scan) would run {steps:,} iterations, over the limit of "
+                         f"{MAX_ITERATIONS:,} (adept_core.graph.onnx_control_flow.MAX_ITERATIONS)")
+    scans: list[list[np.ndarray]] = [[] for _ in range(n_scan_out)]
+    scan_elements = 0
+    for t in range(steps):
+        step = [x[steps - 1 - t] if d else x[t] for x, d in zip(xs, in_dirs)]
+        outs = run(list(state) + step)
+        state = outs[:n_state]
+        for acc, v in zip(scans, outs[n_state:]):
+            acc.append(v)
+            scan_elements += int(v.size)
+        if scan_elements > budget:
+            raise ShapeError(f"node {node.name!r} (Scan): its scan outputs reach {scan_elements:,} elements, over "
+                             f"the budget of {budget:,}; raise it with from_onnx(..., max_elements=N)")
+    stacked = []
+    for acc, ax, d in zip(scans, out_axes, out_dirs):
+        if not acc:
+            raise ShapeError(f"node {node.name!r} (Scan): a zero-length sequence has no scan output shape")
+        y = np.stack(acc[::-1] if d else acc)
+        stacked.append(np.moveaxis(y, 0, ax if ax >= 0 else ax + y.ndim))
+    return list(state) + stacked
