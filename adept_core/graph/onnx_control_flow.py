@@ -86,6 +86,28 @@ def node_outer_names(node) -> list[str]:
     return names
 
 
+def bind_input_values(imp, values: dict) -> None:
+    """Graph inputs whose values are given at bind time become constants of the importer ``imp``."""
+    from onnx import helper
+
+    from ..errors import ShapeError
+
+    declared = {i.name: i for i in imp.proto.graph.input if i.name not in imp.consts}
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise ShapeError(f"input_values names {unknown}, but the model's inputs are {sorted(declared)}")
+    for value_name, value in values.items():
+        if not isinstance(value, (np.ndarray, np.generic)):
+            raise ShapeError(f"input_values[{value_name!r}] must be a numpy array, got {type(value).__name__}")
+        a = np.asarray(value)
+        want = declared[value_name].type.tensor_type.elem_type
+        if want and helper.np_dtype_to_tensor_dtype(a.dtype) != want:
+            raise ShapeError(f"input_values[{value_name!r}] has dtype {a.dtype}, but the model declares "
+                             f"{np.dtype(helper.tensor_dtype_to_np_dtype(want))} (adept never casts silently)")
+        imp._check_budget(a.shape, f"input_values[{value_name!r}]")
+        imp._set_const(value_name, a.copy())
+
+
 # -- import -------------------------------------------------------------------------------------
 def import_control_flow(imp, node, name: str) -> None:
     """Import one If / Loop / Scan node into the importer ``imp`` (inline a known If, else a run-time node)."""

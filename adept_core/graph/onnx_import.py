@@ -39,7 +39,7 @@ from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
 from .onnx_batch import batch_meta
-from .onnx_control_flow import CONTROL_FLOW_OPS, import_control_flow
+from .onnx_control_flow import CONTROL_FLOW_OPS, bind_input_values, import_control_flow
 from .onnx_einsum import RunOnReference
 from .ops import EXCLUDED_OPS, EXPANDED_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 
@@ -60,7 +60,7 @@ _MIN_OPSET = 7
 
 def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, *,
               external_data_dir: str | os.PathLike | None = None, max_elements: int = MAX_ELEMENTS,
-              batch_axes: dict | None = None) -> Graph:
+              batch_axes: dict | None = None, input_values: dict | None = None) -> Graph:
     """Import an ONNX model as a :class:`~adept_core.graph.ir.Graph`.
 
     Parameters
@@ -85,6 +85,10 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, 
         batch is not on axis 0 or not declared symbolic; sets ``meta["batch"]``
         (inferences per run, what the cost model divides by) and
         ``meta["batch_axes"]`` (see :mod:`adept_core.graph.onnx_batch`).
+    input_values : dict, optional
+        Graph input name -> NumPy array bound at import ("bind time"): the input becomes a constant
+        (and is no longer a graph input), so what is computed from it folds - e.g. an ``If`` on a
+        sample-rate input is inlined with its taken branch (see :mod:`adept_core.graph.onnx_control_flow`).
 
     Raises
     ------
@@ -104,7 +108,8 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, 
     graph_name = name or (Path(source).stem if source else proto.graph.name) or "onnx_model"
     if isinstance(max_elements, bool) or not isinstance(max_elements, int) or max_elements < 1:
         raise ShapeError(f"max_elements must be a positive integer, got {max_elements!r}")
-    return _Importer(proto, opset, input_shapes or {}, max_elements).run(graph_name, source, batch_axes)
+    return _Importer(proto, opset, input_shapes or {}, max_elements, input_values or {}).run(
+        graph_name, source, batch_axes)
 
 
 def _load(model, external_data_dir=None) -> tuple[onnx.ModelProto, str | None]:
@@ -169,7 +174,8 @@ def _default_opset(proto: onnx.ModelProto) -> int:
 
 
 class _Importer:
-    def __init__(self, proto: onnx.ModelProto, opset: int, input_shapes: dict, max_elements: int = MAX_ELEMENTS):
+    def __init__(self, proto: onnx.ModelProto, opset: int, input_shapes: dict, max_elements: int = MAX_ELEMENTS,
+                 input_values: dict | None = None):
         self.proto = proto
         self.max_elements = max_elements
         self.opset = opset
@@ -180,6 +186,7 @@ class _Importer:
         self.nodes = []
         self.folded = 0
         self._read_initializers()
+        bind_input_values(self, input_values or {})
         self.inputs, self.input_dtypes = self._read_inputs(input_shapes)
 
     # -- setup --------------------------------------------------------------------------------
