@@ -38,7 +38,6 @@ KNOWN_FAILURES = {
     "test_affine_grid_2d_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
     "test_affine_grid_3d_align_corners_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
     "test_affine_grid_3d_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
-    "test_lstm_with_peepholes": "sequence_lens is a graph input (known only at run time); the canonical LSTM needs it at import. Peepholes themselves run (tests/test_onnx_photonic_rewrites.py)",
     # investigated (issue 9 section 2): the real reason of each
     "test_maxpool_2d_uint8": "uint8 MaxPool: the canonical ASIC pool computes in float32 and returns float32, the test wants uint8",
     "test_operator_add_broadcast": "float64 test data is uninitialised memory (values such as 5.9e+199 and 6.9e-310) that overflow / flush in the ASIC's float32; the output is float32 where the test wants float64",

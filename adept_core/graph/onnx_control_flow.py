@@ -108,6 +108,41 @@ def bind_input_values(imp, values: dict) -> None:
         imp._set_const(value_name, a.copy())
 
 
+#: Integer inputs up to this many elements may be bound by value (a rate, a mode flag, sequence lengths).
+BIND_MAX_ELEMENTS = 1024
+
+_RNN_OPS = ("LSTM", "GRU", "RNN")
+_COMPARISONS = ("Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Not", "Cast")
+
+
+def bind_time_inputs(model, input_names) -> list[str]:
+    """Graph inputs the ONNX backend binds by value at import, one import per distinct value.
+
+    Two kinds, both small integer / boolean tensors whose value decides the graph's structure:
+    an RNN's ``sequence_lens`` (the canonical LSTM / GRU / RNN takes the lengths at import), and an
+    input that is an ``If`` condition directly or through one comparison (a speech VAD's
+    ``Equal(sr, 16000) -> If``), so the taken branch is inlined and its Conv / LSTM reach the
+    photonic core. Any other input stays a run-time value.
+    """
+    from onnx import TensorProto
+
+    names = set(input_names)
+    dtypes = {i.name: i.type.tensor_type.elem_type for i in model.graph.input}
+    small_int = {n for n in names if dtypes.get(n) in (TensorProto.INT64, TensorProto.INT32, TensorProto.BOOL)}
+    bound = set()
+    feeds_if = set()
+    for node in model.graph.node:
+        if node.op_type == "If" and node.input:
+            feeds_if.add(node.input[0])
+    for node in model.graph.node:
+        if node.op_type in _RNN_OPS and len(node.input) > 4 and node.input[4] in small_int:
+            bound.add(node.input[4])
+        if node.op_type in _COMPARISONS and any(o in feeds_if for o in node.output):
+            bound.update(i for i in node.input if i in small_int)
+    bound.update(n for n in feeds_if if n in small_int)
+    return sorted(bound)
+
+
 # -- import -------------------------------------------------------------------------------------
 def import_control_flow(imp, node, name: str) -> None:
     """Import one If / Loop / Scan node into the importer ``imp`` (inline a known If, else a run-time node)."""
