@@ -176,3 +176,20 @@ def test_scan_directions_and_axes_match_onnx(in_dir, out_dir, out_axis):
     np.testing.assert_allclose(outs["acc"], acc, rtol=1e-5)
     assert outs["ys"].shape == ys.shape
     np.testing.assert_allclose(outs["ys"], ys, rtol=1e-5, atol=1e-6)
+
+
+def test_onnx_backend_binds_the_vad_sample_rate_per_value_and_folds_the_if():
+    from adept_core.onnx_backend import AdeptBackend
+
+    model = _vad_like()
+    rep = AdeptBackend.prepare(model)
+    assert rep.bound_names == ["sr"]
+    x = np.random.default_rng(4).standard_normal((1, 1, 8, 8)).astype(np.float32)
+    for rate in (16000, 8000, 16000):
+        sr = np.array(rate, dtype=np.int64)
+        got = rep.run({"x": x, "sr": sr})[0]
+        np.testing.assert_allclose(got, _reference(model, {"x": x, "sr": sr})[0], rtol=1e-5, atol=1e-5)
+    assert len(rep._cache) == 2  # one import per distinct rate
+    for prepared in rep._cache.values():
+        ops = [n.op for n in prepared.graph.nodes]
+        assert "If" not in ops and ops.count("Conv") == 1
