@@ -146,8 +146,7 @@ def test_condition_only_loop_that_never_stops_is_refused(monkeypatch):
         prepare(from_onnx(model), precision="fp32").run(feeds)
 
 
-@pytest.mark.parametrize("in_dir,out_dir,out_axis", [(0, 0, 0), (1, 0, 0), (0, 1, 1), (1, 1, 1)])
-def test_scan_directions_and_axes_match_onnx(in_dir, out_dir, out_axis):
+def _scan_model(in_dir=0, out_dir=0, out_axis=0):
     """Scan over axis 1 of x [2, 5]: cumulative sum state, a MatMul with an outer-scope weight per step."""
     w = numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(2, 3) / 7, "w")
     body = helper.make_graph(
@@ -165,6 +164,12 @@ def test_scan_directions_and_axes_match_onnx(in_dir, out_dir, out_axis):
                    [w, zero])
     feeds = {"acc0": np.array([1.0, -1.0], np.float32),
              "x": np.random.default_rng(3).standard_normal((2, 5)).astype(np.float32)}
+    return model, feeds, w
+
+
+@pytest.mark.parametrize("in_dir,out_dir,out_axis", [(0, 0, 0), (1, 0, 0), (0, 1, 1), (1, 1, 1)])
+def test_scan_directions_and_axes_match_onnx(in_dir, out_dir, out_axis):
+    model, feeds, w = _scan_model(in_dir, out_dir, out_axis)
     _, outs = _run(model, feeds)
     # onnx's reference Scan implements axis 0 / forward only: the expected values are spelled out here.
     acc, rows = feeds["acc0"].copy(), []
@@ -193,3 +198,12 @@ def test_onnx_backend_binds_the_vad_sample_rate_per_value_and_folds_the_if():
     for prepared in rep._cache.values():
         ops = [n.op for n in prepared.graph.nodes]
         assert "If" not in ops and ops.count("Conv") == 1
+
+
+def test_run_time_body_matmul_is_charged_to_the_photonic_core_per_iteration():
+    model, feeds, _ = _scan_model()
+    result = prepare(from_onnx(model), precision="adept").run(feeds)
+    layers = {st.layer: st for st in result.layers}
+    matmul = [st for name, st in layers.items() if name.startswith("cumsum/body/MatMul")]
+    assert len(matmul) == 1 and matmul[0].macs == 5 * 2 * 3  # 5 steps of a [1, 2] x [2, 3] product
+    assert result.outputs["ys"].shape == (5, 1, 3)  # values: the fp32 tests above (this one checks the charge)

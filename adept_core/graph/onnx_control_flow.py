@@ -246,36 +246,97 @@ def _run_time_node(imp, node, name: str) -> None:
 
 
 # -- run time -----------------------------------------------------------------------------------
-def _body_runner(ctx, node, key: str, body, outer: dict):
-    """A callable feeds -> outputs for ``body`` (cached per node and body)."""
-    cache_key = ("control_flow", node.name, key)
-    cached = ctx.node_cache.get(cache_key)
-    if cached is None:
-        from onnx import helper
-        from onnx.reference import ReferenceEvaluator
+#: Distinct input signatures (shapes, dtypes) a body is imported for as an adept Graph; past it, the
+#: body runs on the onnx reference evaluator (a body whose shapes change every iteration).
+MAX_BODY_SIGNATURES = 16
 
-        graph = type(body)()
-        graph.CopyFrom(body)
-        for value, array in outer.items():
-            a = np.asarray(array)
-            graph.input.append(helper.make_tensor_value_info(value, helper.np_dtype_to_tensor_dtype(a.dtype),
-                                                             a.shape))
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", int(node.attrs["onnx_opset"]))])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            evaluator = ReferenceEvaluator(model)
-        names = [i.name for i in body.input]
-        cached = ctx.node_cache[cache_key] = (evaluator, names)
-    evaluator, names = cached
+
+def _body_model(node, body, values: dict, constants: dict | None = None, key: str = "body"):
+    """``body`` as a model whose inputs (its own and the outer-scope values) are typed by ``values``;
+    ``constants`` (outer-scope weights of the parent Graph) become initializers, so shape arithmetic on
+    them folds in the body as it does in the parent."""
+    from onnx import helper, numpy_helper
+
+    graph = type(body)()
+    graph.CopyFrom(body)
+    del graph.input[:]
+    for value, array in (constants or {}).items():
+        graph.initializer.append(numpy_helper.from_array(np.asarray(array), value))
+    for value, array in values.items():
+        if constants and value in constants:
+            continue
+        a = np.asarray(array)
+        graph.input.append(helper.make_tensor_value_info(value, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape))
+    for index, inner in enumerate(graph.node):  # unique layer names in the executor's statistics
+        inner.name = f"{node.name}/{key}/{inner.name or inner.op_type + '_' + str(index)}"
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", int(node.attrs["onnx_opset"]))])
+
+
+def _adept_body(ctx, node, key: str, body, values: dict):
+    """The body imported as an adept Graph and prepared like its parent, or None when it cannot be."""
+    from ..emulate.executor import PreparedModel
+    from ..errors import AdeptError
+    from .onnx_import import from_onnx
+
+    budget = int(ctx.graph.meta.get("max_elements", 1 << 30))
+    try:
+        constants = {n: v for n, v in values.items() if ctx.graph.is_weight(n)}
+        graph = from_onnx(_body_model(node, body, values, constants, key), name=f"{node.name}/{key}",
+                          input_shapes={n: np.shape(v) for n, v in values.items() if n not in constants},
+                          max_elements=budget)
+        precision = ctx.precision if ctx.precision in ("adept", "fp32") else "fp32"
+        sub = PreparedModel(graph, spec=ctx.spec, precision=precision, fold_bn=False,
+                            im2col_impl=ctx.im2col_impl, blas_threads=None)
+    except AdeptError:
+        return None  # an op the canonical Graph cannot hold here: the reference evaluator runs the body
+    return sub
+
+
+def _run_adept_body(ctx, sub, feeds: dict) -> list:
+    # The parent's engine, number format and timers: the body's GEMMs are charged to the same photonic
+    # core statistics (per iteration) and its ASIC ops round like the parent's.
+    sub.engine, sub.round, sub.asic_format, sub.precision = ctx.engine, ctx.round, ctx.asic_format, ctx.precision
+    sub._op_seconds = getattr(ctx, "_op_seconds", {})
+    sub.lowering_seconds = 0.0
+    # Copies: the body's ops may reuse a dead input's memory in place, and these arrays belong to the
+    # parent (outer-scope values, carried state already stacked into scan outputs).
+    outs, _ = sub._run_chunk({n: np.array(feeds[n], copy=True) for n in sub.graph.inputs}, None)
+    ctx.lowering_seconds += sub.lowering_seconds
+    return [np.asarray(outs[name]) for name in sub.graph.outputs]
+
+
+def _body_runner(ctx, node, key: str, body, outer: dict):
+    """A callable (body input values) -> body outputs; each body runs as an adept Graph per signature."""
+    names = [i.name for i in body.input]
+    cache_key = ("control_flow", node.name, key)
+    subs = ctx.node_cache.setdefault(cache_key, {})
 
     def run(values):
         feeds = dict(outer)
-        feeds.update((n, v) for n, v in zip(names, values) if n)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return [np.asarray(v) for v in evaluator.run(None, feeds)]
+        feeds.update((n, np.asarray(v)) for n, v in zip(names, values) if n)
+        signature = tuple((n, np.shape(v), np.asarray(v).dtype.str) for n, v in feeds.items())
+        sub = subs.get(signature, False)
+        if sub is False and len(subs) < MAX_BODY_SIGNATURES:
+            sub = subs[signature] = _adept_body(ctx, node, key, body, feeds)
+        if sub:
+            return _run_adept_body(ctx, sub, feeds)
+        return _reference_body(ctx, node, key, body, feeds)
 
     return run
+
+
+def _reference_body(ctx, node, key: str, body, feeds: dict) -> list:
+    from onnx.reference import ReferenceEvaluator
+
+    cache_key = ("control_flow_reference", node.name, key)
+    evaluator = ctx.node_cache.get(cache_key)
+    if evaluator is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            evaluator = ctx.node_cache[cache_key] = ReferenceEvaluator(_body_model(node, body, feeds, key=key))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [np.asarray(v) for v in evaluator.run(None, feeds)]
 
 
 def run_control_flow(node, args, ctx):
