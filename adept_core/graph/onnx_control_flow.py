@@ -14,17 +14,17 @@ Import (:func:`import_control_flow`, called by the importer for every If / Loop 
   NodeProto rides in the ``onnx_control_flow`` attribute.
 
 Run time (:func:`run_control_flow`): adept drives the iteration itself - picks the If branch, carries
-Loop state, slices Scan inputs along their axes and directions, stacks scan outputs - and evaluates
-each body as a model with the ``onnx`` reference evaluator (outer-scope values are extra inputs of
-that model, one evaluator per node and body cached in the executor's ``node_cache``). Untrusted
-iteration counts are bounded: a Loop trip count (or a condition-only Loop) may run at most
-:data:`MAX_ITERATIONS` iterations, and stacked scan outputs must fit the graph's ``max_elements``
-budget; past either, :class:`~adept_core.errors.ShapeError` names the node - checked before each
-iteration, so a ``2**62``-trip Loop fails at once instead of hanging.
+Loop state, slices Scan inputs along their axes and directions, stacks scan outputs - and runs each body
+with adept's own executor: imported as an adept Graph per input signature (outer-scope weights become
+initializers, other outer values inputs) and sharing the parent's engine, so a body MatMul is charged
+to the photonic core per iteration. A body the Graph cannot hold falls back to the ``onnx`` reference
+evaluator. Untrusted iteration counts are bounded: a Loop trip count (or a condition-only Loop) may run
+at most :data:`MAX_ITERATIONS` iterations, and stacked scan outputs must fit the graph's
+``max_elements`` budget; past either, :class:`~adept_core.errors.ShapeError` names the node - checked
+before each iteration, so a ``2**62``-trip Loop fails at once instead of hanging.
 
-Limitation (documented in ``docs/executor.md``): GEMMs inside a *run-time* body run on the reference
-kernel in float32 and are not charged to the photonic core; fold the condition at import where you
-can. Loops over sequences / optionals stay excluded (non-tensor types).
+Loops over sequences / optionals stay excluded (non-tensor types). See ``docs/executor.md``,
+"Control flow".
 """
 
 from __future__ import annotations
@@ -275,7 +275,7 @@ def _body_model(node, body, values: dict, constants: dict | None = None, key: st
 def _adept_body(ctx, node, key: str, body, values: dict):
     """The body imported as an adept Graph and prepared like its parent, or None when it cannot be."""
     from ..emulate.executor import PreparedModel
-    from ..errors import AdeptError
+    from ..errors import AdeptError, ShapeError
     from .onnx_import import from_onnx
 
     budget = int(ctx.graph.meta.get("max_elements", 1 << 30))
@@ -287,7 +287,9 @@ def _adept_body(ctx, node, key: str, body, values: dict):
         precision = ctx.precision if ctx.precision in ("adept", "fp32") else "fp32"
         sub = PreparedModel(graph, spec=ctx.spec, precision=precision, fold_bn=False,
                             im2col_impl=ctx.im2col_impl, blas_threads=None)
-    except AdeptError:
+    except AdeptError as exc:
+        if isinstance(exc, ShapeError) and "budget" in str(exc):
+            raise  # an over-budget body is refused, never handed to the (unbounded) fallback
         return None  # an op the canonical Graph cannot hold here: the reference evaluator runs the body
     return sub
 
