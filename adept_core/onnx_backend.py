@@ -24,9 +24,13 @@ from onnx.backend.base import Backend, BackendRep
 
 from .emulate import prepare as _prepare
 from .errors import ConfigError, ShapeError
+from .graph.onnx_control_flow import BIND_MAX_ELEMENTS, bind_time_inputs
 from .graph.onnx_import import MAX_ELEMENTS, from_onnx
 
 DEVICES = ("CPU",)
+
+#: Input signatures (shapes, dtypes, bound values) a prepared backend model keeps imported graphs for.
+MAX_SIGNATURES = 16
 
 
 class AdeptRep(BackendRep):
@@ -41,15 +45,21 @@ class AdeptRep(BackendRep):
         self.input_names = [i.name for i in model.graph.input if i.name not in inits]
         self.output_names = [o.name for o in model.graph.output]
         self._cache: dict[tuple, object] = {}
+        self.bound_names = bind_time_inputs(model, self.input_names)
 
     def run(self, inputs, **kwargs):
         feeds = self._feeds(inputs)
-        key = tuple((n, a.shape, a.dtype.str) for n, a in feeds.items())
+        # Inputs bound at import (see bind_time_inputs) are part of the signature by value.
+        bound = {n: feeds.pop(n) for n in self.bound_names if n in feeds and feeds[n].size <= BIND_MAX_ELEMENTS}
+        key = (tuple((n, a.shape, a.dtype.str) for n, a in feeds.items())
+               + tuple((n, a.dtype.str, a.shape, a.tobytes()) for n, a in bound.items()))
         model = self._cache.get(key)
         if model is None:
             graph = from_onnx(self.model, input_shapes={n: a.shape for n, a in feeds.items()},
-                              max_elements=self.max_elements)
+                              max_elements=self.max_elements, input_values=bound)
             model = self._cache[key] = _prepare(graph, precision=self.precision, **self.prepare_kwargs)
+            while len(self._cache) > MAX_SIGNATURES:  # bounded memory: the oldest signature goes first
+                self._cache.pop(next(iter(self._cache)))
         outputs = model.run(feeds, seed=int(kwargs.get("seed", 0))).outputs
         result = namedtuple("Outputs", [f"o{i}" for i in range(len(self.output_names))], rename=True)
         return result(*[outputs[name] for name in self.output_names])

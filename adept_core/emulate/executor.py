@@ -32,6 +32,7 @@ import numpy as np
 from ..asic import ASIC_OPS, DATA_MOVEMENT, IN_PLACE, rounder
 from ..asic.reference import op_reference
 from ..graph.ops import REFERENCE_OPS
+from ..graph.onnx_control_flow import CONTROL_FLOW_OPS, run_control_flow
 from ..asic.im2col import IMPLS
 from ..errors import AdeptError, ConfigError, ShapeError, UnsupportedOpError
 from ..graph.ir import Graph
@@ -339,7 +340,8 @@ class PreparedModel:
                              if node.op in IN_PLACE and not reference else None)
                     outs = IN_PLACE[node.op](node, args, self, donor) if donor is not None else None
                     if outs is None:
-                        outs = op_reference(node, args, self) if reference else ASIC_OPS[node.op](node, args, self)
+                        outs = (run_control_flow(node, args, self) if node.op in CONTROL_FLOW_OPS
+                                else op_reference(node, args, self) if reference else ASIC_OPS[node.op](node, args, self))
                         if node.op not in DATA_MOVEMENT:
                             outs = tuple(self._round_result(o, args) for o in outs)
                     spent = time.perf_counter() - t0

@@ -39,6 +39,7 @@ from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
 from .onnx_batch import batch_meta
+from .onnx_control_flow import CONTROL_FLOW_OPS, bind_input_values, import_control_flow
 from .onnx_einsum import RunOnReference
 from .ops import EXCLUDED_OPS, EXPANDED_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 
@@ -59,7 +60,7 @@ _MIN_OPSET = 7
 
 def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, *,
               external_data_dir: str | os.PathLike | None = None, max_elements: int = MAX_ELEMENTS,
-              batch_axes: dict | None = None) -> Graph:
+              batch_axes: dict | None = None, input_values: dict | None = None) -> Graph:
     """Import an ONNX model as a :class:`~adept_core.graph.ir.Graph`.
 
     Parameters
@@ -84,6 +85,10 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, 
         batch is not on axis 0 or not declared symbolic; sets ``meta["batch"]``
         (inferences per run, what the cost model divides by) and
         ``meta["batch_axes"]`` (see :mod:`adept_core.graph.onnx_batch`).
+    input_values : dict, optional
+        Graph input name -> NumPy array bound at import ("bind time"): the input becomes a constant
+        (and is no longer a graph input), so what is computed from it folds - e.g. an ``If`` on a
+        sample-rate input is inlined with its taken branch (see :mod:`adept_core.graph.onnx_control_flow`).
 
     Raises
     ------
@@ -103,10 +108,12 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, 
     graph_name = name or (Path(source).stem if source else proto.graph.name) or "onnx_model"
     if isinstance(max_elements, bool) or not isinstance(max_elements, int) or max_elements < 1:
         raise ShapeError(f"max_elements must be a positive integer, got {max_elements!r}")
-    graph = _Importer(proto, opset, input_shapes or {}, max_elements).run(graph_name, source, batch_axes)
+    graph = _Importer(proto, opset, input_shapes or {}, max_elements, input_values or {}).run(
+        graph_name, source, batch_axes)
     # Shapes bound when the inputs are known: the prepared model re-imports at the inputs' own shapes.
     graph.rebind = lambda shapes: from_onnx(proto, shapes, graph_name, external_data_dir=external_data_dir or (
-        os.path.dirname(source) if source else None), max_elements=max_elements, batch_axes=batch_axes)
+        os.path.dirname(source) if source else None), max_elements=max_elements, batch_axes=batch_axes,
+        input_values=input_values)
     return graph
 
 
@@ -172,7 +179,8 @@ def _default_opset(proto: onnx.ModelProto) -> int:
 
 
 class _Importer:
-    def __init__(self, proto: onnx.ModelProto, opset: int, input_shapes: dict, max_elements: int = MAX_ELEMENTS):
+    def __init__(self, proto: onnx.ModelProto, opset: int, input_shapes: dict, max_elements: int = MAX_ELEMENTS,
+                 input_values: dict | None = None):
         self.proto = proto
         self.max_elements = max_elements
         self.opset = opset
@@ -183,6 +191,7 @@ class _Importer:
         self.nodes = []
         self.folded = 0
         self._read_initializers()
+        bind_input_values(self, input_values or {})
         self.inputs, self.input_dtypes = self._read_inputs(input_shapes)
 
     # -- setup --------------------------------------------------------------------------------
@@ -285,6 +294,9 @@ class _Importer:
             if value and value not in self.shapes:
                 raise ShapeError(f"node {name!r} ({node.op_type}) reads {value!r}, which has no known shape "
                                  "(produced by an unsupported output or never defined)")
+        if node.op_type in CONTROL_FLOW_OPS:  # before folding: a body may read outer run-time values
+            import_control_flow(self, node, name)
+            return
         if self._foldable(node):
             self._fold(node, name)
             return
@@ -354,7 +366,7 @@ class _Importer:
         return Node(name, node.op_type, tuple(inputs), tuple(node.output), attrs)
 
     def _foldable(self, node: onnx.NodeProto) -> bool:
-        if node.op_type == "Shape":
+        if node.op_type in ("Shape", "Size"):
             return not _is_dynamic(self.shapes[node.input[0]])  # known at import unless bound at run time
         return all(not i or i in self.consts for i in node.input)
 
@@ -364,6 +376,8 @@ class _Importer:
             attrs = _attributes(node)
             start, end = attrs.get("start", 0), attrs.get("end", len(shape))
             self._set_const(node.output[0], shape[start:end])
+        elif node.op_type == "Size":  # like Shape: known from the bound shape (an If on it then folds)
+            self._set_const(node.output[0], np.asarray(math.prod(self.shapes[node.input[0]]), dtype=np.int64))
         else:
             # Shapes first, so a fold that would create a huge tensor (ConstantOfShape [3e9]) fails here.
             self._infer(node, name, dynamic_ok=True)
