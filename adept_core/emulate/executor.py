@@ -39,6 +39,7 @@ from ..graph.lowering import GEMM_OPS, gemm_calls
 from ..kernels import PhotonicGemmSpec
 from ..blas import blas_threads
 from .engine import ADC_POLICIES, CalibrationEngine, Fp32Engine, LayerStats, PhotonicEngine
+from .fp32_product import FP32_ACCUMULATE
 from .gemm_ops import PROGRAMMED_INPUTS, RUNNERS
 from .passes import fold_batchnorm
 
@@ -110,17 +111,25 @@ class PreparedModel:
     blas_threads : int or None
         OpenBLAS threads while the float32 reference or the calibration runs
         (default 1: see :mod:`adept_core.blas`); ``None`` leaves BLAS alone.
+    fp32_accumulate : {"float32", "float64"}
+        ``precision="fp32"`` only: sums of the GEMMs in float32 BLAS (default; repeated weight
+        columns computed once, so they give identical outputs) or in float64 rounded once to
+        float32 (independent of the BLAS kernel, 2-3x the GEMM time); see
+        :mod:`adept_core.emulate.fp32_product`.
     """
 
     def __init__(self, graph: Graph, spec: PhotonicGemmSpec | None = None, precision: str = "adept",
                  asic_format: str = "bf16", adc: str = "worst_case", calibration: dict | None = None,
                  backend: str = "auto", clip_threshold: float = 1e-3, headroom: float = 1.0,
                  fold_bn: bool = True, im2col_impl: str = "auto", threads: int | None = None,
-                 blas_threads: int | None = 1) -> None:
+                 blas_threads: int | None = 1, fp32_accumulate: str = "float32") -> None:
         if precision not in PRECISIONS:
             raise ConfigError(f"precision {precision!r} is unknown; choose one of {', '.join(PRECISIONS)}")
         if im2col_impl not in IMPLS:
             raise ConfigError(f"im2col_impl {im2col_impl!r} is unknown; choose one of {', '.join(IMPLS)}")
+        if fp32_accumulate not in FP32_ACCUMULATE:
+            raise ConfigError(f"fp32_accumulate {fp32_accumulate!r} is unknown; choose one of "
+                              f"{', '.join(FP32_ACCUMULATE)}")
         if adc not in ADC_POLICIES:
             raise ConfigError(f"ADC range policy {adc!r} is unknown; choose one of {', '.join(ADC_POLICIES)}")
         graph.validate()
@@ -144,7 +153,7 @@ class PreparedModel:
         self.im2col_impl = im2col_impl
         self.blas_threads = blas_threads
         if precision == "fp32":
-            self.engine = Fp32Engine()
+            self.engine = Fp32Engine(fp32_accumulate)
         else:
             self.engine = PhotonicEngine(self.spec, backend, adc, calibration, headroom=headroom, threads=threads)
         self._expected_macs = {n.name: sum(c.macs for c in gemm_calls(n, self.graph)) for n in self.graph.nodes
