@@ -93,3 +93,20 @@ def test_unknown_accumulate_is_a_named_error():
     g = from_onnx(_model("Gemm", np.ones((4, 2), np.float32), [1, 4]))
     with pytest.raises(ConfigError, match="fp32_accumulate 'float16' is unknown"):
         prepare(g, precision="fp32", fp32_accumulate="float16")
+
+
+def test_calibration_with_a_zero_range_layer_warns_naming_it():
+    """Issue 9, section 5: a layer whose calibrated range comes out 0 is a warning naming the layer."""
+    relu = helper.make_node("Relu", ["x"], ["r"], name="clamp")
+    neg = helper.make_node("Neg", ["r"], ["n"], name="negate")
+    relu2 = helper.make_node("Relu", ["n"], ["z"], name="zero")  # -relu(x) <= 0: all zeros
+    gemm = helper.make_node("Gemm", ["z", "w"], ["y"], name="fc_dead")
+    graph = helper.make_graph([relu, neg, relu2, gemm], "dead",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+                              [numpy_helper.from_array(np.ones((4, 3), np.float32), "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+    prepared = prepare(from_onnx(model), adc="calibrated")
+    x = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
+    with pytest.warns(UserWarning, match=r"1 layer\(s\) saw only zero inputs.*fc_dead"):
+        prepared.calibrate({"x": x})

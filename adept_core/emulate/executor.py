@@ -23,6 +23,7 @@ live activations plus the programmed weights. See ``docs/executor.md``.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Mapping
 import time
 from dataclasses import dataclass, field
@@ -256,6 +257,13 @@ class PreparedModel:
             self.engine, self.asic_format, self.round, self.precision = engine, fmt, rnd, precision
         engine.calibration.clear()
         engine.calibration.update(recorder.calibration)
+        # A layer whose inputs were all zero has no range: its DAC scale falls back to 1 and its ADC
+        # full scale to the floor of 1, so real data later clips or loses its codes. Say which layers.
+        zero = sorted(layer for layer, e in engine.calibration.items() if e["x_absmax"] == 0)
+        if zero:
+            shown = ", ".join(zero[:5]) + (f" and {len(zero) - 5} more" if len(zero) > 5 else "")
+            warnings.warn(f"calibration: {len(zero)} layer(s) saw only zero inputs, so their ADC range is 0 "
+                          f"(fallback scale 1): {shown}; calibrate on data that reaches them", stacklevel=2)
         return engine.calibration
 
     def run(self, inputs: dict[str, np.ndarray] | np.ndarray, seed: int = 0,
