@@ -2,7 +2,8 @@
 
 Two engines with one interface, so the executor has a single code path:
 
-- :class:`Fp32Engine` — plain float32 ``x @ w`` (the ``precision="fp32"`` reference);
+- :class:`Fp32Engine` — float32 ``x @ w``, one result per distinct weight column (the
+  ``precision="fp32"`` reference, :mod:`adept_core.emulate.fp32_product`);
 - :class:`PhotonicEngine` — :class:`~adept_core.kernels.PhotonicCore` on the chosen
   backend. A weight-stationary GEMM programs its core once per prepared model
   (cached by ``(node, role, index)``); an activation x activation GEMM
@@ -41,6 +42,7 @@ from ..errors import ConfigError
 from ..kernels import PhotonicCore, PhotonicGemmSpec
 from ..kernels.quantize import column_scales, quantize, quantize_tiles, row_tile_scales, tile_column_scales
 from ..kernels.spec import qmax
+from .fp32_product import FP32_ACCUMULATE, distinct_columns, fp32_product
 from .seeds import stable_key
 
 ADC_POLICIES = ("worst_case", "calibrated")
@@ -97,26 +99,45 @@ class _Engine:
 
 
 class Fp32Engine(_Engine):
-    """float32 reference: ``x @ w`` with NumPy's BLAS; weights cached as [K, N] float32."""
+    """float32 reference: ``x @ w`` with NumPy's BLAS on the distinct columns of each stationary weight.
+
+    ``accumulate="float64"`` sums every product in float64 and rounds once
+    (:func:`~adept_core.emulate.fp32_product.fp32_product`); see
+    :mod:`adept_core.emulate.fp32_product` for the decision and its cost.
+    """
 
     precision = "fp32"
 
-    def __init__(self) -> None:
+    def __init__(self, accumulate: str = "float32") -> None:
         super().__init__()
-        self._weights: dict[tuple, np.ndarray] = {}
+        if accumulate not in FP32_ACCUMULATE:
+            raise ConfigError(f"fp32_accumulate {accumulate!r} is unknown; choose one of {', '.join(FP32_ACCUMULATE)}")
+        self.accumulate = accumulate
+        self._weights: dict[tuple, np.ndarray] = {}  # raw [K, N] weights (the calibration engine's)
+        self._programmed: dict[tuple, tuple[np.ndarray, np.ndarray | None]] = {}  # distinct columns, inverse
+
+    def product(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """The float32 product of this engine (any matching batch dims)."""
+        return fp32_product(x, w) if self.accumulate == "float64" else np.matmul(x, w)
 
     def weight_gemm(self, node: str, role: str, index, x: np.ndarray, w_fn) -> np.ndarray:
         key = (node, role, index)
-        w = self._weights.get(key)
-        if w is None:
+        entry = self._programmed.get(key)
+        if entry is None:
             t0 = time.perf_counter()
-            w = self._weights[key] = w_fn()
+            entry = self._programmed[key] = distinct_columns(w_fn())
             self.program_seconds += time.perf_counter() - t0
-        return self.act_gemm(node, role, index, x, w)
+        w, inverse = entry
+        t0 = time.perf_counter()
+        y = self.product(x, w)
+        if inverse is not None:  # repeated columns: their twin's output, bit for bit
+            y = np.take(y, inverse, axis=1)
+        self.record(node, role, x.shape[0], x.shape[1], y.shape[1], time.perf_counter() - t0)
+        return y
 
     def act_gemm(self, node: str, role: str, index, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         t0 = time.perf_counter()
-        y = x @ w
+        y = self.product(x, w)
         self.record(node, role, x.shape[0], x.shape[1], w.shape[1], time.perf_counter() - t0)
         return y
 

@@ -23,6 +23,7 @@ live activations plus the programmed weights. See ``docs/executor.md``.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Mapping
 import time
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from ..graph.lowering import GEMM_OPS, gemm_calls
 from ..kernels import PhotonicGemmSpec
 from ..blas import blas_threads
 from .engine import ADC_POLICIES, CalibrationEngine, Fp32Engine, LayerStats, PhotonicEngine
+from .fp32_product import FP32_ACCUMULATE
 from .gemm_ops import PROGRAMMED_INPUTS, RUNNERS
 from .tensor_io import declared, from_protos, to_protos
 from .passes import fold_batchnorm
@@ -112,17 +114,25 @@ class PreparedModel:
     blas_threads : int or None
         OpenBLAS threads while the float32 reference or the calibration runs
         (default 1: see :mod:`adept_core.blas`); ``None`` leaves BLAS alone.
+    fp32_accumulate : {"float32", "float64"}
+        ``precision="fp32"`` only: sums of the GEMMs in float32 BLAS (default; repeated weight
+        columns computed once, so they give identical outputs) or in float64 rounded once to
+        float32 (independent of the BLAS kernel, 2-3x the GEMM time); see
+        :mod:`adept_core.emulate.fp32_product`.
     """
 
     def __init__(self, graph: Graph, spec: PhotonicGemmSpec | None = None, precision: str = "adept",
                  asic_format: str = "bf16", adc: str = "worst_case", calibration: dict | None = None,
                  backend: str = "auto", clip_threshold: float = 1e-3, headroom: float = 1.0,
                  fold_bn: bool = True, im2col_impl: str = "auto", threads: int | None = None,
-                 blas_threads: int | None = 1) -> None:
+                 blas_threads: int | None = 1, fp32_accumulate: str = "float32") -> None:
         if precision not in PRECISIONS:
             raise ConfigError(f"precision {precision!r} is unknown; choose one of {', '.join(PRECISIONS)}")
         if im2col_impl not in IMPLS:
             raise ConfigError(f"im2col_impl {im2col_impl!r} is unknown; choose one of {', '.join(IMPLS)}")
+        if fp32_accumulate not in FP32_ACCUMULATE:
+            raise ConfigError(f"fp32_accumulate {fp32_accumulate!r} is unknown; choose one of "
+                              f"{', '.join(FP32_ACCUMULATE)}")
         if adc not in ADC_POLICIES:
             raise ConfigError(f"ADC range policy {adc!r} is unknown; choose one of {', '.join(ADC_POLICIES)}")
         graph.validate()
@@ -151,7 +161,7 @@ class PreparedModel:
                              blas_threads=blas_threads)
         self._bound: dict[tuple, "PreparedModel"] = {}  # input signature -> model bound at those shapes
         if precision == "fp32":
-            self.engine = Fp32Engine()
+            self.engine = Fp32Engine(fp32_accumulate)
         else:
             self.engine = PhotonicEngine(self.spec, backend, adc, calibration, headroom=headroom, threads=threads)
         self._expected_macs = {n.name: sum(c.macs for c in gemm_calls(n, self.graph)) for n in self.graph.nodes
@@ -254,6 +264,13 @@ class PreparedModel:
             self.engine, self.asic_format, self.round, self.precision = engine, fmt, rnd, precision
         engine.calibration.clear()
         engine.calibration.update(recorder.calibration)
+        # A layer whose inputs were all zero has no range: its DAC scale falls back to 1 and its ADC
+        # full scale to the floor of 1, so real data later clips or loses its codes. Say which layers.
+        zero = sorted(layer for layer, e in engine.calibration.items() if e["x_absmax"] == 0)
+        if zero:
+            shown = ", ".join(zero[:5]) + (f" and {len(zero) - 5} more" if len(zero) > 5 else "")
+            warnings.warn(f"calibration: {len(zero)} layer(s) saw only zero inputs, so their ADC range is 0 "
+                          f"(fallback scale 1): {shown}; calibrate on data that reaches them", stacklevel=2)
         return engine.calibration
 
     def run(self, inputs: dict[str, np.ndarray] | np.ndarray, seed: int = 0,
