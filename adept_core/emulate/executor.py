@@ -158,7 +158,7 @@ class PreparedModel:
         self._options = dict(spec=spec, precision=precision, asic_format=asic_format, adc=adc,
                              calibration=calibration, backend=backend, clip_threshold=clip_threshold,
                              headroom=headroom, fold_bn=fold_bn, im2col_impl=im2col_impl, threads=threads,
-                             blas_threads=blas_threads)
+                             blas_threads=blas_threads, fp32_accumulate=fp32_accumulate)
         self._bound: dict[tuple, "PreparedModel"] = {}  # input signature -> model bound at those shapes
         if precision == "fp32":
             self.engine = Fp32Engine(fp32_accumulate)
