@@ -12,7 +12,7 @@ EXCLUDED = {
         "real model downloaded from the internet at run time",
     # Training.
     r"^test_(adagrad|adam|momentum|nesterov|gradient)": "training op (optimizer / gradient)",
-    r"training": "training mode (dropout / batch-norm statistics)",
+    r"^test_batchnorm_.*training_mode": "training mode (batch-norm statistics updated from the batch)",
     # Random generators.
     r"^test_(bernoulli|random)": "random generator",
     # Strings, sequences, optionals, maps.
@@ -124,9 +124,6 @@ KNOWN_FAILURES = {
     "test_causal_conv_with_state_silu_fp16": "float16 activations into the photonic Conv of the expanded body: the im2col buffer is float32 only",
     "test_causal_conv_with_state_silu_fp16_expanded": "float16 activations into the photonic Conv of the expanded body: the im2col buffer is float32 only",
     # ConvTranspose: photonic routing not implemented yet (issue 9 section 3)
-    # LSTM / GRU layout=1 (batch-major): not implemented
-    "test_gru_batchwise": "LSTM / GRU layout=1 (batch-major): not implemented",
-    "test_lstm_batchwise": "LSTM / GRU layout=1 (batch-major): not implemented",
     # optional type
     "test_identity_opt": "optional type",
     # control flow with subgraphs (If / Scan) not implemented; not needed by the tested models
@@ -135,6 +132,4 @@ KNOWN_FAILURES = {
     "test_scan9_scalar": "control flow with subgraphs (If / Scan) not implemented; not needed by the tested models",
     "test_scan9_sum": "control flow with subgraphs (If / Scan) not implemented; not needed by the tested models",
     "test_scan_sum": "control flow with subgraphs (If / Scan) not implemented; not needed by the tested models",
-    # RNN layout=1 (batch-major): not implemented, like LSTM / GRU
-    "test_simple_rnn_batchwise": "RNN layout=1 (batch-major): not implemented",
 }
