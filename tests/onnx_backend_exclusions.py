@@ -50,8 +50,8 @@ KNOWN_FAILURES = {
     "test_range_float_type_positive_delta_expanded": "the _expanded function body uses Loop (control flow with subgraphs is not implemented); the Range op itself passes",
     "test_range_int32_type_negative_delta_expanded": "the _expanded function body uses Loop (control flow with subgraphs is not implemented); the Range op itself passes",
     # Attention runs as its ONNX function body (MatMuls on the photonic core); what still fails
-    "test_attention_24_qk_matmul_output_mode3_softmax_precision": "Attention edge case (fully masked rows / qk_matmul_output_mode 3) still failing after the function-body expansion; not investigated further",
-    "test_attention_24_qk_matmul_output_mode3_softmax_precision_expanded": "Attention edge case (fully masked rows / qk_matmul_output_mode 3) still failing after the function-body expansion; not investigated further",
+    "test_attention_24_qk_matmul_output_mode3_softmax_precision": "half precision, not the mode: the values match onnx (2.3e-4 max diff; bit-exact once cast to float16) but the last photonic MatMul (P V) returns float32 where the float16 output is declared, like the other fp16 Attention cases",
+    "test_attention_24_qk_matmul_output_mode3_softmax_precision_expanded": "half precision, not the mode: the values match onnx (2.3e-4 max diff; bit-exact once cast to float16) but the last photonic MatMul (P V) returns float32 where the float16 output is declared, like the other fp16 Attention cases",
     "test_attention_3d_causal_bf16": "half-precision Attention: the photonic MatMuls of the expanded body compute and return float32, the test wants the half type",
     "test_attention_3d_causal_bf16_expanded": "half-precision Attention: the photonic MatMuls of the expanded body compute and return float32, the test wants the half type",
     "test_attention_4d_attn_mask_causal_bf16": "half-precision Attention: the photonic MatMuls of the expanded body compute and return float32, the test wants the half type",

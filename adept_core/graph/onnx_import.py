@@ -40,7 +40,7 @@ from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
 from .onnx_batch import batch_meta
 from .onnx_einsum import RunOnReference
-from .onnx_more_ops import rename_deprecated
+from .onnx_more_ops import Refused, rename_deprecated
 from .ops import EXCLUDED_OPS, EXPANDED_OPS, PREVIEW_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 
 #: Constants up to this many elements are handed to shape inference as data (shape tensors are tiny;
@@ -322,7 +322,7 @@ class _Importer:
             # The canonical form cannot express this use (run-time Clip bounds, a 1-D pool, MaxPool
             # indices, a one-operand Einsum, ...): an op without a weight product then runs on its
             # reference kernel.
-            if node.op_type not in REFERENCE_OPS and not isinstance(exc, RunOnReference):
+            if isinstance(exc, Refused) or (node.op_type not in REFERENCE_OPS and not isinstance(exc, RunOnReference)):
                 raise
             self.nodes.append(self._reference_node(node, name))
 

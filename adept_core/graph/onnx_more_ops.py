@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import UnsupportedOpError
+
 #: Deprecated op -> (the op whose reference kernel computes it, the first opset of that op). ``Scatter``
 #: (opsets 9-10, removed in 11) is exactly ``ScatterElements`` of opset 11 (same inputs, same ``axis``).
+class Refused(UnsupportedOpError):
+    """A use of an op adept refuses outright (not even on its reference kernel)."""
+
+
 DEPRECATED_ALIASES = {"Scatter": ("ScatterElements", 11)}
 
 
@@ -63,7 +69,6 @@ def training_mode(v) -> None:
     different mask, which no emulation can reproduce or check: refused with a sentence. A constant false
     ``training_mode`` (or none) is inference: Identity.
     """
-    from ..errors import UnsupportedOpError
     from .onnx_einsum import RunOnReference
 
     if len(v.inputs) < 3 or not v.inputs[2]:
@@ -72,7 +77,7 @@ def training_mode(v) -> None:
     if flag is not None and not bool(np.asarray(flag).reshape(())):
         return
     if "seed" not in v.attrs:
-        raise UnsupportedOpError(
+        raise Refused(
             f"node {v.name!r} (Dropout): training_mode may be true and the node has no seed attribute, so its "
             "mask is random and no run could reproduce it; give the node a seed (onnx's reference mask, "
             "RandomState(seed)) or export the model in inference mode")
