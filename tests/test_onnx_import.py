@@ -188,8 +188,8 @@ def test_custom_domain_and_unsupported_features_are_clear_errors():
     with pytest.raises(UnsupportedOpError, match="fused.*custom domain 'com.example'"):
         from_onnx(model)
     lstm = MODELS["lstm"]()
-    lstm.graph.node[0].attribute.append(helper.make_attribute("layout", 1))
-    with pytest.raises(UnsupportedOpError, match="layout=1"):
+    lstm.graph.node[0].attribute.append(helper.make_attribute("input_forget", 1))  # (layout=1 is supported now)
+    with pytest.raises(UnsupportedOpError, match="input_forget=0"):
         from_onnx(lstm)
 
 

@@ -41,7 +41,8 @@ from .onnx_normalize import NodeView, normalize
 from .onnx_batch import batch_meta
 from .onnx_control_flow import CONTROL_FLOW_OPS, bind_input_values, import_control_flow
 from .onnx_einsum import RunOnReference
-from .ops import EXCLUDED_OPS, EXPANDED_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
+from .onnx_more_ops import Refused, rename_deprecated
+from .ops import EXCLUDED_OPS, EXPANDED_OPS, PREVIEW_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 
 #: Constants up to this many elements are handed to shape inference as data (shape tensors are tiny;
 #: weights are not needed to infer shapes and would only be copied).
@@ -185,6 +186,8 @@ class _Importer:
         self.max_elements = max_elements
         self.opset = opset
         self.opset_imports = [helper.make_opsetid("", opset)]
+        #: Version of every imported domain (the default one as "").
+        self.domain_opsets = {("" if e.domain == "ai.onnx" else e.domain): int(e.version) for e in proto.opset_import}
         self.consts: dict[str, np.ndarray] = {}
         self.shapes: dict[str, tuple[int, ...]] = {}
         self.elem_types: dict[str, int] = {}
@@ -288,7 +291,7 @@ class _Importer:
         return graph
 
     def _import_node(self, node: onnx.NodeProto, name: str) -> None:
-        if node.domain not in ("", "ai.onnx"):
+        if node.domain not in ("", "ai.onnx") and (node.domain, node.op_type) not in PREVIEW_OPS:
             raise self._unsupported(node, name, f"custom domain {node.domain!r}")
         for value in node.input:
             if value and value not in self.shapes:
@@ -302,6 +305,13 @@ class _Importer:
             return
         if node.op_type in EXPANDED_OPS:
             self._import_function_body(node, name)
+            return
+        successor = rename_deprecated(node.op_type, self.opset)
+        if successor is not None:  # a deprecated op run as its successor's kernel (Scatter -> ScatterElements)
+            self._infer(node, name, dynamic_ok=True)  # with the deprecated op's own schema
+            ref = self._reference_node(node, name)
+            self.nodes.append(Node(ref.name, successor[0], ref.inputs, ref.outputs,
+                                   {**ref.attrs, "onnx_opset": successor[1]}))
             return
         canonical = node.op_type in SUPPORTED_OPS or node.op_type in REWRITTEN_OPS
         if not canonical and node.op_type not in REFERENCE_OPS:
@@ -330,18 +340,20 @@ class _Importer:
             # The canonical form cannot express this use (run-time Clip bounds, a 1-D pool, MaxPool
             # indices, a one-operand Einsum, ...): an op without a weight product then runs on its
             # reference kernel.
-            if node.op_type not in REFERENCE_OPS and not isinstance(exc, RunOnReference):
+            if isinstance(exc, Refused) or (node.op_type not in REFERENCE_OPS and not isinstance(exc, RunOnReference)):
                 raise
             self.nodes.append(self._reference_node(node, name))
 
     def _import_function_body(self, node: onnx.NodeProto, name: str) -> None:
         """Import ``node`` as the nodes of its ONNX function body (its MatMuls then reach the photonic core)."""
-        schema = onnx.defs.get_schema(node.op_type, self.opset, "")
+        domain = "" if node.domain == "ai.onnx" else node.domain
+        version = self.domain_opsets.get(domain, self.opset)
         types = [helper.make_tensor_type_proto(self.elem_types[i], self.shapes[i]).SerializeToString() if i
                  else onnx.TypeProto().SerializeToString() for i in node.input]
         try:
+            schema = onnx.defs.get_schema(node.op_type, version, domain)
             body = onnx.FunctionProto.FromString(schema.get_context_dependent_function_with_opset_version(
-                self.opset, node.SerializeToString(), types))
+                version, node.SerializeToString(), types))
         except Exception as exc:
             raise self._unsupported(node, name, f"its function body could not be built ({_first_line(exc)})") from exc
         rename = dict(zip(body.input, list(node.input) + [""] * (len(body.input) - len(node.input))))

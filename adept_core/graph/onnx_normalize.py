@@ -23,6 +23,7 @@ from .ir import Node
 from .onnx_conv_rewrite import conv_nd, conv_transpose
 from .onnx_einsum import RunOnReference, einsum
 from .onnx_integer import integer_product
+from .onnx_more_ops import batch_major_recurrent, training_mode
 
 
 @dataclass
@@ -155,7 +156,7 @@ def _gemm(v: NodeView) -> list[Node]:
 
 def _recurrent(v: NodeView) -> list[Node]:
     if int(v.attrs.get("layout", 0)) != 0:
-        raise v.unsupported("layout=1 (batch-major) is not supported; export with layout=0 ([seq, batch, input])")
+        return batch_major_recurrent(v, _recurrent)
     if "activations" in v.attrs or "clip" in v.attrs or int(v.attrs.get("input_forget", 0)):
         raise v.unsupported("only the default activations, no clip and input_forget=0 are supported")
     inputs = list(v.inputs[:8])
@@ -334,6 +335,7 @@ def _sum(v: NodeView) -> list[Node]:
 
 
 def _dropout(v: NodeView) -> list[Node]:
+    training_mode(v)  # a training-mode Dropout runs on its reference kernel (seeded) or is refused
     if len(v.outputs) > 1 and v.outputs[1]:
         raise v.unsupported("the mask output of Dropout is not in the canonical form")
     return [v.node({}, v.inputs[:1], v.outputs[:1], op="Identity")]

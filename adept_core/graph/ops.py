@@ -78,7 +78,11 @@ REWRITTEN_OPS = {"Sum": "a chain of Add", "Dropout": "Identity (inference)",
 
 #: Ops imported as the nodes of their ONNX function body: Attention's Q K^T and P V become MatMuls of two
 #: activations (photonic, re-programmed per call), its scaling, masking and softmax ASIC ops.
-EXPANDED_OPS = frozenset({"Attention"})
+EXPANDED_OPS = frozenset({"Attention", "CausalConvWithState", "FlexAttention"})
+
+#: Ops of a non-default domain adept imports: (domain, op). FlexAttention's function body (its ``score_mod``
+#: / ``prob_mod`` graphs inlined) is default-domain ops, its two products MatMuls (photonic).
+PREVIEW_OPS = frozenset({("ai.onnx.preview", "FlexAttention")})
 
 #: Attributes present on every node of these ops (defaults filled in).
 CANONICAL_ATTRS = {
@@ -127,7 +131,7 @@ QuantizeLinear DequantizeLinear DynamicQuantizeLinear RotaryEmbedding Cast CastL
 EyeLike Gather GatherElements GatherND NonZero OneHot Pad Range Reshape ScatterElements ScatterND Shape Size
 Slice Split Squeeze Tile Transpose Trilu Unsqueeze Compress ReverseSequence Unique Det Col2Im CenterCropPad
 GridSample AffineGrid Swish NonMaxSuppression BlackmanWindow HammingWindow HannWindow DFT STFT
-MelWeightMatrix CumProd SwiGLU TensorScatter BitCast NegativeLogLikelihoodLoss SoftmaxCrossEntropyLoss
+MelWeightMatrix CumProd SwiGLU TensorScatter BitCast NegativeLogLikelihoodLoss SoftmaxCrossEntropyLoss LinearAttention
 """.split())
 
 #: Default-domain ops adept does not run because they are not DNN inference: op -> the feature they need.
