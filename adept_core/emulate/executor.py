@@ -433,12 +433,6 @@ class PreparedModel:
             self._bound.pop(next(iter(self._bound)))
         return model
 
-    @staticmethod
-    def _as_protos(inputs: dict) -> dict:
-        from onnx import numpy_helper
-
-        return {n: numpy_helper.from_array(v, name=n) for n, v in inputs.items()}
-
     def _axis(self, name: str) -> int:
         return int(self.graph.meta.get("batch_axes", {}).get(name, 0))
 
