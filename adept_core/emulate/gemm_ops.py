@@ -30,7 +30,29 @@ def _operand(ex, node, args, i: int) -> np.ndarray:
     return args[i] if args[i] is not None else ex.weight_array(node.inputs[i])
 
 
+def _half_in(x):
+    """(x as float32, the half dtype to round the result to or None).
+
+    The photonic core's DACs take an activation's value whatever its storage type: a float16 /
+    bfloat16 tensor is widened (exactly) to float32 at the GEMM's input, computed as any float32
+    tensor, and the result is rounded to the declared half type, as a half-precision ASIC's output
+    buffer would. (im2col and the kernels are float32 only.)
+    """
+    if isinstance(x, np.ndarray) and x.dtype.itemsize == 2 and (x.dtype.kind == "f" or x.dtype.name == "bfloat16"):
+        return x.astype(np.float32), x.dtype
+    return x, None
+
+
 def run_conv(ex, node, args):
+    x, half = _half_in(args[0])
+    if half is not None:
+        args = [x] + [a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype == half else a
+                      for a in args[1:]]
+        return tuple(y.astype(half) for y in _run_conv(ex, node, args))
+    return _run_conv(ex, node, args)
+
+
+def _run_conv(ex, node, args):
     x = args[0]
     info = ex.node_cache.get(node.name)  # static per node: resolved once per prepared model
     if info is None:
