@@ -88,3 +88,30 @@ def test_half_precision_conv_widens_at_the_dac_and_rounds_to_the_half_type(half,
             ref[0, :, i, j] = np.tensordot(wf, xf[0, :, i:i + 3, j:j + 3], axes=3)
     tol = 2e-2 if precision == "fp32" else 0.25  # one half-type rounding; ADEPT's analog noise on top
     np.testing.assert_allclose(y.astype(np.float32), ref, rtol=tol, atol=tol * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("half", [np.float16, ml_dtypes.bfloat16])
+@pytest.mark.parametrize("precision", ["fp32", "adept"])
+def test_half_precision_matmul_returns_the_half_type(half, precision):
+    elem = helper.np_dtype_to_tensor_dtype(np.dtype(half))
+    node = helper.make_node("MatMul", ["a", "b"], ["y"])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("a", elem, [2, 5, 8]),
+                                            helper.make_tensor_value_info("b", elem, [2, 8, 3])],
+                              [helper.make_tensor_value_info("y", elem, [2, 5, 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    rng = np.random.default_rng(1)
+    a, b = (rng.standard_normal(s).astype(half) for s in ((2, 5, 8), (2, 8, 3)))
+    y = ac.prepare(ac.from_onnx(model), precision=precision).run({"a": a, "b": b}).outputs["y"]
+    assert y.dtype == np.dtype(half)
+    ref = np.matmul(a.astype(np.float32), b.astype(np.float32))
+    if precision == "fp32":  # exact float32 GEMM of the widened values, one rounding to the half type
+        np.testing.assert_array_equal(y, ref.astype(half))
+    else:  # widening is exact: the same run as on float32 inputs (same seed), rounded to the half type
+        f32 = helper.make_model(helper.make_graph(
+            [node], "g", [helper.make_tensor_value_info("a", TensorProto.FLOAT, [2, 5, 8]),
+                          helper.make_tensor_value_info("b", TensorProto.FLOAT, [2, 8, 3])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5, 3])]),
+            opset_imports=[helper.make_opsetid("", 21)])
+        y32 = ac.prepare(ac.from_onnx(f32), precision=precision).run(
+            {"a": a.astype(np.float32), "b": b.astype(np.float32)}).outputs["y"]
+        np.testing.assert_array_equal(y, y32.astype(half))
