@@ -259,9 +259,11 @@ class PreparedModel:
             progress: bool | None = None) -> EmulationResult:
         """Run the model on ``inputs`` (graph input name -> array with any number of samples).
 
-        A graph with a single input also takes the bare array. Values may be ``onnx.TensorProto``
-        (converted exactly); a run fed any TensorProto returns its outputs as TensorProto in the
-        model's declared element types (:mod:`adept_core.emulate.tensor_io`).
+        A graph with a single input also takes the bare array; NumPy scalars are 0-d arrays. Values
+        may be ``onnx.TensorProto`` (converted exactly, then checked like arrays: no silent cast).
+        Arrays in -> arrays out. A run fed any TensorProto returns each output, in the model's
+        declared element type, in the container its element type was fed in: an array when some
+        input of that type was an array, else a TensorProto (:mod:`adept_core.emulate.tensor_io`).
         """
         fed = self._feeds(inputs)
         inputs, kinds = from_protos(fed)
