@@ -53,11 +53,6 @@ KNOWN_FAILURES = {
     "test_deform_conv_with_mask_bias": "DeformConv: weight product, photonic routing not implemented",
     "test_deform_conv_with_multiple_offset_groups": "DeformConv: weight product, photonic routing not implemented",
     # input or output dtype the backend test feeds as a TensorProto adept does not convert
-    # CausalConvWithState (opset 27) runs as its function body (a photonic 1-D Conv); half precision still fails
-    "test_causal_conv_with_state_fp16": "float16 activations into the photonic Conv of the expanded body: the im2col buffer is float32 only",
-    "test_causal_conv_with_state_fp16_expanded": "float16 activations into the photonic Conv of the expanded body: the im2col buffer is float32 only",
-    "test_causal_conv_with_state_silu_fp16": "float16 activations into the photonic Conv of the expanded body: the im2col buffer is float32 only",
-    "test_causal_conv_with_state_silu_fp16_expanded": "float16 activations into the photonic Conv of the expanded body: the im2col buffer is float32 only",
     # ConvTranspose: photonic routing not implemented yet (issue 9 section 3)
     "test_bitcast_float64_to_int64": "float64 tensors reach the ASIC as float32 (its widest format), so the 64-bit pattern is gone before BitCast",
     # optional type

@@ -277,14 +277,17 @@ class PreparedModel:
             progress: bool | None = None) -> EmulationResult:
         """Run the model on ``inputs`` (graph input name -> array with any number of samples).
 
-        A graph with a single input also takes the bare array. Values may be ``onnx.TensorProto``
-        (converted exactly); a run fed any TensorProto returns its outputs as TensorProto in the
-        model's declared element types (:mod:`adept_core.emulate.tensor_io`).
+        A graph with a single input also takes the bare array; NumPy scalars are 0-d arrays. Values
+        may be ``onnx.TensorProto`` (converted exactly, then checked like arrays: no silent cast).
+        Arrays in -> arrays out. A run fed any TensorProto returns each output, in the model's
+        declared element type, in the container its element type was fed in: an array when some
+        input of that type was an array, else a TensorProto (:mod:`adept_core.emulate.tensor_io`).
         """
-        inputs, as_protos = from_protos(self._feeds(inputs))
+        fed = self._feeds(inputs)
+        inputs, kinds = from_protos(fed)
         bound = self._rebound(inputs)
         if bound is not None:
-            return bound.run(inputs if not as_protos else self._as_protos(inputs), seed, progress)
+            return bound.run(fed, seed, progress)  # as fed: the bound model picks the same containers
         if isinstance(self.engine, PhotonicEngine):
             self.engine.seed = seed
         self.engine.reset_stats()
@@ -310,7 +313,7 @@ class PreparedModel:
         total = time.perf_counter() - t_start
         outputs = {name: self._join(name, parts, n_samples) for name, parts in pieces.items()}
         dtypes = self.graph.meta.get("output_dtypes", {})
-        outputs = to_protos(outputs, dtypes) if as_protos else declared(outputs, dtypes)
+        outputs = to_protos(outputs, dtypes, kinds) if kinds is not None else declared(outputs, dtypes)
         layers = list(self.engine.stats.values())
         gemm_s = sum(st.seconds for st in layers)
         clipped = [(st.layer, st.clipped_fraction) for st in layers if st.clipped_fraction > self.clip_threshold]
@@ -432,7 +435,8 @@ class PreparedModel:
         """
         if self.graph.rebind is None or set(inputs) != set(self.graph.inputs):
             return None
-        arrays = {n: v for n, v in inputs.items() if isinstance(v, np.ndarray)}
+        # A NumPy scalar (np.float32(2.0), as onnx's own cases feed a scale) is a 0-d array here too.
+        arrays = {n: np.asarray(v) for n, v in inputs.items() if isinstance(v, (np.ndarray, np.generic))}
         if len(arrays) != len(inputs):
             return None
         def fits(name, a):
@@ -449,12 +453,6 @@ class PreparedModel:
         while len(self._bound) > self.MAX_BOUND_SIGNATURES:
             self._bound.pop(next(iter(self._bound)))
         return model
-
-    @staticmethod
-    def _as_protos(inputs: dict) -> dict:
-        from onnx import numpy_helper
-
-        return {n: numpy_helper.from_array(v, name=n) for n, v in inputs.items()}
 
     def _axis(self, name: str) -> int:
         return int(self.graph.meta.get("batch_axes", {}).get(name, 0))

@@ -30,7 +30,29 @@ def _operand(ex, node, args, i: int) -> np.ndarray:
     return args[i] if args[i] is not None else ex.weight_array(node.inputs[i])
 
 
+def _half_in(x):
+    """(x as float32, the half dtype to round the result to or None).
+
+    The photonic core's DACs take an activation's value whatever its storage type: a float16 /
+    bfloat16 tensor is widened (exactly) to float32 at the GEMM's input, computed as any float32
+    tensor (so also rounded to the ASIC number format, as a float32 graph input is), and the result is
+    rounded to the declared half type, as a half-precision ASIC's output
+    buffer would. (im2col and the kernels are float32 only.)
+    """
+    if isinstance(x, np.ndarray) and x.dtype.itemsize == 2 and (x.dtype.kind == "f" or x.dtype.name == "bfloat16"):
+        return x.astype(np.float32), x.dtype
+    return x, None
+
+
 def run_conv(ex, node, args):
+    x, half = _half_in(args[0])
+    if half is not None:
+        args = [ex.round(_half_in(a)[0]) if isinstance(a, np.ndarray) else a for a in args]
+        return tuple(y.astype(half) for y in _run_conv(ex, node, args))
+    return _run_conv(ex, node, args)
+
+
+def _run_conv(ex, node, args):
     x = args[0]
     info = ex.node_cache.get(node.name)  # static per node: resolved once per prepared model
     if info is None:
@@ -82,6 +104,16 @@ def run_gemm(ex, node, args):
 
 
 def run_matmul(ex, node, args):
+    a, half = _half_in(args[0])
+    if half is None and isinstance(args[1], np.ndarray):
+        _, half = _half_in(args[1])
+    if half is not None:  # same rule as Conv: widen at the DAC, round the GEMM's output to the half type
+        args = [ex.round(_half_in(v)[0]) if isinstance(v, np.ndarray) else v for v in args]
+        return tuple(y.astype(half) for y in _run_matmul(ex, node, args))
+    return _run_matmul(ex, node, args)
+
+
+def _run_matmul(ex, node, args):
     a = args[0]
     bshape = ex.graph.shape(node.inputs[1]) if args[1] is None else args[1].shape
     if a.ndim < 2 or len(bshape) < 2:

@@ -4,9 +4,11 @@ Why TensorProto: ONNX stores tensors of the types NumPy cannot hold natively (bf
 4-/2-bit families) as ``TensorProto``, and so does onnx's own conformance material. A TensorProto is a
 *typed* tensor, so converting it with :func:`onnx.numpy_helper.to_array` is exact, not a cast; the dtype
 and shape are then checked against the model's declared input like any array. The rule for outputs is
-"tensors come back in the container you gave": a run fed any TensorProto returns every output as a
-TensorProto of the model's declared element type, named after the graph output; a run fed arrays returns
-arrays. onnx is imported only when a TensorProto is actually seen (the executor never imports it for
+"tensors come back in the container you gave": a run fed arrays returns arrays; a run fed any
+TensorProto returns each output (in the model's declared element type, named after the graph output) in
+the container its element type was fed in - an array when some input of that type was an array, else a
+TensorProto (``raw_data``). This is how onnx's own cases mix them (DequantizeLinear: int4 TensorProto in, float32
+scale array in, float32 array out). onnx is imported only when a TensorProto is actually seen (the executor never imports it for
 graphs that do not come from ONNX).
 
 Declared output dtypes: the ASIC computes on float32 (rounded to its number format); a graph output the
@@ -26,13 +28,28 @@ def is_tensor_proto(value) -> bool:
     return cls.__name__ == "TensorProto" and cls.__module__.split(".")[0] == "onnx"
 
 
-def from_protos(feeds: dict) -> tuple[dict, bool]:
-    """``feeds`` with every TensorProto converted exactly to an array; whether any was a TensorProto."""
+def from_protos(feeds: dict) -> tuple[dict, dict | None]:
+    """``feeds`` with every TensorProto converted exactly to an array, and how each element type was fed.
+
+    The second value is ``None`` when no TensorProto was fed (numpy in -> numpy out); otherwise a
+    mapping numpy dtype name -> ``"array"`` / ``"proto"`` (how inputs of that type were fed), used by
+    :func:`to_protos`.
+    """
     if not any(is_tensor_proto(v) for v in feeds.values()):
-        return feeds, False
+        return feeds, None
     from onnx import numpy_helper
 
-    return {n: numpy_helper.to_array(v) if is_tensor_proto(v) else v for n, v in feeds.items()}, True
+    arrays, kinds = {}, {}
+    for n, v in feeds.items():
+        if is_tensor_proto(v):
+            a = numpy_helper.to_array(v)
+            kinds.setdefault(a.dtype.name, "proto")
+        else:
+            a = v
+            if isinstance(a, (np.ndarray, np.generic)):
+                kinds[np.asarray(a).dtype.name] = "array"  # an array of this type wins: numpy back
+        arrays[n] = a
+    return arrays, kinds
 
 
 def declared(outputs: dict, dtypes: dict) -> dict:
@@ -50,15 +67,26 @@ def declared(outputs: dict, dtypes: dict) -> dict:
     return out
 
 
-def to_protos(outputs: dict, dtypes: dict) -> dict:
-    """Every output as a TensorProto named after it, in its declared dtype."""
+def to_protos(outputs: dict, dtypes: dict, kinds: dict) -> dict:
+    """Outputs in their declared dtype, each in the container its element type was fed in.
+
+    An output whose element type was fed as a numpy array (say the float32 scale of a DequantizeLinear
+    whose quantized input came as a TensorProto) comes back as an array; any other output comes back
+    as a TensorProto named after it, always in ``raw_data`` (``numpy_helper.from_array``): one canonical
+    encoding. (onnx's own cases are not consistent here - its Cast cases expect ``raw_data``, its 4-bit
+    QuantizeLinear cases ``int32_data`` - and a value-equal tensor is the same tensor.)
+    """
     from onnx import numpy_helper
 
+    out = declared(outputs, dtypes)
     protos = {}
-    for name, value in outputs.items():
+    for name, value in out.items():
         value = np.asarray(value)
         want = dtypes.get(name)
         if want and value.dtype.name != want:
             value = value.astype(np.dtype(want))
-        protos[name] = numpy_helper.from_array(value, name=name)
+        if kinds.get(value.dtype.name) == "array":
+            protos[name] = value
+        else:
+            protos[name] = numpy_helper.from_array(value, name=name)
     return protos
