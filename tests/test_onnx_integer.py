@@ -63,3 +63,20 @@ def test_matmulinteger_int32_output_is_exact(wz):
     inits = {"w": rng.integers(0, 256, (8, 4)).astype(np.uint8), "xz": np.uint8(12), "wz": np.uint8(wz)}
     model = _model("MatMulInteger", [2, 8], inits, ["X", "w", "xz", "wz"], 2, TensorProto.INT32)
     _run_both(model, rng.integers(0, 256, (2, 8)).astype(np.uint8))
+
+
+def test_integer_product_past_float32_exactness_warns_naming_the_layer():
+    # K=300 full-range uint8 x uint8 (zero points 0): 300 * 255 * 255 = 19.5M >= 2**24
+    k = 300
+    w = numpy_helper.from_array(np.full((k, 4), 255, np.uint8), "w")
+    graph = helper.make_graph([helper.make_node("MatMulInteger", ["X", "w"], ["Y"], name="big_mm")], "g",
+                              [helper.make_tensor_value_info("X", TensorProto.UINT8, [2, k])],
+                              [helper.make_tensor_value_info("Y", TensorProto.INT32, [2, 4])], initializer=[w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    with pytest.warns(RuntimeWarning, match=r"node 'big_mm' \(MatMulInteger\): K=300 .*2\*\*24"):
+        from_onnx(model)
+    # a small K stays silent (the existing exact tests run under filterwarnings=error)
+    w_small = numpy_helper.from_array(np.full((200, 4), 255, np.uint8), "w")
+    graph.ClearField("initializer"); graph.initializer.append(w_small)
+    graph.input[0].type.tensor_type.shape.dim[1].dim_value = 200
+    from_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))

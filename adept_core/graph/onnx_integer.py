@@ -12,8 +12,8 @@ How a quantized model maps onto the core (also in ``docs/executor.md``):
 - In ``precision="fp32"`` the product is a float32 GEMM of integers: exact
   (equal to the ONNX integer reference) while every partial sum stays below
   ``2**24``, i.e. ``K * max|x - x_zp| * max|w - w_zp| < 16,777,216`` (K up to 258
-  for full-range uint8 x uint8; an assumption real int8 models meet layer by
-  layer only for small K, so it is stated rather than hidden).
+  for full-range uint8 x uint8); checked per layer at import (a
+  ``RuntimeWarning`` names a layer whose bound reaches it).
 - In the emulated precisions the integers go through the input DAC, the
   analog core and the ADC like any activation and weight: the result differs
   from the model's own integer arithmetic by the ADC's rounding of the
@@ -27,6 +27,9 @@ needs ONNX's float64 promotion of ``int32 * float32``).
 """
 
 from __future__ import annotations
+
+import math
+import warnings
 
 import numpy as np
 from onnx import TensorProto, helper
@@ -98,6 +101,33 @@ def _requantise(b, product, out_shape, scales, y_scale_i, y_zp_i, q_elem, channe
     return b.nodes
 
 
+#: float32 holds every integer up to 2**24 exactly; a partial sum past it may round.
+EXACT_FLOAT32_INT = 1 << 24
+
+
+def _centred_max(v, i, zp_i, const) -> int:
+    """Largest |x - x_zp| input ``i`` can take: from the constant, else from its integer type and zero point."""
+    if const is not None:
+        return int(np.max(np.abs(const))) if np.size(const) else 0
+    info = np.iinfo(helper.tensor_dtype_to_np_dtype(v.in_elem_types[i] if v.in_elem_types else TensorProto.UINT8))
+    zp = v.consts[zp_i] if zp_i < len(v.inputs) and v.inputs[zp_i] else np.zeros((), np.int64)
+    if zp is None:
+        return int(info.max) - int(info.min)
+    zp = np.asarray(zp, np.int64)
+    return int(max(np.max(zp) - info.min, info.max - np.min(zp)))
+
+
+def _check_exact(v, k: int, x_max: int, w_max: int) -> None:
+    """Warn, naming the layer, when a float32 partial sum of this integer product may pass 2**24."""
+    bound = k * x_max * w_max
+    if bound >= EXACT_FLOAT32_INT:
+        warnings.warn(
+            f"node {v.name!r} ({v.op}): K={k} x max|x - x_zp|={x_max} x max|w - w_zp|={w_max} = {bound:,} "
+            f">= 2**24, so float32 partial sums of this integer product may round (precision='fp32' is then "
+            "not bit-exact against ONNX's int32 arithmetic; the emulated precisions quantise anyway)",
+            RuntimeWarning, stacklevel=2)
+
+
 def integer_product(v, conv2d) -> list[Node]:
     """The four integer-product ops; ``conv2d(view) -> nodes`` normalises the centred Conv."""
     b = _Builder(v)
@@ -107,6 +137,9 @@ def integer_product(v, conv2d) -> list[Node]:
     xi, xz, wi, wz = (0, 2, 1, 3) if v.op in ("MatMulInteger", "ConvInteger") else (0, 2, 3, 5)
     x, _ = b.centred(xi, xz, per_channel_axis=None if is_conv else 0)
     w, w_const = b.centred(wi, wz, per_channel_axis=0 if is_conv else 1)
+    w_shape = tuple(v.in_shapes[wi])
+    k = math.prod(w_shape[1:]) if is_conv else w_shape[-2]
+    _check_exact(v, k, _centred_max(v, xi, xz, None), _centred_max(v, wi, wz, w_const))
     product = v.new_value("product", out_shape)
     if is_conv:
         view = v.derived("Conv", [x, w], [tuple(v.in_shapes[xi]), tuple(v.in_shapes[wi])], v.attrs, [None, w_const])
