@@ -331,20 +331,9 @@ void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float 
 
 void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
                   std::int64_t* clipped) {
-  switch (j.noise_kind) {
-    case kNoiseOff:
-      return j.abfp ? block_narrow_impl<kNoiseOff, true>(j, m0, m1, n0, n1, acc, clipped)
-                    : block_narrow_impl<kNoiseOff, false>(j, m0, m1, n0, n1, acc, clipped);
-    case kNoiseConstSigma:
-      return j.abfp ? block_narrow_impl<kNoiseConstSigma, true>(j, m0, m1, n0, n1, acc, clipped)
-                    : block_narrow_impl<kNoiseConstSigma, false>(j, m0, m1, n0, n1, acc, clipped);
-    case kNoiseModes:
-      return j.abfp ? block_narrow_impl<kNoiseModes, true>(j, m0, m1, n0, n1, acc, clipped)
-                    : block_narrow_impl<kNoiseModes, false>(j, m0, m1, n0, n1, acc, clipped);
-    default:
-      return j.abfp ? block_narrow_impl<kNoiseFull, true>(j, m0, m1, n0, n1, acc, clipped)
-                    : block_narrow_impl<kNoiseFull, false>(j, m0, m1, n0, n1, acc, clipped);
-  }
+  dispatch_mode(j, [&](auto mode) {
+    block_narrow_impl<decltype(mode)::kind, decltype(mode)::abfp>(j, m0, m1, n0, n1, acc, clipped);
+  });
 }
 
 }  // namespace adept::detail::avx512

@@ -117,6 +117,29 @@ static inline double adc_code(double pd, std::uint64_t rk, std::int64_t n, const
   return r;
 }
 
+/// One noise kind and scaling as types, for dispatch_mode.
+template <int K, bool A>
+struct Mode {
+  static constexpr int kind = K;
+  static constexpr bool abfp = A;
+};
+
+/// Calls f(Mode<kind, abfp>{}) for the job's noise kind and scaling: the one switch every ISA's block
+/// kernel instantiates its body through (four kinds x two scalings).
+template <class F>
+static inline void dispatch_mode(const Job& j, F&& f) {
+  switch (j.noise_kind) {
+    case kNoiseOff:
+      return j.abfp ? f(Mode<kNoiseOff, true>{}) : f(Mode<kNoiseOff, false>{});
+    case kNoiseConstSigma:
+      return j.abfp ? f(Mode<kNoiseConstSigma, true>{}) : f(Mode<kNoiseConstSigma, false>{});
+    case kNoiseModes:
+      return j.abfp ? f(Mode<kNoiseModes, true>{}) : f(Mode<kNoiseModes, false>{});
+    default:
+      return j.abfp ? f(Mode<kNoiseFull, true>{}) : f(Mode<kNoiseFull, false>{});
+  }
+}
+
 // ---- per-ISA entry points ----
 // absmax: float32 max |x| over count values; NaN if any value is NaN.
 // quantize_*: one input row into the tile-padded layout of Job (see x_stride).
