@@ -42,7 +42,7 @@ from ..errors import ConfigError
 from ..kernels import PhotonicCore, PhotonicGemmSpec
 from ..kernels.quantize import column_scales, quantize, quantize_tiles, row_tile_scales, tile_column_scales
 from ..kernels.spec import qmax
-from .fp32_product import FP32_ACCUMULATE, distinct_columns, fp32_product
+from .fp32_product import check_accumulate, distinct_columns, fp32_product
 from .seeds import stable_key
 
 ADC_POLICIES = ("worst_case", "calibrated")
@@ -110,9 +110,7 @@ class Fp32Engine(_Engine):
 
     def __init__(self, accumulate: str = "float32") -> None:
         super().__init__()
-        if accumulate not in FP32_ACCUMULATE:
-            raise ConfigError(f"fp32_accumulate {accumulate!r} is unknown; choose one of {', '.join(FP32_ACCUMULATE)}")
-        self.accumulate = accumulate
+        self.accumulate = check_accumulate(accumulate)
         self._weights: dict[tuple, np.ndarray] = {}  # raw [K, N] weights (the calibration engine's)
         self._programmed: dict[tuple, tuple[np.ndarray, np.ndarray | None]] = {}  # distinct columns, inverse
 

@@ -41,7 +41,7 @@ from ..graph.lowering import GEMM_OPS, gemm_calls
 from ..kernels import PhotonicGemmSpec
 from ..blas import blas_threads
 from .engine import ADC_POLICIES, CalibrationEngine, Fp32Engine, LayerStats, PhotonicEngine
-from .fp32_product import FP32_ACCUMULATE
+from .fp32_product import check_accumulate
 from .gemm_ops import PROGRAMMED_INPUTS, RUNNERS
 from .tensor_io import declared, from_protos, to_protos
 from .passes import fold_batchnorm
@@ -130,9 +130,7 @@ class PreparedModel:
             raise ConfigError(f"precision {precision!r} is unknown; choose one of {', '.join(PRECISIONS)}")
         if im2col_impl not in IMPLS:
             raise ConfigError(f"im2col_impl {im2col_impl!r} is unknown; choose one of {', '.join(IMPLS)}")
-        if fp32_accumulate not in FP32_ACCUMULATE:
-            raise ConfigError(f"fp32_accumulate {fp32_accumulate!r} is unknown; choose one of "
-                              f"{', '.join(FP32_ACCUMULATE)}")
+        check_accumulate(fp32_accumulate)  # also when precision="adept" builds no Fp32Engine
         if adc not in ADC_POLICIES:
             raise ConfigError(f"ADC range policy {adc!r} is unknown; choose one of {', '.join(ADC_POLICIES)}")
         graph.validate()

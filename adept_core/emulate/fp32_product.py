@@ -44,8 +44,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ConfigError
+
 #: ``fp32_accumulate`` choices of :class:`~adept_core.emulate.executor.PreparedModel`.
 FP32_ACCUMULATE = ("float32", "float64")
+
+
+def check_accumulate(accumulate: str) -> str:
+    """``accumulate`` if it is one of :data:`FP32_ACCUMULATE`, else the ConfigError naming the choices."""
+    if accumulate not in FP32_ACCUMULATE:
+        raise ConfigError(f"fp32_accumulate {accumulate!r} is unknown; choose one of {', '.join(FP32_ACCUMULATE)}")
+    return accumulate
 
 #: Columns of one signature compared exactly at most: bounds the work on a weight crafted so that
 #: many different columns share a column sum (an untrusted model file); further ones stay distinct.

@@ -44,15 +44,20 @@ def _half_in(x):
     return x, None
 
 
-def run_conv(ex, node, args):
-    x, half = _half_in(args[0])
-    if half is not None:
+def _half_precision(runner):
+    """``runner`` with the half-precision rule of :func:`_half_in`: the first float16 / bfloat16 array
+    operand sets the output type; every array operand is widened and rounded to the ASIC format."""
+    def run(ex, node, args):
+        half = next((h for h in (_half_in(a)[1] for a in args) if h is not None), None)
+        if half is None:
+            return runner(ex, node, args)
         args = [ex.round(_half_in(a)[0]) if isinstance(a, np.ndarray) else a for a in args]
-        return tuple(y.astype(half) for y in _run_conv(ex, node, args))
-    return _run_conv(ex, node, args)
+        return tuple(y.astype(half) for y in runner(ex, node, args))
+    return run
 
 
-def _run_conv(ex, node, args):
+@_half_precision
+def run_conv(ex, node, args):
     x = args[0]
     info = ex.node_cache.get(node.name)  # static per node: resolved once per prepared model
     if info is None:
@@ -103,17 +108,8 @@ def run_gemm(ex, node, args):
     return (y,)
 
 
+@_half_precision
 def run_matmul(ex, node, args):
-    a, half = _half_in(args[0])
-    if half is None and isinstance(args[1], np.ndarray):
-        _, half = _half_in(args[1])
-    if half is not None:  # same rule as Conv: widen at the DAC, round the GEMM's output to the half type
-        args = [ex.round(_half_in(v)[0]) if isinstance(v, np.ndarray) else v for v in args]
-        return tuple(y.astype(half) for y in _run_matmul(ex, node, args))
-    return _run_matmul(ex, node, args)
-
-
-def _run_matmul(ex, node, args):
     a = args[0]
     bshape = ex.graph.shape(node.inputs[1]) if args[1] is None else args[1].shape
     if a.ndim < 2 or len(bshape) < 2:

@@ -78,9 +78,8 @@ def to_protos(outputs: dict, dtypes: dict, kinds: dict) -> dict:
     """
     from onnx import numpy_helper
 
-    out = declared(outputs, dtypes)
     protos = {}
-    for name, value in out.items():
+    for name, value in outputs.items():
         value = np.asarray(value)
         want = dtypes.get(name)
         if want and value.dtype.name != want:
