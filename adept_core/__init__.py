@@ -19,7 +19,8 @@ The kernel and the errors are imported eagerly; everything else on first use
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from .errors import AdeptError, BackendUnavailableError, ConfigError, InputError, ShapeError, UnsupportedOpError
+from .errors import (AdeptError, BackendUnavailableError, BudgetError, ConfigError, InputError, ShapeError,
+                     UnsupportedOpError)
 from .kernels import GemmResult, GemmStats, NoiseSpec, PhotonicCore, PhotonicGemmSpec, available_backends, photonic_gemm
 
 try:
@@ -57,7 +58,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "AdeptError", "BackendUnavailableError", "ConfigError", "GemmResult", "GemmStats", "InputError", "NoiseSpec",
+    "AdeptError", "BackendUnavailableError", "BudgetError", "ConfigError", "GemmResult", "GemmStats", "InputError", "NoiseSpec",
     "PhotonicCore", "PhotonicGemmSpec", "ShapeError", "UnsupportedOpError", "available_backends",
     "photonic_gemm", "__version__", *_LAZY,
 ]

@@ -18,6 +18,14 @@ class ShapeError(AdeptError, ValueError):
     """An array of the wrong shape, rank, dtype or memory layout."""
 
 
+class BudgetError(ShapeError):
+    """A tensor, or a loop's stacked outputs, over the element budget of a model (``max_elements``).
+
+    Its own type so that callers which fall back to another evaluator on a :class:`ShapeError` can
+    tell an over-budget model, which is refused everywhere, from a shape the fallback can hold.
+    """
+
+
 class InputError(AdeptError, ValueError):
     """Input values the hardware cannot represent (NaN, Inf)."""
 

@@ -6,7 +6,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 from adept_core.emulate import prepare
-from adept_core.errors import ShapeError
+from adept_core.errors import BudgetError, ShapeError
 from adept_core.graph import onnx_control_flow
 from adept_core.graph.lowering import GEMM_OPS, gemm_calls
 from adept_core.graph.onnx_import import from_onnx
@@ -131,7 +131,7 @@ def test_loop_iteration_bomb_is_refused_with_the_node_name():
 def test_loop_scan_outputs_respect_the_element_budget():
     model = _loop_model()
     feeds = {"x": np.ones(3, np.float32), "s0": np.zeros(3, np.float32), "M": np.array(100, dtype=np.int64)}
-    with pytest.raises(ShapeError, match="'acc_loop'.*scan outputs.*budget of 50"):
+    with pytest.raises(BudgetError, match="'acc_loop'.*scan outputs.*budget of 50"):
         prepare(from_onnx(model, max_elements=50), precision="fp32").run(feeds)
 
 
@@ -207,3 +207,22 @@ def test_run_time_body_matmul_is_charged_to_the_photonic_core_per_iteration():
     matmul = [st for name, st in layers.items() if name.startswith("cumsum/body/MatMul")]
     assert len(matmul) == 1 and matmul[0].macs == 5 * 2 * 3  # 5 steps of a [1, 2] x [2, 3] product
     assert result.outputs["ys"].shape == (5, 1, 3)  # values: the fp32 tests above (this one checks the charge)
+
+
+def test_run_time_if_with_an_over_budget_branch_is_refused_not_handed_to_the_fallback():
+    # The then-branch folds a ConstantOfShape of 10**6 elements; with max_elements=1000 the branch is refused
+    # (BudgetError), where any other ShapeError of a body would send it to the reference evaluator.
+    shape = numpy_helper.from_array(np.array([10 ** 6], np.int64), "big_shape")
+    then_g = helper.make_graph([helper.make_node("ConstantOfShape", ["big_shape"], ["c"], name="bomb"),
+                                helper.make_node("ReduceSum", ["c"], ["y_then"], keepdims=0)], "then", [],
+                               [helper.make_tensor_value_info("y_then", F, [])])
+    else_g = helper.make_graph([helper.make_node("ReduceSum", ["x"], ["y_else"], keepdims=0)], "else", [],
+                               [helper.make_tensor_value_info("y_else", F, [])])
+    nodes = [helper.make_node("If", ["cond"], ["y"], then_branch=then_g, else_branch=else_g, name="switch")]
+    model = _model(nodes, [helper.make_tensor_value_info("x", F, [4]),
+                           helper.make_tensor_value_info("cond", TensorProto.BOOL, [])],
+                   [helper.make_tensor_value_info("y", F, [])], [shape])
+    prepared = prepare(from_onnx(model, max_elements=1000), precision="fp32")
+    feeds = {"x": np.ones(4, np.float32), "cond": np.array(True)}
+    with pytest.raises(BudgetError, match="budget of 1,000"):
+        prepared.run(feeds)

@@ -102,12 +102,12 @@ def _runtime_elements(op: str, args) -> int | None:
 
 
 def _check_budget(node, args, ctx) -> None:
-    from ..errors import ShapeError
+    from ..errors import BudgetError
 
     budget = int(ctx.graph.meta.get("max_elements", DEFAULT_MAX_ELEMENTS))
     count = _runtime_elements(node.op, args)
     if count is not None and count > budget:
-        raise ShapeError(
+        raise BudgetError(
             f"node {node.name!r} ({node.op}) would create {count:,} elements from its run-time inputs, over the "
             f"budget of {budget:,} elements per tensor; raise it with from_onnx(..., max_elements=N)")
 

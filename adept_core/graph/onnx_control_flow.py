@@ -275,7 +275,7 @@ def _body_model(node, body, values: dict, constants: dict | None = None, key: st
 def _adept_body(ctx, node, key: str, body, values: dict):
     """The body imported as an adept Graph and prepared like its parent, or None when it cannot be."""
     from ..emulate.executor import PreparedModel
-    from ..errors import AdeptError, ShapeError
+    from ..errors import AdeptError, BudgetError
     from .onnx_import import from_onnx
 
     budget = int(ctx.graph.meta.get("max_elements", 1 << 30))
@@ -288,7 +288,7 @@ def _adept_body(ctx, node, key: str, body, values: dict):
         sub = PreparedModel(graph, spec=ctx.spec, precision=precision, fold_bn=False,
                             im2col_impl=ctx.im2col_impl, blas_threads=None)
     except AdeptError as exc:
-        if isinstance(exc, ShapeError) and "budget" in str(exc):
+        if isinstance(exc, BudgetError):
             raise  # an over-budget body is refused, never handed to the (unbounded) fallback
         return None  # an op the canonical Graph cannot hold here: the reference evaluator runs the body
     return sub
@@ -374,7 +374,7 @@ def run_control_flow(node, args, ctx):
 
 
 def _loop(node, explicit, body, outer, ctx, budget):
-    from ..errors import ShapeError
+    from ..errors import BudgetError, ShapeError
 
     trip = explicit[0] if len(explicit) > 0 else None
     cond = explicit[1] if len(explicit) > 1 else None
@@ -406,7 +406,7 @@ def _loop(node, explicit, body, outer, ctx, budget):
             acc.append(v)
         scan_elements += sum(int(v.size) for v in per_iter)
         if scan_elements > budget:
-            raise ShapeError(f"node {node.name!r} (Loop): its scan outputs reach {scan_elements:,} elements after "
+            raise BudgetError(f"node {node.name!r} (Loop): its scan outputs reach {scan_elements:,} elements after "
                              f"{i + 1} iterations, over the budget of {budget:,}; raise it with "
                              "from_onnx(..., max_elements=N)")
         i += 1
@@ -465,7 +465,7 @@ def _scan(node, explicit, attrs, outer, ctx, budget):
 
 def _scan_steps(node, run, state, xs, in_dirs, out_dirs, out_axes, n_scan_out, budget):
     """Scan-9 semantics over ``xs`` whose sequence axis is 0: final states, then the scan outputs."""
-    from ..errors import ShapeError
+    from ..errors import BudgetError, ShapeError
 
     n_state = len(state)
     out_dirs = out_dirs or [0] * n_scan_out
@@ -487,7 +487,7 @@ def _scan_steps(node, run, state, xs, in_dirs, out_dirs, out_axes, n_scan_out, b
             acc.append(v)
             scan_elements += int(v.size)
         if scan_elements > budget:
-            raise ShapeError(f"node {node.name!r} (Scan): its scan outputs reach {scan_elements:,} elements, over "
+            raise BudgetError(f"node {node.name!r} (Scan): its scan outputs reach {scan_elements:,} elements, over "
                              f"the budget of {budget:,}; raise it with from_onnx(..., max_elements=N)")
     stacked = []
     for acc, ax, d in zip(scans, out_axes, out_dirs):

@@ -34,7 +34,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper, shape_inference
 
-from ..errors import AdeptError, ShapeError, UnsupportedOpError
+from ..errors import AdeptError, BudgetError, ShapeError, UnsupportedOpError
 from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
@@ -212,7 +212,7 @@ class _Importer:
             return
         count = math.prod(int(d) for d in shape if d != DYNAMIC)
         if count > self.max_elements:
-            raise ShapeError(
+            raise BudgetError(
                 f"{what} has shape {tuple(int(d) for d in shape)} = {count:,} elements, over the import budget "
                 f"of {self.max_elements:,} elements per tensor (a guard against model files that would exhaust "
                 "memory); raise it with from_onnx(..., max_elements=N) if the model is genuine")
