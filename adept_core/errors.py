@@ -26,6 +26,13 @@ class BudgetError(ShapeError):
     """
 
 
+class SymbolicShapeError(ShapeError):
+    """A model input or output whose dimension is symbolic where the caller gave no size for it.
+
+    Its own type so that the CLI can retry the import with sizes taken from the user's data.
+    """
+
+
 class InputError(AdeptError, ValueError):
     """Input values the hardware cannot represent (NaN, Inf)."""
 

@@ -9,7 +9,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import adept_core
-from adept_core.errors import AdeptError, ShapeError, UnsupportedOpError
+from adept_core.errors import AdeptError, ShapeError, SymbolicShapeError, UnsupportedOpError
 from adept_core.graph import gemm_calls, graph_macs, node_macs
 from adept_core.graph.onnx_import import from_onnx
 from adept_core.graph.ops import CANONICAL_ATTRS, FOLDED_OPS, GRAPH_OPS, SUPPORTED_OPS
@@ -155,7 +155,7 @@ def test_input_shapes_resolve_a_dynamic_batch():
     model = MODELS["small_cnn"]()
     model.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "batch"
     model.graph.output[0].type.tensor_type.shape.dim[0].dim_param = "batch"
-    with pytest.raises(ShapeError, match="symbolic dimension 0 .'batch'.*input_shapes"):
+    with pytest.raises(SymbolicShapeError, match="symbolic dimension 0 .'batch'.*input_shapes"):
         from_onnx(model)
     graph = from_onnx(model, input_shapes={"image": (5, 3, 16, 16)})
     assert graph.shape("logits") == (5, 10)

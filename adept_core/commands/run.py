@@ -24,7 +24,7 @@ import numpy as np
 
 from ..emulate import compare_outputs, fold_batchnorm, prepare
 from ..emulate.inputs import load_inputs, synthetic_inputs
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, SymbolicShapeError
 from ..graph import zoo
 from ..kernels.registry import BACKEND_NAMES
 from .argtypes import positive_int, seed
@@ -93,8 +93,8 @@ def _onnx_graph(path: str, args):
     axes = _batch_axes(args.batch_axes)
     try:
         return from_onnx(path, batch_axes=axes)
-    except ShapeError as exc:
-        if not args.input or "symbolic" not in str(exc):
+    except SymbolicShapeError:
+        if not args.input:
             raise
     import onnx
 

@@ -34,7 +34,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper, shape_inference
 
-from ..errors import AdeptError, BudgetError, ShapeError, UnsupportedOpError
+from ..errors import AdeptError, BudgetError, ShapeError, SymbolicShapeError, UnsupportedOpError
 from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
@@ -251,7 +251,7 @@ class _Importer:
         for i, dim in enumerate(shape_proto.dim):
             if not dim.HasField("dim_value"):
                 label = dim.dim_param or "unknown"
-                raise ShapeError(f"{what} has a symbolic dimension {i} ({label!r}); {hint}")
+                raise SymbolicShapeError(f"{what} has a symbolic dimension {i} ({label!r}); {hint}")
             dims.append(int(dim.dim_value))
         return tuple(dims)
 
