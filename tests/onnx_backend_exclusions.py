@@ -44,8 +44,6 @@ KNOWN_FAILURES = {
     "test_operator_add_size1_singleton_broadcast": "float64 test data is uninitialised memory (values such as 5.9e+199 and 6.9e-310) that overflow / flush in the ASIC's float32; the output is float32 where the test wants float64",
     "test_operator_addconstant": "float64 test data is uninitialised memory (values such as 5.9e+199 and 6.9e-310) that overflow / flush in the ASIC's float32; the output is float32 where the test wants float64",
     # Attention runs as its ONNX function body (MatMuls on the photonic core); what still fails
-    "test_attention_4d_causal_fp16": "half-precision Attention: the photonic MatMuls of the expanded body compute and return float32, the test wants the half type",
-    "test_attention_4d_causal_fp16_expanded": "half-precision Attention: the photonic MatMuls of the expanded body compute and return float32, the test wants the half type",
     # FlexAttention (ai.onnx.preview) runs as its function body; what still fails is the dtype
     # DeformConv: weight product, photonic routing not implemented
     "test_basic_deform_conv_with_padding": "DeformConv: weight product, photonic routing not implemented",

@@ -36,6 +36,7 @@ from ..graph.ops import REFERENCE_OPS
 from ..graph.onnx_control_flow import CONTROL_FLOW_OPS, run_control_flow
 from ..asic.im2col import IMPLS
 from ..errors import AdeptError, ConfigError, ShapeError, UnsupportedOpError
+from ..graph.half_types import half_dtypes, keep_half
 from ..graph.ir import Graph
 from ..graph.lowering import GEMM_OPS, gemm_calls
 from ..kernels import PhotonicGemmSpec
@@ -169,6 +170,7 @@ class PreparedModel:
         self._relu_into = self._fusable_relus()  # producer node -> the Relu it computes too
         self._absorbed = frozenset(self._relu_into.values())  # Relu nodes their producer computes
         self._relu_pending = False
+        self._half = half_dtypes(self.graph.meta)  # value -> float16 / bfloat16 it is kept in
         self.node_cache: dict[str, tuple] = {}  # per-node static facts the runners resolve once
         self.lowering_seconds = 0.0
 
@@ -369,6 +371,9 @@ class PreparedModel:
                     t0 = time.perf_counter()
                     outs = (np.maximum(outs[0], outs[0].dtype.type(0)),) + tuple(outs[1:])
                     asic_seconds += time.perf_counter() - t0
+            if self._half:  # half-typed values stay in their type node by node (graph/half_types.py)
+                half = self._half
+                outs = tuple(keep_half(o, half[n]) if n in half else o for n, o in zip(node.outputs, outs))
             for name, value in zip(node.outputs, outs):
                 if name in last:  # outputs nobody reads (an LSTM's Y_c, ...) are dropped at once
                     values[name] = value = np.asarray(value)

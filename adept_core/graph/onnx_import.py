@@ -39,6 +39,7 @@ from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
 from .onnx_batch import batch_meta
+from .half_types import half_values
 from .onnx_control_flow import CONTROL_FLOW_OPS, bind_input_values, import_control_flow
 from .onnx_einsum import RunOnReference
 from .onnx_more_ops import Refused, rename_deprecated
@@ -282,6 +283,9 @@ class _Importer:
             "folded_nodes": self.folded,
             "max_elements": self.max_elements,
             "inputs": {name: f"{self.input_dtypes[name]} {list(shape)}" for name, shape in self.inputs.items()},
+            # Values the model types float16 / bfloat16: the executor keeps them in that type node by
+            # node, as a half-precision ASIC stores them (adept_core/graph/half_types.py).
+            "half_values": half_values(self.nodes, self.elem_types),
             "output_dtypes": {name: np.dtype(helper.tensor_dtype_to_np_dtype(self.elem_types[name])).name
                               for name in outputs if self.elem_types.get(name)},
             **batch_meta(self.proto, self.inputs, self.shapes, outputs, batch_axes),
