@@ -45,11 +45,6 @@ KNOWN_FAILURES = {
     "test_operator_addconstant": "float64 test data is uninitialised memory (values such as 5.9e+199 and 6.9e-310) that overflow / flush in the ASIC's float32; the output is float32 where the test wants float64",
     # Attention runs as its ONNX function body (MatMuls on the photonic core); what still fails
     # FlexAttention (ai.onnx.preview) runs as its function body; what still fails is the dtype
-    # DeformConv: weight product, photonic routing not implemented
-    "test_basic_deform_conv_with_padding": "DeformConv: weight product, photonic routing not implemented",
-    "test_basic_deform_conv_without_padding": "DeformConv: weight product, photonic routing not implemented",
-    "test_deform_conv_with_mask_bias": "DeformConv: weight product, photonic routing not implemented",
-    "test_deform_conv_with_multiple_offset_groups": "DeformConv: weight product, photonic routing not implemented",
     # input or output dtype the backend test feeds as a TensorProto adept does not convert
     # ConvTranspose: photonic routing not implemented yet (issue 9 section 3)
     "test_bitcast_float64_to_int64": "float64 tensors reach the ASIC as float32 (its widest format), so the 64-bit pattern is gone before BitCast",

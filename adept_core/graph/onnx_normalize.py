@@ -21,6 +21,7 @@ from onnx import TensorProto, helper
 from ..errors import ShapeError, UnsupportedOpError
 from .ir import Node
 from .onnx_conv_rewrite import conv_nd, conv_transpose
+from .onnx_deform_conv import deform_conv
 from .onnx_einsum import RunOnReference, einsum
 from .onnx_integer import integer_product
 from .onnx_more_ops import batch_major_recurrent, training_mode
@@ -372,7 +373,7 @@ NORMALIZERS: dict[str, Callable[[NodeView], list[Node]]] = {
     "BatchNormalization": _batchnorm, "Reshape": _to_shape, "Expand": _to_shape, "Transpose": _transpose,
     "Concat": _axis_only(0), "Gather": _axis_only(0), "Flatten": _flatten, "Slice": _slice, "Pad": _pad,
     "Squeeze": _squeeze, "Unsqueeze": _unsqueeze, "Split": _split, "ReduceMean": _reduce_mean, "Cast": _cast,
-    "Sum": _sum, "Dropout": _dropout, "MatMul": _matmul,
+    "Sum": _sum, "Dropout": _dropout, "MatMul": _matmul, "DeformConv": lambda v: deform_conv(v, _conv),
 }
 
 
