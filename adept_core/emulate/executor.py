@@ -178,16 +178,25 @@ class PreparedModel:
     def _asic_weights(self) -> dict[str, np.ndarray]:
         """Weights read as arrays (not programmed into a core), in the ASIC's format."""
         arrays = {}
+        by_reference = {name for node in self.graph.nodes if _is_reference(node) for name in node.inputs}
+
+        def reference_read(name):
+            return name in by_reference
+
         for node in self.graph.nodes:
             programmed = PROGRAMMED_INPUTS.get(node.op, ()) if node.op in GEMM_OPS else ()
             for i, name in enumerate(node.inputs):
                 if name and self.graph.is_weight(name) and i not in programmed and name not in arrays:
-                    arrays[name] = self._as_asic(self.graph.weight(name))
+                    arrays[name] = self._as_asic(self.graph.weight(name), keep_float64=reference_read(name))
         return arrays
 
-    def _as_asic(self, a: np.ndarray) -> np.ndarray:
+    def _as_asic(self, a: np.ndarray, keep_float64: bool = False) -> np.ndarray:
+        # A float64 graph input (declared so) or a float64 weight a reference node reads stays float64:
+        # the importer runs float64 ops on their reference kernels in float64, and the GEMM runners take
+        # float64 operands as float32 at the DACs (gemm_ops._half_in). Other float64 weights (a
+        # hand-built graph's NumPy defaults) are the ASIC's float32.
         a = np.asarray(a)
-        if a.dtype == np.float64:
+        if a.dtype == np.float64 and not keep_float64:
             a = a.astype(np.float32)
         return self.round(a) if a.dtype == np.float32 else a
 
@@ -514,7 +523,7 @@ class PreparedModel:
         if self._whole:
             for name, a in inputs.items():
                 self._check_finite(name, a, "")
-                chunk[name] = self._as_asic(np.array(a, order="C"))  # a copy: ops may reuse it in place
+                chunk[name] = self._as_asic(np.array(a, order="C"), keep_float64=True)  # a copy: ops may reuse it
             return chunk
         for name, a in inputs.items():
             axis = self._axis(name)
@@ -525,7 +534,7 @@ class PreparedModel:
                 widths = [(0, 0)] * a.ndim
                 widths[axis] = (0, size - part.shape[axis])
                 part = np.pad(part, widths)
-            chunk[name] = self._as_asic(np.ascontiguousarray(part))
+            chunk[name] = self._as_asic(np.ascontiguousarray(part), keep_float64=True)
         return chunk
 
     def _check_finite(self, name: str, a: np.ndarray, where: str) -> None:

@@ -326,7 +326,8 @@ class _Importer:
             raise ShapeError(f"node {name!r} ({node.op_type}) reads {dynamic_in[0]!r}, whose shape depends on "
                              "input data; only ops on the ASIC's reference kernels accept such values")
         out_shapes = self._infer(node, name, dynamic_ok=node.op_type in REFERENCE_OPS)
-        if not canonical or dynamic_in or any(_is_dynamic(o) for o, out in zip(out_shapes, node.output) if out):
+        if (not canonical or dynamic_in or any(_is_dynamic(o) for o, out in zip(out_shapes, node.output) if out)
+                or (node.op_type in REFERENCE_OPS and self._float64(node))):
             self.nodes.append(self._reference_node(node, name))
             return
         view = NodeView(
@@ -347,6 +348,19 @@ class _Importer:
             if isinstance(exc, Refused) or (node.op_type not in REFERENCE_OPS and not isinstance(exc, RunOnReference)):
                 raise
             self.nodes.append(self._reference_node(node, name))
+
+    def _float64(self, node: onnx.NodeProto) -> bool:
+        """True when the node reads or writes a float64 tensor.
+
+        Decided (docs/executor.md, "float64"): the ASIC's widest format is float32, so a float64 op
+        without a weight product runs on its ONNX reference kernel in float64 and returns float64,
+        exactly as ONNX defines it (as Cast to the types the ASIC lacks does); it is not an emulation
+        of ASIC arithmetic, and the graph says so by being a reference node. The photonic GEMMs take
+        float64 operands at their DACs as float32 (far finer than the DACs' resolution) and hand the
+        result back as float64.
+        """
+        return any(v and self.elem_types.get(v) == onnx.TensorProto.DOUBLE
+                   for v in list(node.input) + list(node.output))
 
     def _import_function_body(self, node: onnx.NodeProto, name: str) -> None:
         """Import ``node`` as the nodes of its ONNX function body (its MatMuls then reach the photonic core)."""
