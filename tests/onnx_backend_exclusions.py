@@ -38,7 +38,6 @@ KNOWN_FAILURES = {
     "test_affine_grid_3d_align_corners_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
     "test_affine_grid_3d_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
     # investigated (issue 9 section 2): the real reason of each
-    "test_maxpool_2d_uint8": "uint8 MaxPool: the canonical ASIC pool computes in float32 and returns float32, the test wants uint8",
     # Attention runs as its ONNX function body (MatMuls on the photonic core); what still fails
     # FlexAttention (ai.onnx.preview) runs as its function body; what still fails is the dtype
     # input or output dtype the backend test feeds as a TensorProto adept does not convert

@@ -138,7 +138,14 @@ def _conv_transpose(v: NodeView) -> list[Node]:
     return conv_transpose(v, _conv)
 
 
+_FLOAT_TYPES = (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE, TensorProto.BFLOAT16)
+
+
 def _pool(v: NodeView) -> list[Node]:
+    if v.in_elem_types and v.in_elem_types[0] not in _FLOAT_TYPES:
+        # The ASIC's pool kernels pad with -inf and compare in float32; an integer MaxPool is exact in its
+        # own type (issue 9 section 3) on its reference kernel (a max selects, it never rounds).
+        raise RunOnReference(f"{v.op} {v.name!r} of an integer tensor: reference kernel, exact in its type")
     if len(v.outputs) > 1 and v.outputs[1]:
         raise v.unsupported("the Indices output of MaxPool is not supported")
     attrs = {**_window(v, [int(k) for k in v.attrs["kernel_shape"]]), "ceil_mode": int(v.attrs.get("ceil_mode", 0))}
