@@ -19,7 +19,8 @@ EXCLUDED = {
     r"^test_(string|strnorm|regex|tfidf|equal_string)": "string tensors",
     r"STRING|_string": "string tensors",
     r"sequence|^test_sequence|_seq_|_seq$|seq_none": "sequence type",
-    r"optional|^test_if_opt": "optional type",
+    # test_identity_opt: Identity of an optional(sequence(float)) input and output.
+    r"optional|^test_if_opt|^test_identity_opt_": "optional type",
     r"^test_loop": "Loop over sequences / optionals (not needed by the tested models)",
     r"^test_ai_onnx_ml|^test_(label_encoder|tree_ensemble|array_feature_extractor|binarizer)":
         "ai.onnx.ml domain",
@@ -37,12 +38,4 @@ KNOWN_FAILURES = {
     "test_affine_grid_2d_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
     "test_affine_grid_3d_align_corners_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
     "test_affine_grid_3d_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
-    # investigated (issue 9 section 2): the real reason of each
-    # Attention runs as its ONNX function body (MatMuls on the photonic core); what still fails
-    # FlexAttention (ai.onnx.preview) runs as its function body; what still fails is the dtype
-    # input or output dtype the backend test feeds as a TensorProto adept does not convert
-    # ConvTranspose: photonic routing not implemented yet (issue 9 section 3)
-    # optional type
-    "test_identity_opt": "optional type",
-    # control flow with subgraphs (If / Scan) not implemented; not needed by the tested models
 }
