@@ -34,8 +34,4 @@ EXCLUDED = {
 #: In-scope cases that do not pass yet: run as expected failures (a fix shows up as an unexpected
 #: success, which fails the run until the entry is removed). Test name (without "_cpu") -> reason.
 KNOWN_FAILURES = {
-    "test_affine_grid_2d_align_corners_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
-    "test_affine_grid_2d_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
-    "test_affine_grid_3d_align_corners_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
-    "test_affine_grid_3d_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
 }

@@ -410,7 +410,19 @@ class _Importer:
             self._set_const(node.output[0], np.asarray(math.prod(self.shapes[node.input[0]]), dtype=np.int64))
         else:
             # Shapes first, so a fold that would create a huge tensor (ConstantOfShape [3e9]) fails here.
-            self._infer(node, name, dynamic_ok=True)
+            try:
+                self._infer(node, name, dynamic_ok=True)
+            except ShapeError:
+                # Shape inference is stricter than the op's kernels: a Range whose bounds are 1-element
+                # 1-D tensors (AffineGrid's function body Splits them from 'size') is refused by it but
+                # computed by the reference (and onnxruntime). With every input known, the output's size
+                # is computed from the values and checked against the budget instead.
+                from ..asic.reference import _runtime_elements
+
+                count = _runtime_elements(node.op_type, [self.consts[i] for i in node.input if i])
+                if count is None:
+                    raise
+                self._check_budget((count,), f"node {name!r} ({node.op_type}), folded,")
             values = self._evaluate(node, name)
             for out, value in zip([o for o in node.output if o], values):  # the evaluator skips unused outputs
                 self._set_const(out, value)

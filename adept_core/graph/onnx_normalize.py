@@ -267,6 +267,8 @@ def _slice(v: NodeView) -> list[Node]:
 
 
 def _pad(v: NodeView) -> list[Node]:
+    if v.attrs.get("mode", "constant") not in ("constant", "reflect", "edge"):
+        raise RunOnReference(f"Pad {v.name!r} mode {v.attrs['mode']!r}: reference kernel")  # 'wrap'
     rank = v.rank()
     pads = v.ints(1, "pads", "pads")
     value = v.attrs.get("value")
