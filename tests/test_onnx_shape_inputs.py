@@ -71,3 +71,33 @@ def test_canonical_reshape_keeps_a_zero_sized_axis():
                    [_vi("y", TensorProto.FLOAT, [None, None, None])], opset=19)
     got = onnx_backend.prepare(model).run([np.zeros((0, 3, 4), np.float32), np.array([3, 4, 0], np.int64)])[0]
     assert got.shape == (3, 4, 0)
+
+
+def test_from_onnx_defers_a_model_whose_shapes_need_input_values_and_run_binds_them():
+    import adept_core as ac
+
+    case = _affine_grid_expanded()
+    (theta, size), (want,) = case.data_sets[0]
+    g = ac.from_onnx(case.model)
+    assert g.meta["bind_by_value"] == ["size"] and not g.nodes
+    model = ac.prepare(g, precision="fp32")
+    np.testing.assert_allclose(model.run({"theta": theta, "size": size}).outputs[case.model.graph.output[0].name],
+                               want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(Exception, match="'size'"):
+        model.run({"theta": theta})  # the input it waits for, named
+    with pytest.raises(Exception, match="'size'.*int64"):
+        model.run({"theta": theta, "size": size.astype(np.int32)})
+    # given up front, the graph is static at once
+    static = ac.from_onnx(case.model, input_values={"size": size})
+    assert "deferred" not in static.meta and static.nodes
+
+
+def test_a_model_that_binding_cannot_cure_still_raises_at_import():
+    from adept_core.errors import UnsupportedOpError
+    import adept_core as ac
+
+    # No input reaches a shape argument: nothing to wait for, the error stays an import error.
+    model = _model([helper.make_node("StringNormalizer", ["x"], ["y"])],
+                   [_vi("x", TensorProto.STRING, [2])], [_vi("y", TensorProto.STRING, [2])])
+    with pytest.raises(UnsupportedOpError):
+        ac.from_onnx(model)

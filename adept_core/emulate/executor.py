@@ -295,8 +295,8 @@ class PreparedModel:
         fed = self._feeds(inputs)
         inputs, kinds = from_protos(fed)
         bound = self._rebound(inputs)
-        if bound is not None:
-            return bound.run(fed, seed, progress)  # as fed: the bound model picks the same containers
+        if bound is not None:  # as fed (the bound model picks the same containers), less inputs bound by value
+            return bound.run({n: v for n, v in fed.items() if n in bound.graph.inputs}, seed, progress)
         if isinstance(self.engine, PhotonicEngine):
             self.engine.seed = seed
         self.engine.reset_stats()
@@ -446,11 +446,15 @@ class PreparedModel:
         (``Graph.rebind``), cached per signature (names, shapes, dtypes).
         """
         if self.graph.rebind is None or set(inputs) != set(self.graph.inputs):
+            if self.graph.meta.get("deferred"):
+                self._check_inputs(inputs)  # names the missing / unexpected inputs
             return None
         # A NumPy scalar (np.float32(2.0), as onnx's own cases feed a scale) is a 0-d array here too.
         arrays = {n: np.asarray(v) for n, v in inputs.items() if isinstance(v, (np.ndarray, np.generic))}
         if len(arrays) != len(inputs):
             return None
+        if self.graph.meta.get("deferred"):
+            return self._bound_by_value(arrays)
         def fits(name, a):
             shape, axis = tuple(self.graph.inputs[name]), self._axis(name)
             return a.shape == shape or (a.ndim == len(shape) and all(
@@ -461,6 +465,32 @@ class PreparedModel:
         model = self._bound.pop(key, None)
         if model is None:
             model = PreparedModel(self.graph.rebind({n: a.shape for n, a in arrays.items()}), **self._options)
+        self._bound[key] = model
+        while len(self._bound) > self.MAX_BOUND_SIGNATURES:
+            self._bound.pop(next(iter(self._bound)))
+        return model
+
+    def _bound_by_value(self, arrays: dict) -> "PreparedModel":
+        """A deferred graph (graph/onnx_deferred.py) imported with its shape / structure inputs' values bound."""
+        from ..graph.onnx_control_flow import BIND_MAX_ELEMENTS
+
+        names = self.graph.meta["bind_by_value"]
+        for name in names:
+            a = arrays[name]
+            want = np.dtype(self.graph.input_dtypes.get(name, "float32"))
+            if a.dtype != want:
+                raise ShapeError(f"input {name!r} must be a numpy array of {want}, got {a.dtype} (adept never "
+                                 "casts silently)")
+            if a.size > BIND_MAX_ELEMENTS:
+                raise ShapeError(f"input {name!r} sets the model's shapes, so it is bound by value at import, "
+                                 f"which takes at most {BIND_MAX_ELEMENTS} elements; got {a.size}")
+        values = {n: arrays[n] for n in names}
+        rest = {n: a for n, a in arrays.items() if n not in values}
+        key = (tuple((n, a.shape, a.dtype.str) for n, a in sorted(rest.items()))
+               + tuple((n, a.dtype.str, a.shape, a.tobytes()) for n, a in sorted(values.items())))
+        model = self._bound.pop(key, None)
+        if model is None:
+            model = PreparedModel(self.graph.rebind({n: a.shape for n, a in rest.items()}, values), **self._options)
         self._bound[key] = model
         while len(self._bound) > self.MAX_BOUND_SIGNATURES:
             self._bound.pop(next(iter(self._bound)))

@@ -39,6 +39,7 @@ from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
 from .onnx_batch import batch_meta
+from .onnx_deferred import deferred_graph
 from .half_types import half_values
 from .onnx_control_flow import CONTROL_FLOW_OPS, bind_input_values, import_control_flow
 from .onnx_einsum import RunOnReference
@@ -110,12 +111,18 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, 
     graph_name = name or (Path(source).stem if source else proto.graph.name) or "onnx_model"
     if isinstance(max_elements, bool) or not isinstance(max_elements, int) or max_elements < 1:
         raise ShapeError(f"max_elements must be a positive integer, got {max_elements!r}")
-    graph = _Importer(proto, opset, input_shapes or {}, max_elements, input_values or {}).run(
-        graph_name, source, batch_axes)
-    # Shapes bound when the inputs are known: the prepared model re-imports at the inputs' own shapes.
-    graph.rebind = lambda shapes: from_onnx(proto, shapes, graph_name, external_data_dir=external_data_dir or (
-        os.path.dirname(source) if source else None), max_elements=max_elements, batch_axes=batch_axes,
-        input_values=input_values)
+    importer = _Importer(proto, opset, input_shapes or {}, max_elements, input_values or {})  # bad arguments raise
+    try:
+        graph = importer.run(graph_name, source, batch_axes)
+    except (ShapeError, UnsupportedOpError) as exc:  # the walk: maybe cured by binding input values
+        graph = deferred_graph(proto, graph_name, source, input_shapes or {}, input_values or {}, exc)
+        if graph is None:
+            raise
+    # Shapes (and, for a deferred graph, the values of its shape / structure inputs) bound when the
+    # inputs are known: the prepared model re-imports at the inputs' own shapes and those values.
+    graph.rebind = lambda shapes, values=None: from_onnx(
+        proto, shapes, graph_name, external_data_dir=external_data_dir or (os.path.dirname(source) if source else None),
+        max_elements=max_elements, batch_axes=batch_axes, input_values={**(input_values or {}), **(values or {})})
     return graph
 
 
