@@ -74,3 +74,20 @@ def test_float16_attention_matches_the_reference_function():
     got = ac.prepare(ac.from_onnx(model), precision="fp32").run(feeds).outputs["Y"]
     assert got.dtype == np.float16
     np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=1e-3, atol=1e-7)
+
+
+def test_adept_precision_rounds_half_results_to_the_asic_format_too():
+    # A float16 Add computes in float16 (NumPy); in precision="adept" its result is on the bf16 ASIC grid
+    # like every ASIC op's, then stored as float16.
+    from adept_core.asic import rounder
+
+    model = _chain_model()
+    feeds = _feeds(np.float16, seed=4)
+    g = ac.from_onnx(model)
+    g.outputs = ["z"]  # the Add's result
+    g.meta["output_dtypes"] = {"z": "float16"}
+    got = ac.prepare(g, precision="adept").run(feeds).outputs["z"]
+    bf16 = rounder("bf16")
+    xs = bf16((feeds["x"] * feeds["s"]).astype(np.float32)).astype(np.float16)
+    want = bf16((xs + feeds["b"]).astype(np.float32)).astype(np.float16)
+    np.testing.assert_array_equal(got, want)

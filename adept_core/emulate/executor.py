@@ -36,7 +36,7 @@ from ..graph.ops import REFERENCE_OPS
 from ..graph.onnx_control_flow import CONTROL_FLOW_OPS, run_control_flow
 from ..asic.im2col import IMPLS
 from ..errors import AdeptError, ConfigError, ShapeError, UnsupportedOpError
-from ..graph.half_types import half_dtypes, keep_half
+from ..graph.half_types import half_dtypes, is_half, keep_half
 from ..graph.ir import Graph
 from ..graph.lowering import GEMM_OPS, gemm_calls
 from ..kernels import PhotonicGemmSpec
@@ -382,7 +382,11 @@ class PreparedModel:
                     asic_seconds += time.perf_counter() - t0
             if self._half:  # half-typed values stay in their type node by node (graph/half_types.py)
                 half = self._half
-                outs = tuple(keep_half(o, half[n]) if n in half else o for n, o in zip(node.outputs, outs))
+                # An op that computed in the half type itself skipped the ASIC-format rounding
+                # (_round_result takes float32): in precision="adept" it is applied here too.
+                on_grid = runner is not None or node.op in DATA_MOVEMENT or self.asic_format == "fp32"
+                outs = tuple(keep_half(o if on_grid or not is_half(o) else self.round(o.astype(np.float32)), half[n])
+                             if n in half else o for n, o in zip(node.outputs, outs))
             for name, value in zip(node.outputs, outs):
                 if name in last:  # outputs nobody reads (an LSTM's Y_c, ...) are dropped at once
                     values[name] = value = np.asarray(value)
