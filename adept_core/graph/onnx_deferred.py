@@ -24,7 +24,13 @@ from .ir import Graph
 
 def deferred_graph(proto, graph_name: str, source, input_shapes: dict, input_values: dict, exc: Exception):
     """The deferred Graph of ``proto`` whose import raised ``exc``, or None when no input could cure it."""
+    from .. import errors
     from .onnx_control_flow import bind_time_inputs
+
+    # An over-budget tensor is refused everywhere, bound or not (errors.BudgetError where it exists).
+    budget_error = getattr(errors, "BudgetError", None)
+    if budget_error is not None and isinstance(exc, budget_error):
+        return None
 
     inits = {i.name for i in proto.graph.initializer}
     real = [i for i in proto.graph.input if i.name not in inits and i.name not in input_values]
