@@ -91,3 +91,18 @@ def test_adept_precision_rounds_half_results_to_the_asic_format_too():
     xs = bf16((feeds["x"] * feeds["s"]).astype(np.float32)).astype(np.float16)
     want = bf16((xs + feeds["b"]).astype(np.float32)).astype(np.float16)
     np.testing.assert_array_equal(got, want)
+
+
+def test_bfloat16_chain_stays_bfloat16_within_one_ulp_of_the_reference():
+    import ml_dtypes
+
+    model = _chain_model(TensorProto.BFLOAT16)
+    feeds = _feeds(ml_dtypes.bfloat16, seed=5)
+    want = ReferenceEvaluator(model).run(None, feeds)[0]
+    g = ac.from_onnx(model)
+    assert set(g.meta["half_values"].values()) == {"bfloat16"}
+    got = ac.prepare(g, precision="fp32").run(feeds).outputs["y"]
+    assert got.dtype == ml_dtypes.bfloat16
+    # The softmax sum accumulates in float32 (the ASIC's accumulator); onnx's reference rounds it to
+    # bfloat16 after every addition: at most an ulp of bfloat16 (2**-8 relative) apart.
+    np.testing.assert_allclose(got.astype(np.float32), want.astype(np.float32), rtol=2 ** -7, atol=1e-6)
