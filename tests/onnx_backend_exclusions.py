@@ -19,7 +19,8 @@ EXCLUDED = {
     r"^test_(string|strnorm|regex|tfidf|equal_string)": "string tensors",
     r"STRING|_string": "string tensors",
     r"sequence|^test_sequence|_seq_|_seq$|seq_none": "sequence type",
-    r"optional|^test_if_opt": "optional type",
+    # test_identity_opt: Identity of an optional(sequence(float)) input and output.
+    r"optional|^test_if_opt|^test_identity_opt_": "optional type",
     r"^test_loop": "Loop over sequences / optionals (not needed by the tested models)",
     r"^test_ai_onnx_ml|^test_(label_encoder|tree_ensemble|array_feature_extractor|binarizer)":
         "ai.onnx.ml domain",
@@ -33,29 +34,4 @@ EXCLUDED = {
 #: In-scope cases that do not pass yet: run as expected failures (a fix shows up as an unexpected
 #: success, which fails the run until the entry is removed). Test name (without "_cpu") -> reason.
 KNOWN_FAILURES = {
-    "test_affine_grid_2d_align_corners_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
-    "test_affine_grid_2d_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
-    "test_affine_grid_3d_align_corners_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
-    "test_affine_grid_3d_expanded": "the _expanded body's If on Size(size) now folds at bind, but the grid sizes are Split from the run-time 'size' input, so the body's MatMul reads data-dependent shapes (the photonic MatMul needs static shapes); the AffineGrid op itself passes",
-    # investigated (issue 9 section 2): the real reason of each
-    "test_maxpool_2d_uint8": "uint8 MaxPool: the canonical ASIC pool computes in float32 and returns float32, the test wants uint8",
-    "test_operator_add_broadcast": "float64 test data is uninitialised memory (values such as 5.9e+199 and 6.9e-310) that overflow / flush in the ASIC's float32; the output is float32 where the test wants float64",
-    "test_operator_add_size1_right_broadcast": "float64 test data is uninitialised memory (values such as 5.9e+199 and 6.9e-310) that overflow / flush in the ASIC's float32; the output is float32 where the test wants float64",
-    "test_operator_add_size1_singleton_broadcast": "float64 test data is uninitialised memory (values such as 5.9e+199 and 6.9e-310) that overflow / flush in the ASIC's float32; the output is float32 where the test wants float64",
-    "test_operator_addconstant": "float64 test data is uninitialised memory (values such as 5.9e+199 and 6.9e-310) that overflow / flush in the ASIC's float32; the output is float32 where the test wants float64",
-    # Attention runs as its ONNX function body (MatMuls on the photonic core); what still fails
-    "test_attention_4d_causal_fp16": "half-precision Attention: the photonic MatMuls of the expanded body compute and return float32, the test wants the half type",
-    "test_attention_4d_causal_fp16_expanded": "half-precision Attention: the photonic MatMuls of the expanded body compute and return float32, the test wants the half type",
-    # FlexAttention (ai.onnx.preview) runs as its function body; what still fails is the dtype
-    # DeformConv: weight product, photonic routing not implemented
-    "test_basic_deform_conv_with_padding": "DeformConv: weight product, photonic routing not implemented",
-    "test_basic_deform_conv_without_padding": "DeformConv: weight product, photonic routing not implemented",
-    "test_deform_conv_with_mask_bias": "DeformConv: weight product, photonic routing not implemented",
-    "test_deform_conv_with_multiple_offset_groups": "DeformConv: weight product, photonic routing not implemented",
-    # input or output dtype the backend test feeds as a TensorProto adept does not convert
-    # ConvTranspose: photonic routing not implemented yet (issue 9 section 3)
-    "test_bitcast_float64_to_int64": "float64 tensors reach the ASIC as float32 (its widest format), so the 64-bit pattern is gone before BitCast",
-    # optional type
-    "test_identity_opt": "optional type",
-    # control flow with subgraphs (If / Scan) not implemented; not needed by the tested models
 }

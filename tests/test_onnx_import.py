@@ -1,6 +1,7 @@
 """ONNX import: structure, shapes, folded constants, canonical attributes, errors, the shipped ResNet-50."""
 
 import os
+import re
 
 import numpy as np
 import onnx
@@ -213,8 +214,19 @@ def test_data_dependent_shape_into_a_photonic_op_is_a_shape_error():
              helper.make_node("MatMul", ["r", "w"], ["y"], name="mm")]
     model = helper.make_model(helper.make_graph(nodes, "g", [x, target], [y], [w]), ir_version=10,
                               opset_imports=[helper.make_opsetid("", 17)])
-    with pytest.raises(ShapeError, match="'mm'.*depends on input data"):
-        from_onnx(model)
+    # The shape comes from the 'target' input's values: the import waits for them (graph/onnx_deferred.py).
+    g = from_onnx(model)
+    assert g.meta["bind_by_value"] == ["target"] and not g.nodes
+    assert re.search("'mm'.*depends on input data", g.meta["deferred"])
+    from adept_core.schedule.digest import digest
+
+    with pytest.raises(ShapeError, match=r"\['target'\].*'mm'.*depends on input data.*input_values"):
+        digest(g)
+    from adept_core.emulate import prepare
+
+    x = np.arange(12, dtype=np.float32).reshape(2, 6)
+    got = prepare(g, precision="fp32").run({"x": x, "target": np.array([3, 4], np.int64)}).outputs["y"]
+    np.testing.assert_allclose(got, x.reshape(3, 4) @ np.ones((4, 2), np.float32))
 
 
 @pytest.mark.parametrize("content", [b"", b"this is not an onnx file\n", "truncated"])

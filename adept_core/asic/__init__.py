@@ -5,13 +5,13 @@
 executor skips rounding their results (they are already on the number grid).
 """
 
-from . import elementwise, norm, pool, tensor
+from . import deform, elementwise, norm, pool, tensor
 from .im2col import ConvGeometry
 from .numfmt import FORMATS, round_bf16, rounder
 from .elementwise import IN_PLACE
 from .pool import depthwise_conv
 
-ASIC_OPS = {**elementwise.OPS, **norm.OPS, **pool.OPS, **tensor.OPS}
+ASIC_OPS = {**elementwise.OPS, **norm.OPS, **pool.OPS, **tensor.OPS, **deform.OPS}
 DATA_MOVEMENT = frozenset(tensor.OPS) | {"Where", "MaxPool", "GlobalMaxPool", "ReduceMax", "ReduceMin", "Relu",
                                          "Max", "Min", "Equal", "Less", "Greater", "And", "Or", "Not", "Neg",
                                          "Abs"}

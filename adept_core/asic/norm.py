@@ -13,13 +13,22 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
+from ..graph.half_types import is_half
 
 _F32 = np.float32
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Softmax along ``axis`` with the max subtracted first (no overflow), float32 sums."""
+    """Softmax along ``axis`` with the max subtracted first (no overflow), float32 sums.
+
+    A float16 / bfloat16 ``x`` is computed by a half-precision ASIC: each step's result is stored in
+    the half type (``exp`` rounded before it is summed, the float32 sum rounded before the division),
+    as the onnx reference computes it too (graph/half_types.py).
+    """
     z = x - np.max(x, axis=axis, keepdims=True)
+    if is_half(x):
+        e = np.exp(z)  # in the half type (NumPy: float32 exp, rounded)
+        return e / np.sum(e, axis=axis, keepdims=True, dtype=np.float32).astype(x.dtype)
     e = np.exp(z, dtype=np.float32)
     return e / np.sum(e, axis=axis, keepdims=True, dtype=np.float32)
 
@@ -32,6 +41,8 @@ def op_log_softmax(node, args, ctx):
     x = args[0]
     axis = int(node.attrs.get("axis", -1))
     z = x - np.max(x, axis=axis, keepdims=True)
+    if is_half(x):  # each step stored in the half type, as in softmax()
+        return (z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True, dtype=np.float32).astype(x.dtype)),)
     return (z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True, dtype=np.float32)),)
 
 

@@ -41,7 +41,9 @@ def _shape_arg(node, args) -> list[int]:
 
 def op_reshape(node, args, ctx):
     x, shape = args[0], _shape_arg(node, args)
-    if not node.attrs.get("allowzero", 0):
+    # The canonical ``shape`` attribute is the exact output shape (a 0 there is a 0-sized axis, as with
+    # allowzero=1); ONNX's "0 copies the input's dimension" applies to a shape given as input 1.
+    if len(args) > 1 and args[1] is not None and not node.attrs.get("allowzero", 0):
         shape = [x.shape[i] if d == 0 else d for i, d in enumerate(shape)]
     try:
         return (x.reshape(shape),)

@@ -36,6 +36,7 @@ from ..graph.ops import REFERENCE_OPS
 from ..graph.onnx_control_flow import CONTROL_FLOW_OPS, run_control_flow
 from ..asic.im2col import IMPLS
 from ..errors import AdeptError, ConfigError, ShapeError, UnsupportedOpError
+from ..graph.half_types import half_dtypes, is_half, keep_half
 from ..graph.ir import Graph
 from ..graph.lowering import GEMM_OPS, gemm_calls
 from ..kernels import PhotonicGemmSpec
@@ -169,6 +170,7 @@ class PreparedModel:
         self._relu_into = self._fusable_relus()  # producer node -> the Relu it computes too
         self._absorbed = frozenset(self._relu_into.values())  # Relu nodes their producer computes
         self._relu_pending = False
+        self._half = half_dtypes(self.graph.meta)  # value -> float16 / bfloat16 it is kept in
         self.node_cache: dict[str, tuple] = {}  # per-node static facts the runners resolve once
         self.lowering_seconds = 0.0
 
@@ -176,16 +178,25 @@ class PreparedModel:
     def _asic_weights(self) -> dict[str, np.ndarray]:
         """Weights read as arrays (not programmed into a core), in the ASIC's format."""
         arrays = {}
+        by_reference = {name for node in self.graph.nodes if _is_reference(node) for name in node.inputs}
+
+        def reference_read(name):
+            return name in by_reference
+
         for node in self.graph.nodes:
             programmed = PROGRAMMED_INPUTS.get(node.op, ()) if node.op in GEMM_OPS else ()
             for i, name in enumerate(node.inputs):
                 if name and self.graph.is_weight(name) and i not in programmed and name not in arrays:
-                    arrays[name] = self._as_asic(self.graph.weight(name))
+                    arrays[name] = self._as_asic(self.graph.weight(name), keep_float64=reference_read(name))
         return arrays
 
-    def _as_asic(self, a: np.ndarray) -> np.ndarray:
+    def _as_asic(self, a: np.ndarray, keep_float64: bool = False) -> np.ndarray:
+        # A float64 graph input (declared so) or a float64 weight a reference node reads stays float64:
+        # the importer runs float64 ops on their reference kernels in float64, and the GEMM runners take
+        # float64 operands as float32 at the DACs (gemm_ops._half_in). Other float64 weights (a
+        # hand-built graph's NumPy defaults) are the ASIC's float32.
         a = np.asarray(a)
-        if a.dtype == np.float64:
+        if a.dtype == np.float64 and not keep_float64:
             a = a.astype(np.float32)
         return self.round(a) if a.dtype == np.float32 else a
 
@@ -284,8 +295,8 @@ class PreparedModel:
         fed = self._feeds(inputs)
         inputs, kinds = from_protos(fed)
         bound = self._rebound(inputs)
-        if bound is not None:
-            return bound.run(fed, seed, progress)  # as fed: the bound model picks the same containers
+        if bound is not None:  # as fed (the bound model picks the same containers), less inputs bound by value
+            return bound.run({n: v for n, v in fed.items() if n in bound.graph.inputs}, seed, progress)
         if isinstance(self.engine, PhotonicEngine):
             self.engine.seed = seed
         self.engine.reset_stats()
@@ -369,6 +380,13 @@ class PreparedModel:
                     t0 = time.perf_counter()
                     outs = (np.maximum(outs[0], outs[0].dtype.type(0)),) + tuple(outs[1:])
                     asic_seconds += time.perf_counter() - t0
+            if self._half:  # half-typed values stay in their type node by node (graph/half_types.py)
+                half = self._half
+                # An op that computed in the half type itself skipped the ASIC-format rounding
+                # (_round_result takes float32): in precision="adept" it is applied here too.
+                on_grid = runner is not None or node.op in DATA_MOVEMENT or self.asic_format == "fp32"
+                outs = tuple(keep_half(o if on_grid or not is_half(o) else self.round(o.astype(np.float32)), half[n])
+                             if n in half else o for n, o in zip(node.outputs, outs))
             for name, value in zip(node.outputs, outs):
                 if name in last:  # outputs nobody reads (an LSTM's Y_c, ...) are dropped at once
                     values[name] = value = np.asarray(value)
@@ -432,11 +450,15 @@ class PreparedModel:
         (``Graph.rebind``), cached per signature (names, shapes, dtypes).
         """
         if self.graph.rebind is None or set(inputs) != set(self.graph.inputs):
+            if self.graph.meta.get("deferred"):
+                self._check_inputs(inputs)  # names the missing / unexpected inputs
             return None
         # A NumPy scalar (np.float32(2.0), as onnx's own cases feed a scale) is a 0-d array here too.
         arrays = {n: np.asarray(v) for n, v in inputs.items() if isinstance(v, (np.ndarray, np.generic))}
         if len(arrays) != len(inputs):
             return None
+        if self.graph.meta.get("deferred"):
+            return self._bound_by_value(arrays)
         def fits(name, a):
             shape, axis = tuple(self.graph.inputs[name]), self._axis(name)
             return a.shape == shape or (a.ndim == len(shape) and all(
@@ -447,6 +469,32 @@ class PreparedModel:
         model = self._bound.pop(key, None)
         if model is None:
             model = PreparedModel(self.graph.rebind({n: a.shape for n, a in arrays.items()}), **self._options)
+        self._bound[key] = model
+        while len(self._bound) > self.MAX_BOUND_SIGNATURES:
+            self._bound.pop(next(iter(self._bound)))
+        return model
+
+    def _bound_by_value(self, arrays: dict) -> "PreparedModel":
+        """A deferred graph (graph/onnx_deferred.py) imported with its shape / structure inputs' values bound."""
+        from ..graph.onnx_control_flow import BIND_MAX_ELEMENTS
+
+        names = self.graph.meta["bind_by_value"]
+        for name in names:
+            a = arrays[name]
+            want = np.dtype(self.graph.input_dtypes.get(name, "float32"))
+            if a.dtype != want:
+                raise ShapeError(f"input {name!r} must be a numpy array of {want}, got {a.dtype} (adept never "
+                                 "casts silently)")
+            if a.size > BIND_MAX_ELEMENTS:
+                raise ShapeError(f"input {name!r} sets the model's shapes, so it is bound by value at import, "
+                                 f"which takes at most {BIND_MAX_ELEMENTS} elements; got {a.size}")
+        values = {n: arrays[n] for n in names}
+        rest = {n: a for n, a in arrays.items() if n not in values}
+        key = (tuple((n, a.shape, a.dtype.str) for n, a in sorted(rest.items()))
+               + tuple((n, a.dtype.str, a.shape, a.tobytes()) for n, a in sorted(values.items())))
+        model = self._bound.pop(key, None)
+        if model is None:
+            model = PreparedModel(self.graph.rebind({n: a.shape for n, a in rest.items()}, values), **self._options)
         self._bound[key] = model
         while len(self._bound) > self.MAX_BOUND_SIGNATURES:
             self._bound.pop(next(iter(self._bound)))
@@ -509,7 +557,7 @@ class PreparedModel:
         if self._whole:
             for name, a in inputs.items():
                 self._check_finite(name, a, "")
-                chunk[name] = self._as_asic(np.array(a, order="C"))  # a copy: ops may reuse it in place
+                chunk[name] = self._as_asic(np.array(a, order="C"), keep_float64=True)  # a copy: ops may reuse it
             return chunk
         for name, a in inputs.items():
             axis = self._axis(name)
@@ -520,7 +568,7 @@ class PreparedModel:
                 widths = [(0, 0)] * a.ndim
                 widths[axis] = (0, size - part.shape[axis])
                 part = np.pad(part, widths)
-            chunk[name] = self._as_asic(np.ascontiguousarray(part))
+            chunk[name] = self._as_asic(np.ascontiguousarray(part), keep_float64=True)
         return chunk
 
     def _check_finite(self, name: str, a: np.ndarray, where: str) -> None:

@@ -39,7 +39,10 @@ def _half_in(x):
     rounded to the declared half type, as a half-precision ASIC's output
     buffer would. (im2col and the kernels are float32 only.)
     """
-    if isinstance(x, np.ndarray) and x.dtype.itemsize == 2 and (x.dtype.kind == "f" or x.dtype.name == "bfloat16"):
+    if isinstance(x, np.ndarray) and ((x.dtype.itemsize == 2 and (x.dtype.kind == "f" or x.dtype.name == "bfloat16"))
+                                      or x.dtype == np.float64):
+        # float64 (a float64 model, docs/executor.md): the DAC takes it as float32, far finer than its
+        # own resolution; the result is widened back to float64 (exact).
         return x.astype(np.float32), x.dtype
     return x, None
 
@@ -152,5 +155,6 @@ def _rnn(cell, role):
     return run
 
 
-RUNNERS = {"Conv": run_conv, "Gemm": run_gemm, "MatMul": run_matmul, "LSTM": _rnn(lstm, "lstm"),
-           "GRU": _rnn(gru, "gru"), "RNN": _rnn(rnn, "rnn")}
+RUNNERS = {"Conv": run_conv, "Gemm": _half_precision(run_gemm), "MatMul": run_matmul,
+           "LSTM": _half_precision(_rnn(lstm, "lstm")), "GRU": _half_precision(_rnn(gru, "gru")),
+           "RNN": _half_precision(_rnn(rnn, "rnn"))}

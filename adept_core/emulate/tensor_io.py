@@ -7,7 +7,7 @@ and shape are then checked against the model's declared input like any array. Th
 "tensors come back in the container you gave": a run fed arrays returns arrays; a run fed any
 TensorProto returns each output (in the model's declared element type, named after the graph output) in
 the container its element type was fed in - an array when some input of that type was an array, else a
-TensorProto (``raw_data``). This is how onnx's own cases mix them (DequantizeLinear: int4 TensorProto in, float32
+TensorProto (in the encoding that input used, see :func:`to_protos`). This is how onnx's own cases mix them (DequantizeLinear: int4 TensorProto in, float32
 scale array in, float32 array out). onnx is imported only when a TensorProto is actually seen (the executor never imports it for
 graphs that do not come from ONNX).
 
@@ -43,7 +43,9 @@ def from_protos(feeds: dict) -> tuple[dict, dict | None]:
     for n, v in feeds.items():
         if is_tensor_proto(v):
             a = numpy_helper.to_array(v)
-            kinds.setdefault(a.dtype.name, "proto")
+            # The encoding too: values in the typed field (int32_data, float_data, ...) rather than
+            # raw_data come back that way (an empty tensor says nothing: raw_data).
+            kinds.setdefault(a.dtype.name, "proto_fields" if a.size and not v.raw_data else "proto")
         else:
             a = v
             if isinstance(a, (np.ndarray, np.generic)):
@@ -72,9 +74,12 @@ def to_protos(outputs: dict, dtypes: dict, kinds: dict) -> dict:
 
     An output whose element type was fed as a numpy array (say the float32 scale of a DequantizeLinear
     whose quantized input came as a TensorProto) comes back as an array; any other output comes back
-    as a TensorProto named after it, always in ``raw_data`` (``numpy_helper.from_array``): one canonical
-    encoding. (onnx's own cases are not consistent here - its Cast cases expect ``raw_data``, its 4-bit
-    QuantizeLinear cases ``int32_data`` - and a value-equal tensor is the same tensor.)
+    as a TensorProto named after it, in the encoding its element type was fed in: ``raw_data``
+    (``numpy_helper.from_array``) unless the fed TensorProto of that type held its values in the typed
+    field (``int32_data``, ``float_data``, ...; ``helper.make_tensor(..., raw=False)``), and ``raw_data`` for
+    a type not fed at all. (onnx's own cases use both: its Cast cases feed and expect ``raw_data``, its
+    4-bit / float8 QuantizeLinear cases feed the zero point and expect the output in ``int32_data``; the
+    caller's encoding is the one rule that gives each what it used.)
     """
     from onnx import numpy_helper
 
@@ -84,8 +89,14 @@ def to_protos(outputs: dict, dtypes: dict, kinds: dict) -> dict:
         want = dtypes.get(name)
         if want and value.dtype.name != want:
             value = value.astype(np.dtype(want))
-        if kinds.get(value.dtype.name) == "array":
+        kind = kinds.get(value.dtype.name)
+        if kind == "array":
             protos[name] = value
+        elif kind == "proto_fields":  # onnx's own typed-field encoding (helper.make_tensor, raw=False)
+            from onnx import helper
+
+            protos[name] = helper.make_tensor(name, helper.np_dtype_to_tensor_dtype(value.dtype), value.shape,
+                                              value, raw=False)
         else:
             protos[name] = numpy_helper.from_array(value, name=name)
     return protos

@@ -118,11 +118,12 @@ _COMPARISONS = ("Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "No
 def bind_time_inputs(model, input_names) -> list[str]:
     """Graph inputs the ONNX backend binds by value at import, one import per distinct value.
 
-    Two kinds, both small integer / boolean tensors whose value decides the graph's structure:
+    Small integer / boolean tensors whose value decides the graph's structure:
     an RNN's ``sequence_lens`` (the canonical LSTM / GRU / RNN takes the lengths at import), and an
     input that is an ``If`` condition directly or through one comparison (a speech VAD's
     ``Equal(sr, 16000) -> If``), so the taken branch is inlined and its Conv / LSTM reach the
-    photonic core. Any other input stays a run-time value.
+    photonic core; and an integer input whose values set shapes (:mod:`.onnx_shape_inputs`). Any other
+    input stays a run-time value.
     """
     from onnx import TensorProto
 
@@ -140,6 +141,11 @@ def bind_time_inputs(model, input_names) -> list[str]:
         if node.op_type in _COMPARISONS and any(o in feeds_if for o in node.output):
             bound.update(i for i in node.input if i in small_int)
     bound.update(n for n in feeds_if if n in small_int)
+    # A third kind: an integer input whose values set shapes (AffineGrid's size, a Reshape target).
+    from .onnx_shape_inputs import shape_inputs
+
+    integer = {n for n in small_int if dtypes.get(n) != TensorProto.BOOL}
+    bound.update(shape_inputs(model, integer, node_outer_names))
     return sorted(bound)
 
 

@@ -39,6 +39,8 @@ from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
 from .onnx_batch import batch_meta
+from .onnx_deferred import deferred_graph
+from .half_types import half_values
 from .onnx_control_flow import CONTROL_FLOW_OPS, bind_input_values, import_control_flow
 from .onnx_einsum import RunOnReference
 from .onnx_more_ops import Refused, rename_deprecated
@@ -109,12 +111,18 @@ def from_onnx(model, input_shapes: dict | None = None, name: str | None = None, 
     graph_name = name or (Path(source).stem if source else proto.graph.name) or "onnx_model"
     if isinstance(max_elements, bool) or not isinstance(max_elements, int) or max_elements < 1:
         raise ShapeError(f"max_elements must be a positive integer, got {max_elements!r}")
-    graph = _Importer(proto, opset, input_shapes or {}, max_elements, input_values or {}).run(
-        graph_name, source, batch_axes)
-    # Shapes bound when the inputs are known: the prepared model re-imports at the inputs' own shapes.
-    graph.rebind = lambda shapes: from_onnx(proto, shapes, graph_name, external_data_dir=external_data_dir or (
-        os.path.dirname(source) if source else None), max_elements=max_elements, batch_axes=batch_axes,
-        input_values=input_values)
+    importer = _Importer(proto, opset, input_shapes or {}, max_elements, input_values or {})  # bad arguments raise
+    try:
+        graph = importer.run(graph_name, source, batch_axes)
+    except (ShapeError, UnsupportedOpError) as exc:  # the walk: maybe cured by binding input values
+        graph = deferred_graph(proto, graph_name, source, input_shapes or {}, input_values or {}, exc)
+        if graph is None:
+            raise
+    # Shapes (and, for a deferred graph, the values of its shape / structure inputs) bound when the
+    # inputs are known: the prepared model re-imports at the inputs' own shapes and those values.
+    graph.rebind = lambda shapes, values=None: from_onnx(
+        proto, shapes, graph_name, external_data_dir=external_data_dir or (os.path.dirname(source) if source else None),
+        max_elements=max_elements, batch_axes=batch_axes, input_values={**(input_values or {}), **(values or {})})
     return graph
 
 
@@ -282,6 +290,9 @@ class _Importer:
             "folded_nodes": self.folded,
             "max_elements": self.max_elements,
             "inputs": {name: f"{self.input_dtypes[name]} {list(shape)}" for name, shape in self.inputs.items()},
+            # Values the model types float16 / bfloat16: the executor keeps them in that type node by
+            # node, as a half-precision ASIC stores them (adept_core/graph/half_types.py).
+            "half_values": half_values(self.nodes, self.elem_types),
             "output_dtypes": {name: np.dtype(helper.tensor_dtype_to_np_dtype(self.elem_types[name])).name
                               for name in outputs if self.elem_types.get(name)},
             **batch_meta(self.proto, self.inputs, self.shapes, outputs, batch_axes),
@@ -322,7 +333,8 @@ class _Importer:
             raise ShapeError(f"node {name!r} ({node.op_type}) reads {dynamic_in[0]!r}, whose shape depends on "
                              "input data; only ops on the ASIC's reference kernels accept such values")
         out_shapes = self._infer(node, name, dynamic_ok=node.op_type in REFERENCE_OPS)
-        if not canonical or dynamic_in or any(_is_dynamic(o) for o, out in zip(out_shapes, node.output) if out):
+        if (not canonical or dynamic_in or any(_is_dynamic(o) for o, out in zip(out_shapes, node.output) if out)
+                or (node.op_type in REFERENCE_OPS and self._float64(node))):
             self.nodes.append(self._reference_node(node, name))
             return
         view = NodeView(
@@ -343,6 +355,19 @@ class _Importer:
             if isinstance(exc, Refused) or (node.op_type not in REFERENCE_OPS and not isinstance(exc, RunOnReference)):
                 raise
             self.nodes.append(self._reference_node(node, name))
+
+    def _float64(self, node: onnx.NodeProto) -> bool:
+        """True when the node reads or writes a float64 tensor.
+
+        Decided (docs/executor.md, "float64"): the ASIC's widest format is float32, so a float64 op
+        without a weight product runs on its ONNX reference kernel in float64 and returns float64,
+        exactly as ONNX defines it (as Cast to the types the ASIC lacks does); it is not an emulation
+        of ASIC arithmetic, and the graph says so by being a reference node. The photonic GEMMs take
+        float64 operands at their DACs as float32 (far finer than the DACs' resolution) and hand the
+        result back as float64.
+        """
+        return any(v and self.elem_types.get(v) == onnx.TensorProto.DOUBLE
+                   for v in list(node.input) + list(node.output))
 
     def _import_function_body(self, node: onnx.NodeProto, name: str) -> None:
         """Import ``node`` as the nodes of its ONNX function body (its MatMuls then reach the photonic core)."""
@@ -392,7 +417,19 @@ class _Importer:
             self._set_const(node.output[0], np.asarray(math.prod(self.shapes[node.input[0]]), dtype=np.int64))
         else:
             # Shapes first, so a fold that would create a huge tensor (ConstantOfShape [3e9]) fails here.
-            self._infer(node, name, dynamic_ok=True)
+            try:
+                self._infer(node, name, dynamic_ok=True)
+            except ShapeError:
+                # Shape inference is stricter than the op's kernels: a Range whose bounds are 1-element
+                # 1-D tensors (AffineGrid's function body Splits them from 'size') is refused by it but
+                # computed by the reference (and onnxruntime). With every input known, the output's size
+                # is computed from the values and checked against the budget instead.
+                from ..asic.reference import _runtime_elements
+
+                count = _runtime_elements(node.op_type, [self.consts[i] for i in node.input if i])
+                if count is None:
+                    raise
+                self._check_budget((count,), f"node {name!r} ({node.op_type}), folded,")
             values = self._evaluate(node, name)
             for out, value in zip([o for o in node.output if o], values):  # the evaluator skips unused outputs
                 self._set_const(out, value)

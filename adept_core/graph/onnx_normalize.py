@@ -21,6 +21,7 @@ from onnx import TensorProto, helper
 from ..errors import ShapeError, UnsupportedOpError
 from .ir import Node
 from .onnx_conv_rewrite import conv_nd, conv_transpose
+from .onnx_deform_conv import deform_conv
 from .onnx_einsum import RunOnReference, einsum
 from .onnx_integer import integer_product
 from .onnx_more_ops import batch_major_recurrent, training_mode
@@ -137,7 +138,14 @@ def _conv_transpose(v: NodeView) -> list[Node]:
     return conv_transpose(v, _conv)
 
 
+_FLOAT_TYPES = (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE, TensorProto.BFLOAT16)
+
+
 def _pool(v: NodeView) -> list[Node]:
+    if v.in_elem_types and v.in_elem_types[0] not in _FLOAT_TYPES:
+        # The ASIC's pool kernels pad with -inf and compare in float32; an integer MaxPool is exact in its
+        # own type (issue 9 section 3) on its reference kernel (a max selects, it never rounds).
+        raise RunOnReference(f"{v.op} {v.name!r} of an integer tensor: reference kernel, exact in its type")
     if len(v.outputs) > 1 and v.outputs[1]:
         raise v.unsupported("the Indices output of MaxPool is not supported")
     attrs = {**_window(v, [int(k) for k in v.attrs["kernel_shape"]]), "ceil_mode": int(v.attrs.get("ceil_mode", 0))}
@@ -259,6 +267,8 @@ def _slice(v: NodeView) -> list[Node]:
 
 
 def _pad(v: NodeView) -> list[Node]:
+    if v.attrs.get("mode", "constant") not in ("constant", "reflect", "edge"):
+        raise RunOnReference(f"Pad {v.name!r} mode {v.attrs['mode']!r}: reference kernel")  # 'wrap'
     rank = v.rank()
     pads = v.ints(1, "pads", "pads")
     value = v.attrs.get("value")
@@ -372,7 +382,7 @@ NORMALIZERS: dict[str, Callable[[NodeView], list[Node]]] = {
     "BatchNormalization": _batchnorm, "Reshape": _to_shape, "Expand": _to_shape, "Transpose": _transpose,
     "Concat": _axis_only(0), "Gather": _axis_only(0), "Flatten": _flatten, "Slice": _slice, "Pad": _pad,
     "Squeeze": _squeeze, "Unsqueeze": _unsqueeze, "Split": _split, "ReduceMean": _reduce_mean, "Cast": _cast,
-    "Sum": _sum, "Dropout": _dropout, "MatMul": _matmul,
+    "Sum": _sum, "Dropout": _dropout, "MatMul": _matmul, "DeformConv": lambda v: deform_conv(v, _conv),
 }
 
 

@@ -72,6 +72,7 @@ GRAPH_OPS = SUPPORTED_OPS - FOLDED_OPS
 #: Ops ``from_onnx`` also accepts by rewriting them into :data:`GRAPH_OPS`.
 REWRITTEN_OPS = {"Sum": "a chain of Add", "Dropout": "Identity (inference)",
                  "ConvTranspose": "a stride-1 Conv on the zero-stuffed input",
+                 "DeformConv": "bilinear sampling on the ASIC (DeformSample) and a 1x1 grouped Conv (photonic)",
                  "Einsum": "one MatMul between Transposes/Reshapes (one operand: reference kernel)",
                  **{op: "a MatMul / Conv of the zero-point-centred integers (requantised on the ASIC)"
                     for op in ("MatMulInteger", "ConvInteger", "QLinearMatMul", "QLinearConv")}}

@@ -49,10 +49,15 @@ ROWWISE_OPS = {
 VIEW_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Shape", "Constant"})
 #: Ops that copy their output through SRAM but do no arithmetic.
 COPY_OPS = frozenset({"Concat", "Transpose", "Gather", "Slice", "Split", "Expand", "Pad", "Tile"})
+#: Lane-ops per output element of DeformConv's sampling (DeformSample, adept_core/asic/deform.py).
+#: Assumption: two coordinate adds, floor and fraction (2), four corner weights (4), the four-term
+#: weighted sum (4 multiply-adds) and the mask multiply (1) = 13.
+DEFORM_SAMPLE_OPS = 13
 #: Windowed ops: lane-ops = window size per output element.
 POOL_OPS = frozenset({"MaxPool", "AveragePool"})
 
-SUPPORTED_ASIC_OPS = frozenset(ELEMENTWISE_OPS) | frozenset(ROWWISE_OPS) | VIEW_OPS | COPY_OPS | POOL_OPS | {"Conv"}
+SUPPORTED_ASIC_OPS = (frozenset(ELEMENTWISE_OPS) | frozenset(ROWWISE_OPS) | VIEW_OPS | COPY_OPS | POOL_OPS
+                      | {"Conv", "DeformSample"})
 
 
 def _elements(graph: Graph, names) -> int:
@@ -94,6 +99,8 @@ def asic_node_ops(node: Node, graph: Graph) -> tuple[int, int]:
         _, cin_g, kh, kw = graph.shape(node.inputs[1])
         macs = out * cin_g * kh * kw
         return macs, macs
+    if op == "DeformSample":
+        return DEFORM_SAMPLE_OPS * out, 0
     if op in VIEW_OPS or op in COPY_OPS:
         return 0, 0
     if "onnx_opset" in node.attrs:  # an op run on a reference kernel: one lane-op per element (assumption)

@@ -96,6 +96,11 @@ def digest(graph: Graph) -> GraphDigest:
 
 
 def _build(graph: Graph) -> GraphDigest:
+    if graph.meta.get("deferred"):
+        raise ShapeError(f"graph {graph.name!r} is imported only when the values of its input(s) "
+                         f"{graph.meta['bind_by_value']} are known (its shapes depend on them: "
+                         f"{graph.meta['deferred']}); import it with from_onnx(..., input_values={{name: array}}) "
+                         "to schedule it")
     if not graph.nodes:
         raise ShapeError(f"graph {graph.name!r} has no nodes to schedule")
     weights = graph.weights
