@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import BudgetError, ShapeError
 
 
 def deform_sample(x, offset, mask, kernel, strides, pads, dilations, offset_group: int) -> np.ndarray:
@@ -61,7 +61,7 @@ def op_deform_sample(node, args, ctx):
     n, c = args[0].shape[:2]
     count = n * c * int(np.prod(a["kernel_shape"])) * int(np.prod(args[1].shape[2:]))
     if budget is not None and count > budget:
-        raise ShapeError(f"node {node.name!r} (DeformSample): its samples would have {count:,} elements, over the "
+        raise BudgetError(f"node {node.name!r} (DeformSample): its samples would have {count:,} elements, over the "
                          f"model's budget of {budget:,} (from_onnx(..., max_elements=N))")
     mask = args[2] if len(args) > 2 else None
     return (deform_sample(args[0], args[1], mask, a["kernel_shape"], a["strides"], a["pads"], a["dilations"],

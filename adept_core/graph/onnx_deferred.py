@@ -24,12 +24,10 @@ from .ir import Graph
 
 def deferred_graph(proto, graph_name: str, source, input_shapes: dict, input_values: dict, exc: Exception):
     """The deferred Graph of ``proto`` whose import raised ``exc``, or None when no input could cure it."""
-    from .. import errors
+    from ..errors import BudgetError
     from .onnx_control_flow import bind_time_inputs
 
-    # An over-budget tensor is refused everywhere, bound or not (errors.BudgetError where it exists).
-    budget_error = getattr(errors, "BudgetError", None)
-    if budget_error is not None and isinstance(exc, budget_error):
+    if isinstance(exc, BudgetError):  # an over-budget tensor is refused everywhere, bound or not
         return None
 
     inits = {i.name for i in proto.graph.initializer}
