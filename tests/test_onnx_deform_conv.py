@@ -97,7 +97,6 @@ def test_three_d_deform_conv_is_refused_with_a_sentence():
 
 
 def test_samples_over_the_element_budget_are_refused_before_allocating():
-
     model, feeds = _case(c=8, group=1, offset_group=1)
     graph = from_onnx(model, max_elements=1000)  # every declared tensor fits; the samples (2*8*6*4*5) do not
     with pytest.raises(BudgetError, match="DeformSample.*over the model's budget"):
