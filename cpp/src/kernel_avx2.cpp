@@ -68,6 +68,9 @@ inline void adc4(__m256d pd, __m256d z, const double* lsb, double* acc, const Co
     y = _mm256_add_pd(pd, _mm256_mul_pd(_mm256_sqrt_pd(var), z));
   }
   if (Abfp) y = _mm256_mul_pd(y, c.gain);
+  // The divide stays: a reciprocal multiply with the near-tie re-check (as quotient_recip_ps)
+  // was measured 0.05-0.1x of numpy slower here (the extra ~8 operations per 4 lanes cost more
+  // than the divider time they save; the divider is not this loop's bottleneck).
   const __m256d r = _mm256_round_pd(_mm256_div_pd(y, _mm256_loadu_pd(lsb)), kRound);
   const __m256d code = _mm256_min_pd(_mm256_max_pd(r, c.neg_qmax), c.qmax);
   // |r| > qmax exactly when clamping changed r (r is never NaN: y and lsb are finite, lsb > 0).
@@ -245,28 +248,28 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
         ng[v] = _mm256_mullo_epi32(_mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(np + 8 * v)), iota), golden);
       for (std::int64_t mm = m0; mm < m1; mm += kMr) {
         const int rows_here = static_cast<int>(m1 - mm < kMr ? m1 - mm : kMr);
+        // The normals of the whole micro-block are hashed and gathered first, into an L1 buffer,
+        // and only then are the partial sums computed: the table (256 KB) lives in L2, and the
+        // gathers' latency now overlaps the integer micro-kernel instead of stalling the epilogue.
+        alignas(32) float zb[kMr * kNr];
+        double zcb[kMr];
+        if (Kind != kNoiseOff) {
+          for (int i = 0; i < rows_here; ++i) {
+            const std::uint64_t rk = row_key(j.base_key, t, mm + i);
+            for (int v = 0; v < full; ++v) _mm256_store_ps(zb + i * kNr + 8 * v, normals8(j, ng[v], rk));
+            if (c.rin_common) zcb[i] = table_normal(j, rk, 0xFFFFFFFFu);
+          }
+        }
         partial_sums(c.dual_rail, rows_here, vecs, j.xs16 + mm * j.x_stride + t * j.rows4, j.x_stride, wp, groups, p,
                      pl);
-        // Software pipelining: the normals of row i + 1 are hashed and gathered before row i is
-        // digitised, so the gathers' latency overlaps arithmetic (as in the AVX-512 body).
-        __m256 zn[kNr / 8];
-        for (int v = 0; v < full; ++v)
-          zn[v] = Kind != kNoiseOff ? normals8(j, ng[v], row_key(j.base_key, t, mm)) : _mm256_setzero_ps();
         for (int i = 0; i < rows_here; ++i) {
           const std::int64_t m = mm + i;
           double* acc_row = acc + (m - m0) * width + (np - n0);
-          const std::uint64_t rk = Kind != kNoiseOff ? row_key(j.base_key, t, m) : 0;
-          __m256 zr[kNr / 8];
-          for (int v = 0; v < full; ++v) zr[v] = zn[v];
-          if (Kind != kNoiseOff && i + 1 < rows_here) {
-            const std::uint64_t rk_next = row_key(j.base_key, t, m + 1);
-            for (int v = 0; v < full; ++v) zn[v] = normals8(j, ng[v], rk_next);
-          }
           const double* cf = Abfp ? j.col_factor + t * j.n + np : nullptr;
           const __m256d sx = Abfp ? _mm256_set1_pd(j.row_scale[m * j.tiles + t]) : _mm256_setzero_pd();
-          const __m256d zc = c.rin_common ? _mm256_set1_pd(table_normal(j, rk, 0xFFFFFFFFu)) : _mm256_setzero_pd();
+          const __m256d zc = c.rin_common ? _mm256_set1_pd(zcb[i]) : _mm256_setzero_pd();
           for (int v = 0; v < full; ++v) {
-            const __m256 z = zr[v];
+            const __m256 z = Kind != kNoiseOff ? _mm256_load_ps(zb + i * kNr + 8 * v) : _mm256_setzero_ps();
             const __m256i pv = _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i * kNr + 8 * v));
             const __m256i lv = c.dual_rail ? _mm256_load_si256(reinterpret_cast<const __m256i*>(pl + i * kNr + 8 * v)) : zero;
             epilogue8<Kind, Abfp>(j, pv, z, np + 8 * v, acc_row + 8 * v, c, clipped, Abfp ? cf + 8 * v : cf, sx, lv, zc);
@@ -292,6 +295,31 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
 inline __m256i lanes8(std::int64_t count) {
   const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count < 8 ? count : 8)), iota);
+}
+
+// rint(x / s) without the divide (vdivps/vdivpd are the slowest instructions of the loops):
+// q = x * inv with inv = fl(1/s) correctly rounded and normal. Error bound (u = 2^-24 float,
+// 2^-53 double; no overflow): fl(x/s) = (x/s)(1+e3), q = (x/s)(1+e1)(1+e2), |e_i| <= u, so
+// |q - fl(x/s)| <= 3.01 u |q| + (underflow) 2 * smallest subnormal <= E, with
+// E = fl(fl(|q| * 2^-21) + 2^-120) (float) or fl(fl(|q| * 2^-49) + 2^-1000) (double) (E >= each
+// term: above 2^-99 / 2^-973 the relative term alone, below it the absolute one). d = |q - rint(q)|
+// is exact. If fl(d + E) < 0.5 then d + E < 0.5 (rounding is monotone, 0.5 is a float): fl(x/s)
+// lies strictly inside the same rounding interval as q, so rint(fl(x/s)) == rint(q) - no tie,
+// no crossing. Otherwise (near a half-integer, or q is Inf/NaN: the test is false for NaN) the
+// whole vector is divided exactly. Bit-identical by construction; tests/test_kernel_avx2_recip.py
+// runs adversarial ties (x/s = k + 1/2 exactly, and one ulp either side).
+inline bool near_tie_ps(__m256 q, __m256 r) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  const __m256 d = _mm256_and_ps(_mm256_sub_ps(q, r), abs_mask);
+  const __m256 e = _mm256_add_ps(_mm256_mul_ps(_mm256_and_ps(q, abs_mask), _mm256_set1_ps(0x1p-21f)), _mm256_set1_ps(0x1p-120f));
+  return _mm256_movemask_ps(_mm256_cmp_ps(_mm256_add_ps(d, e), _mm256_set1_ps(0.5f), _CMP_LT_OQ)) != 0xFF;
+}
+
+// The float quotient x / s, or a value with the same rint (see above).
+inline __m256 quotient_recip_ps(__m256 x, __m256 s, __m256 inv) {
+  const __m256 q = _mm256_mul_ps(x, inv);
+  if (__builtin_expect(near_tie_ps(q, _mm256_round_ps(q, kRound)), 0)) return _mm256_div_ps(x, s);
+  return q;
 }
 
 }  // namespace
@@ -324,19 +352,34 @@ float absmax(const float* x, std::int64_t count) {
 void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::int16_t* out) {
   const __m256 s = _mm256_set1_ps(scale);
   const __m256 hi = _mm256_set1_ps(static_cast<float>(qmax)), lo = _mm256_set1_ps(-static_cast<float>(qmax));
+  // x / scale through the reciprocal (quotient_recip_ps): exact after the near-tie re-check, and
+  // only when 1/scale is a normal float whose relative error is <= 2^-24.
+  const bool recip = scale >= 0x1p-100f && scale <= 0x1p100f;
+  const __m256 inv = _mm256_set1_ps(recip ? 1.0f / scale : 1.0f);
   // Each group of 4 codes is stored (q0, q2, q1, q3): the pairs the micro-kernel broadcasts.
   const __m256i order = _mm256_setr_epi32(0, 2, 1, 3, 4, 6, 5, 7);
+  // clamp(rint(v)) == rint(clamp(v)) for integer bounds, and max/min turn NaN into -qmax (defined;
+  // the driver stops on non-finite maxima before any result is used). vcvtps2dq rounds to nearest
+  // even (default MXCSR), as rint.
+  auto codes8 = [&](__m256 xv) {
+    const __m256 v = recip ? quotient_recip_ps(xv, s, inv) : _mm256_div_ps(xv, s);
+    const __m256i code = _mm256_permutevar8x32_epi32(_mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi)), order);
+    return _mm_packs_epi32(_mm256_castsi256_si128(code), _mm256_extracti128_si256(code, 1));
+  };
   for (std::int64_t k0 = 0, t = 0; k0 < k; k0 += rows, ++t) {
     std::int16_t* dst = out + t * rows4;
+    const float* src = x + k0;
     const std::int64_t len = k - k0 < rows ? k - k0 : rows;
-    for (std::int64_t i = 0; i < len; i += 8) {
-      // Lanes past len load 0 and give code 0 (the padding). clamp(rint(v)) == rint(clamp(v)) for
-      // integer bounds, and max/min turn NaN into -qmax (defined; the driver stops on non-finite
-      // maxima before any result is used). vcvtps2dq rounds to nearest even (default MXCSR), as rint.
-      const __m256 v = _mm256_div_ps(_mm256_maskload_ps(x + k0 + i, lanes8(len - i)), s);
-      __m256i code = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi));
-      code = _mm256_permutevar8x32_epi32(code, order);
-      const __m128i packed = _mm_packs_epi32(_mm256_castsi256_si128(code), _mm256_extracti128_si256(code, 1));
+    std::int64_t i = 0;
+    // Full vectors: plain loads (a masked load costs more on this core), two per iteration.
+    for (; i + 16 <= len; i += 16) {
+      const __m128i c0 = codes8(_mm256_loadu_ps(src + i)), c1 = codes8(_mm256_loadu_ps(src + i + 8));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), c0);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i + 8), c1);
+    }
+    for (; i < len; i += 8) {
+      // Lanes past len load 0 and give code 0 (the padding).
+      const __m128i packed = codes8(i + 8 <= len ? _mm256_loadu_ps(src + i) : _mm256_maskload_ps(src + i, lanes8(len - i)));
       if (i + 8 <= rows4) {
         _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), packed);
       } else {  // rows4 - i is 4: the last group of the tile
