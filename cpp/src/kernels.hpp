@@ -30,6 +30,8 @@ struct Job {
   const std::int16_t* xq16 = nullptr;
   // AVX2 narrow path: int16 codes in the xq8 layout (tile stride rows4), each group of 4 stored (q0, q2, q1, q3)
   const std::int16_t* xs16 = nullptr;
+  // AVX2 dual rail instead: int8 codes q and u8 |q| (xabs8), both in the xq8 layout, natural order
+  const std::int8_t* xs8 = nullptr;
   std::int64_t x_stride = 0;
   const std::int8_t* w8 = nullptr;
   const std::int32_t* wsum128 = nullptr;
@@ -168,6 +170,9 @@ namespace avx2 {
 float absmax(const float* x, std::int64_t count);
 // int16 codes in the layout of Job::xs16 (tile padding: code 0)
 void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::int16_t* out);
+// dual rail: int8 codes and their magnitudes in the layout of Job::xs8 / Job::xabs8 (padding: code 0)
+void quantize_narrow_dual(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::int8_t* out,
+                          std::uint8_t* out_abs);
 void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
                   std::int64_t* clipped);
 }  // namespace avx2

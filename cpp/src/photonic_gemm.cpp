@@ -325,6 +325,9 @@ float absmax(const float*, std::int64_t) { throw std::logic_error("AVX2 kernel n
 void quantize_narrow(const float*, std::int64_t, int, int, float, int, std::int16_t*) {
   throw std::logic_error("AVX2 kernel not built");
 }
+void quantize_narrow_dual(const float*, std::int64_t, int, int, float, int, std::int8_t*, std::uint8_t*) {
+  throw std::logic_error("AVX2 kernel not built");
+}
 void block_narrow(const Job&, std::int64_t, std::int64_t, std::int64_t, std::int64_t, double*, std::int64_t*) {
   throw std::logic_error("AVX2 kernel not built");
 }
@@ -390,7 +393,21 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   std::uint8_t* xabs8 = nullptr;
   std::vector<std::int16_t> xq16;
   std::int16_t* xs16 = nullptr;
-  if (avx2) {
+  std::int8_t* xs8 = nullptr;
+  if (avx2 && dual_rail) {
+    // Dual rail: int8 codes and |codes| (vpsignb / vpmaddubsw in micro_kernel_dual), padding 0.
+    j.x_stride = static_cast<std::int64_t>(w.tiles) * w.rows4;
+    const auto plane = static_cast<std::size_t>(round_up(m, kMr) * j.x_stride);
+    std::uint8_t* both = codes.get(2 * plane);
+    xs8 = reinterpret_cast<std::int8_t*>(both);
+    xabs8 = both + plane;
+    std::fill(both + m * j.x_stride, both + round_up(m, kMr) * j.x_stride, std::uint8_t{0});
+    std::fill(xabs8 + m * j.x_stride, xabs8 + round_up(m, kMr) * j.x_stride, std::uint8_t{0});
+    j.xs8 = xs8;
+    j.xabs8 = xabs8;
+    j.w8 = w.w8.data();
+    j.wsum128 = w.wsum128.data();
+  } else if (avx2) {
     j.x_stride = static_cast<std::int64_t>(w.tiles) * w.rows4;
     const auto plane = static_cast<std::size_t>(round_up(m, kMr) * j.x_stride);
     xs16 = reinterpret_cast<std::int16_t*>(codes.get(plane * sizeof(std::int16_t)));
@@ -537,6 +554,9 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
           row_scale[static_cast<std::size_t>(r * w.tiles + t)] = static_cast<double>(bs);
           if (w.wide)
             detail::portable::quantize_wide(xs, len, bs, qx, xq16.data() + r * k + k0);
+          else if (xs8)
+            detail::avx2::quantize_narrow_dual(xs, len, w.rows, w.rows4, bs, qx, xs8 + r * j.x_stride + t * w.rows4,
+                                               xabs8 + r * j.x_stride + t * w.rows4);
           else if (avx2)
             detail::avx2::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xs16 + r * j.x_stride + t * w.rows4);
           else if (simd)
@@ -549,6 +569,9 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
       for (std::int64_t r = i * kQuantRows; r < r1 && !abfp; ++r) {
         if (w.wide)
           detail::portable::quantize_wide(x + r * k, k, scale, qx, xq16.data() + r * k);
+        else if (xs8)
+          detail::avx2::quantize_narrow_dual(x + r * k, k, w.rows, w.rows4, scale, qx, xs8 + r * j.x_stride,
+                                             xabs8 + r * j.x_stride);
         else if (avx2)
           detail::avx2::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xs16 + r * j.x_stride);
         else if (simd)
