@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <cstdlib>  // getenv (ADEPT_NO_RECIP)
 
 #include "kernels.hpp"
 
@@ -24,6 +25,9 @@ namespace adept::detail::avx2 {
 namespace {
 
 constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;  // rint: ties to even
+// 1/2 - E of the near-tie re-check (quotient_recip_ps has the proof and E).
+constexpr float kTieMarginPs = 0.5f - 0x1p-14f;
+constexpr double kTieMarginPd = 0.5 - 0x1p-30;
 
 inline __m256i lowbias32(__m256i x) {
   x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
@@ -43,14 +47,29 @@ inline __m256 normals8(const Job& j, __m256i n_golden, std::uint64_t rk) {
 struct Consts {
   __m256d sc2, shot, rin, sigma, qmax, neg_qmax, gain, sign_mask;
   bool dual_rail = false, rin_common = false;
+  bool recip = false;  // Job::recip_lsb: y / lsb through inv_lsb_pad (rint_quotient_pd)
 };
 
 inline __m256d abs_pd(__m256d v, const Consts& c) { return _mm256_andnot_pd(c.sign_mask, v); }
 
+// rint(fl(y / lsb)) as far as clamp(., +-qmax_adc) can tell: the reciprocal multiply with the
+// near-tie re-check of quotient_recip_ps (its comment has the proof; here qmax_adc <= 2^15 - 1 and
+// 1/lsb is normal: Job::recip_lsb), the divide on the rare vectors near a tie or without c.recip.
+inline __m256d rint_quotient_pd(__m256d y, const double* lsb, const double* inv, const Consts& c) {
+  if (c.recip) {
+    const __m256d q = _mm256_mul_pd(y, _mm256_loadu_pd(inv));
+    const __m256d r = _mm256_round_pd(q, kRound);
+    const __m256d d = abs_pd(_mm256_sub_pd(q, r), c);
+    if (__builtin_expect(_mm256_movemask_pd(_mm256_cmp_pd(d, _mm256_set1_pd(kTieMarginPd), _CMP_LT_OQ)) == 0xF, 1))
+      return r;
+  }
+  return _mm256_round_pd(_mm256_div_pd(y, _mm256_loadu_pd(lsb)), kRound);
+}
+
 // Noise + ADC + accumulate for 4 partial sums (doubles) of one row, every lane a real column:
 // the same IEEE operations in the same order as adc_code() (kernels.hpp) and adc8 (kernel_avx512.cpp).
 template <int Kind, bool Abfp>
-inline void adc4(__m256d pd, __m256d z, const double* lsb, double* acc, const Consts& c, std::int64_t& clipped,
+inline void adc4(__m256d pd, __m256d z, const double* lsb, const double* inv, double* acc, const Consts& c, std::int64_t& clipped,
                  const double* cf, __m256d sx, __m256d light, __m256d zc) {
   __m256d y = pd;
   if (Kind == kNoiseModes) {  // light = sum |qx||qw| when dual rail, else |p|
@@ -68,10 +87,7 @@ inline void adc4(__m256d pd, __m256d z, const double* lsb, double* acc, const Co
     y = _mm256_add_pd(pd, _mm256_mul_pd(_mm256_sqrt_pd(var), z));
   }
   if (Abfp) y = _mm256_mul_pd(y, c.gain);
-  // The divide stays: a reciprocal multiply with the near-tie re-check (as quotient_recip_ps)
-  // was measured 0.05-0.1x of numpy slower here (the extra ~8 operations per 4 lanes cost more
-  // than the divider time they save; the divider is not this loop's bottleneck).
-  const __m256d r = _mm256_round_pd(_mm256_div_pd(y, _mm256_loadu_pd(lsb)), kRound);
+  const __m256d r = rint_quotient_pd(y, lsb, inv, c);
   const __m256d code = _mm256_min_pd(_mm256_max_pd(r, c.neg_qmax), c.qmax);
   // |r| > qmax exactly when clamping changed r (r is never NaN: y and lsb are finite, lsb > 0).
   clipped += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(r, code, _CMP_NEQ_UQ))));
@@ -91,8 +107,8 @@ inline void epilogue8(const Job& j, __m256i p, __m256 z, std::int64_t n, double*
   const __m256d z_hi = _mm256_cvtps_pd(_mm256_extractf128_ps(z, 1));
   const __m256d l_lo = c.dual_rail ? _mm256_cvtepi32_pd(_mm256_castsi256_si128(light)) : abs_pd(p_lo, c);
   const __m256d l_hi = c.dual_rail ? _mm256_cvtepi32_pd(_mm256_extracti128_si256(light, 1)) : abs_pd(p_hi, c);
-  adc4<Kind, Abfp>(p_lo, z_lo, j.lsb_pad + n, acc, c, clipped, cf, sx, l_lo, zc);
-  adc4<Kind, Abfp>(p_hi, z_hi, j.lsb_pad + n + 4, acc + 4, c, clipped, Abfp ? cf + 4 : cf, sx, l_hi, zc);
+  adc4<Kind, Abfp>(p_lo, z_lo, j.lsb_pad + n, j.inv_lsb_pad + n, acc, c, clipped, cf, sx, l_lo, zc);
+  adc4<Kind, Abfp>(p_hi, z_hi, j.lsb_pad + n + 4, j.inv_lsb_pad + n + 4, acc + 4, c, clipped, Abfp ? cf + 4 : cf, sx, l_hi, zc);
 }
 
 // The last columns of a block that do not fill 8 lanes: the scalar definition (adc_code), exactly
@@ -237,6 +253,10 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
   c.sign_mask = _mm256_set1_pd(-0.0);
   c.dual_rail = Kind == kNoiseModes && j.dual_rail;
   c.rin_common = Kind == kNoiseModes && j.rin_common;
+  // Only where a sqrt shares the divider (measured: coherent -0.04x of numpy, off / const-sigma
+  // +0.02x, abfp even; ADEPT_NO_RECIP=1 in the environment turns it off for A/B measurements).
+  c.recip = (Kind == kNoiseFull || Kind == kNoiseModes) && j.recip_lsb && j.qmax_adc <= 32767.0 &&
+            std::getenv("ADEPT_NO_RECIP") == nullptr;
   std::int64_t clipped = 0;
   alignas(32) std::int32_t p[kMr * kNr];
   alignas(32) std::int32_t pl[kMr * kNr];
@@ -305,28 +325,24 @@ inline __m256i lanes8(std::int64_t count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count < 8 ? count : 8)), iota);
 }
 
-// rint(x / s) without the divide (vdivps/vdivpd are the slowest instructions of the loops):
-// q = x * inv with inv = fl(1/s) correctly rounded and normal. Error bound (u = 2^-24 float,
-// 2^-53 double; no overflow): fl(x/s) = (x/s)(1+e3), q = (x/s)(1+e1)(1+e2), |e_i| <= u, so
-// |q - fl(x/s)| <= 3.01 u |q| + (underflow) 2 * smallest subnormal <= E, with
-// E = fl(fl(|q| * 2^-21) + 2^-120) (float) or fl(fl(|q| * 2^-49) + 2^-1000) (double) (E >= each
-// term: above 2^-99 / 2^-973 the relative term alone, below it the absolute one). d = |q - rint(q)|
-// is exact. If fl(d + E) < 0.5 then d + E < 0.5 (rounding is monotone, 0.5 is a float): fl(x/s)
-// lies strictly inside the same rounding interval as q, so rint(fl(x/s)) == rint(q) - no tie,
-// no crossing. Otherwise (near a half-integer, or q is Inf/NaN: the test is false for NaN) the
-// whole vector is divided exactly. Bit-identical by construction; tests/test_kernel_avx2_recip.py
-// runs adversarial ties (x/s = k + 1/2 exactly, and one ulp either side).
-inline bool near_tie_ps(__m256 q, __m256 r) {
-  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
-  const __m256 d = _mm256_and_ps(_mm256_sub_ps(q, r), abs_mask);
-  const __m256 e = _mm256_add_ps(_mm256_mul_ps(_mm256_and_ps(q, abs_mask), _mm256_set1_ps(0x1p-21f)), _mm256_set1_ps(0x1p-120f));
-  return _mm256_movemask_ps(_mm256_cmp_ps(_mm256_add_ps(d, e), _mm256_set1_ps(0.5f), _CMP_LT_OQ)) != 0xFF;
-}
-
-// The float quotient x / s, or a value with the same rint (see above).
+// clamp(rint(x / s), +-qmax) without the divide: q = x * inv, inv = fl(1/s) correctly rounded
+// and normal (the callers check s), u = 2^-24 (float) or 2^-53 (double). Proof of exactness:
+// fl(x/s) = (x/s)(1+e3) and q = (x/s)(1+e1)(1+e2) with |e_i| <= u (plus at most two subnormal
+// ulps on underflow, where both quotients are far below 1/2 and round to 0), so
+// |q - fl(x/s)| <= 3.01 u |q|. Only |q| <= qmax + 1 matters: beyond it |fl(x/s)| > qmax + 1/2 as
+// well, so both round past qmax and clamp to the same +-qmax (and both count as clipped). There
+// the error is below E = 2^-14 (float, qmax <= 127: 3.01 * 2^-24 * 128 < 2^-15) or 2^-30 (double,
+// qmax <= 2^15 - 1: 3.01 * 2^-53 * 2^15 < 2^-36). d = |q - rint(q)| is exact; if d < 1/2 - E,
+// fl(x/s) lies strictly inside q's rounding interval and rounds to the same integer (no tie, no
+// crossing). Otherwise (within E of a half-integer, or q is Inf/NaN: the compare is false) the
+// whole vector is divided. Bit-identical by construction; tests/test_kernel_avx2_exact_shortcuts.py
+// puts x / s on half-integers and one ulp either side.
 inline __m256 quotient_recip_ps(__m256 x, __m256 s, __m256 inv) {
   const __m256 q = _mm256_mul_ps(x, inv);
-  if (__builtin_expect(near_tie_ps(q, _mm256_round_ps(q, kRound)), 0)) return _mm256_div_ps(x, s);
+  const __m256 d = _mm256_and_ps(_mm256_sub_ps(q, _mm256_round_ps(q, kRound)),
+                                 _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF)));
+  if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(d, _mm256_set1_ps(kTieMarginPs), _CMP_LT_OQ)) != 0xFF, 0))
+    return _mm256_div_ps(x, s);
   return q;
 }
 
@@ -367,9 +383,9 @@ inline void quantize_rows(const float* x, std::int64_t k, int rows, int rows4, f
                           Pad&& pad) {
   const __m256 s = _mm256_set1_ps(scale);
   const __m256 hi = _mm256_set1_ps(static_cast<float>(qmax)), lo = _mm256_set1_ps(-static_cast<float>(qmax));
-  // x / scale through the reciprocal (quotient_recip_ps): exact after the near-tie re-check, and
-  // only when 1/scale is a normal float whose relative error is <= 2^-24.
-  const bool recip = scale >= 0x1p-100f && scale <= 0x1p100f;
+  // x / scale through the reciprocal (quotient_recip_ps): exact after the near-tie re-check, when
+  // 1/scale is a normal float (relative error <= 2^-24) and qmax <= 127 (the bound's premise).
+  const bool recip = scale >= 0x1p-100f && scale <= 0x1p100f && qmax <= 127;
   const __m256 inv = _mm256_set1_ps(recip ? 1.0f / scale : 1.0f);
   // clamp(rint(v)) == rint(clamp(v)) for integer bounds, and max/min turn NaN into -qmax (defined;
   // the driver stops on non-finite maxima before any result is used). vcvtps2dq rounds to nearest

@@ -42,6 +42,10 @@ struct Job {
   double qmax_adc = 0.0;
   const double* lsb = nullptr;     // [n]
   const double* lsb_pad = nullptr;  // [n_pad] lsb, padded with 1.0 so vector loads need no mask
+  // AVX2: fl(1 / lsb_pad) [n_pad]; recip_lsb: every lsb in [2^-1000, 2^1000], so each reciprocal
+  // is a normal double within 2^-53 relative (the premise of kernel_avx2.cpp's near-tie re-check)
+  const double* inv_lsb_pad = nullptr;
+  bool recip_lsb = false;
   const double* factor = nullptr;  // [n] lsb * (double(sx) * double(sw))
   const float* table = nullptr;
   std::uint64_t base_key = 0;

@@ -457,6 +457,16 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   std::copy(plan.lsb, plan.lsb + n, lsb_pad.begin());
   j.lsb = plan.lsb;
   j.lsb_pad = lsb_pad.data();
+  std::vector<double> inv_lsb_pad;
+  if (avx2) {
+    inv_lsb_pad.resize(lsb_pad.size());
+    j.recip_lsb = true;
+    for (std::size_t c = 0; c < lsb_pad.size(); ++c) {
+      inv_lsb_pad[c] = 1.0 / lsb_pad[c];
+      j.recip_lsb = j.recip_lsb && lsb_pad[c] >= 0x1p-1000 && lsb_pad[c] <= 0x1p1000;
+    }
+    j.inv_lsb_pad = inv_lsb_pad.data();
+  }
   j.factor = factor.data();
   j.table = plan.normal_table;
   j.base_key = plan.base_key;
