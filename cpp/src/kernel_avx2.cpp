@@ -452,6 +452,28 @@ void quantize_narrow_dual(const float* x, std::int64_t k, int rows, int rows4, f
       [&](std::int64_t at) { out[at] = 0; out_abs[at] = 0; });
 }
 
+std::uint32_t quantize_abfp_row(const float* x, std::int64_t k, int rows, int rows4, int qmax, std::int16_t* out16,
+                                std::int8_t* out8, std::uint8_t* out_abs, double* row_scale) {
+  // The driver's per-(row, tile) loop (photonic_gemm.cpp, non-AVX2 branch) in one call: the same
+  // float32 operations, without two calls and their setup per 128 inputs.
+  std::uint32_t row_bits = 0;
+  for (std::int64_t t = 0, k0 = 0; k0 < k; ++t, k0 += rows) {
+    const std::int64_t len = k - k0 < rows ? k - k0 : rows;
+    const float tile_max = absmax(x + k0, len);
+    std::uint32_t tile_bits;
+    std::memcpy(&tile_bits, &tile_max, sizeof tile_bits);
+    row_bits = tile_bits > row_bits ? tile_bits : row_bits;
+    float bs = tile_max / static_cast<float>(qmax);
+    if (bs == 0.0f) bs = 1.0f;
+    row_scale[t] = static_cast<double>(bs);
+    if (out8)
+      quantize_narrow_dual(x + k0, len, rows, rows4, bs, qmax, out8 + t * rows4, out_abs + t * rows4);
+    else
+      quantize_narrow(x + k0, len, rows, rows4, bs, qmax, out16 + t * rows4);
+  }
+  return row_bits;
+}
+
 void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
                   std::int64_t* clipped) {
   dispatch_mode(j, [&](auto mode) {

@@ -177,6 +177,11 @@ void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float 
 // dual rail: int8 codes and their magnitudes in the layout of Job::xs8 / Job::xabs8 (padding: code 0)
 void quantize_narrow_dual(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::int8_t* out,
                           std::uint8_t* out_abs);
+// abfp: one row, every tile: scale float32(max|x|) / float32(qmax) (0 -> 1) into row_scale[t] as a
+// double, codes into out16 (quantize_narrow's layout) or out8 + out_abs (quantize_narrow_dual's);
+// returns the max bit pattern of |x| over the row (absmax's order: NaN wins).
+std::uint32_t quantize_abfp_row(const float* x, std::int64_t k, int rows, int rows4, int qmax, std::int16_t* out16,
+                                std::int8_t* out8, std::uint8_t* out_abs, double* row_scale);
 void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
                   std::int64_t* clipped);
 }  // namespace avx2

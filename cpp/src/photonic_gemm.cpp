@@ -328,6 +328,10 @@ void quantize_narrow(const float*, std::int64_t, int, int, float, int, std::int1
 void quantize_narrow_dual(const float*, std::int64_t, int, int, float, int, std::int8_t*, std::uint8_t*) {
   throw std::logic_error("AVX2 kernel not built");
 }
+std::uint32_t quantize_abfp_row(const float*, std::int64_t, int, int, int, std::int16_t*, std::int8_t*, std::uint8_t*,
+                                double*) {
+  throw std::logic_error("AVX2 kernel not built");
+}
 void block_narrow(const Job&, std::int64_t, std::int64_t, std::int64_t, std::int64_t, double*, std::int64_t*) {
   throw std::logic_error("AVX2 kernel not built");
 }
@@ -548,7 +552,13 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
       }
       const std::int64_t r1 = std::min(m, (i + 1) * kQuantRows);
       std::uint32_t chunk_bits = 0;  // max over bit patterns of |x|: absmax()'s order, NaN included
-      for (std::int64_t r = i * kQuantRows; r < r1 && abfp; ++r) {
+      for (std::int64_t r = i * kQuantRows; r < r1 && abfp && avx2; ++r) {  // the loop below, fused
+        const std::uint32_t row_bits = detail::avx2::quantize_abfp_row(
+            x + r * k, k, w.rows, w.rows4, qx, xs8 ? nullptr : xs16 + r * j.x_stride, xs8 ? xs8 + r * j.x_stride : nullptr,
+            xs8 ? xabs8 + r * j.x_stride : nullptr, row_scale.data() + r * w.tiles);
+        chunk_bits = std::max(chunk_bits, row_bits);
+      }
+      for (std::int64_t r = i * kQuantRows; r < r1 && abfp && !avx2; ++r) {
         // One scale per (row, tile): float32(max|x|) / float32(qmax), 0 (all zero, underflow) -> 1.
         for (std::int64_t t = 0, k0 = 0; k0 < k; ++t, k0 += w.rows) {
           const std::int64_t len = std::min<std::int64_t>(w.rows, k - k0);
