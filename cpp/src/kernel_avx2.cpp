@@ -3,7 +3,9 @@
 // avx2_supported() says so (runtime dispatch in photonic_gemm.cpp). They reproduce the portable
 // bodies bit for bit: the integer parts are exact, and every floating-point step is the same
 // IEEE operation (vdivps/vdivpd, vsqrtpd, mul, add, round-to-nearest-even), correctly rounded
-// like its scalar twin, in the same order as adc_code() in kernels.hpp.
+// like its scalar twin, in the same order as adc_code() in kernels.hpp. Two divisions go through
+// a reciprocal with an exact near-tie re-check that provably gives the same codes
+// (quotient_recip_ps, rint_quotient_pd; docs/kernel.md "The AVX2 body").
 //
 // Integer products without VNNI: vpmaddwd multiplies int16 pairs exactly into int32. The input
 // codes are stored as int16 (not u8 + 128), so no column-sum correction is needed; the packed
@@ -12,11 +14,11 @@
 // two int16 vectors A and B. With the inputs of each group of 4 stored in the order (q0, q2, q1, q3),
 // madd(A, bcast32(q0, q2)) + madd(B, bcast32(q1, q3)) = sum over the 4 k of q * w for 8 columns.
 // Bounds: |q|, |w| <= 127, so each pair sum is < 2^15 and a tile sum (<= 4096 rows) < 2^27.
+// Dual rail uses int8 codes and |codes| instead (micro_kernel_dual).
 #include <immintrin.h>
 
 #include <cstdint>
 #include <cstring>
-#include <cstdlib>  // getenv (ADEPT_NO_RECIP)
 
 #include "kernels.hpp"
 
@@ -254,9 +256,8 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
   c.dual_rail = Kind == kNoiseModes && j.dual_rail;
   c.rin_common = Kind == kNoiseModes && j.rin_common;
   // Only where a sqrt shares the divider (measured: coherent -0.04x of numpy, off / const-sigma
-  // +0.02x, abfp even; ADEPT_NO_RECIP=1 in the environment turns it off for A/B measurements).
-  c.recip = (Kind == kNoiseFull || Kind == kNoiseModes) && j.recip_lsb && j.qmax_adc <= 32767.0 &&
-            std::getenv("ADEPT_NO_RECIP") == nullptr;
+  // +0.02x, abfp even).
+  c.recip = (Kind == kNoiseFull || Kind == kNoiseModes) && j.recip_lsb && j.qmax_adc <= 32767.0;
   std::int64_t clipped = 0;
   alignas(32) std::int32_t p[kMr * kNr];
   alignas(32) std::int32_t pl[kMr * kNr];
