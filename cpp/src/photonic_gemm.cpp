@@ -563,9 +563,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
         for (std::int64_t t = 0, k0 = 0; k0 < k; ++t, k0 += w.rows) {
           const std::int64_t len = std::min<std::int64_t>(w.rows, k - k0);
           const float* xs = x + r * k + k0;
-          const float tile_max = simd   ? detail::avx512::absmax(xs, len)
-                                 : avx2 ? detail::avx2::absmax(xs, len)
-                                        : detail::portable::absmax(xs, len);
+          const float tile_max = simd ? detail::avx512::absmax(xs, len) : detail::portable::absmax(xs, len);
           std::uint32_t tile_bits;
           std::memcpy(&tile_bits, &tile_max, sizeof tile_bits);
           chunk_bits = std::max(chunk_bits, tile_bits);
@@ -574,11 +572,6 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
           row_scale[static_cast<std::size_t>(r * w.tiles + t)] = static_cast<double>(bs);
           if (w.wide)
             detail::portable::quantize_wide(xs, len, bs, qx, xq16.data() + r * k + k0);
-          else if (xs8)
-            detail::avx2::quantize_narrow_dual(xs, len, w.rows, w.rows4, bs, qx, xs8 + r * j.x_stride + t * w.rows4,
-                                               xabs8 + r * j.x_stride + t * w.rows4);
-          else if (avx2)
-            detail::avx2::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xs16 + r * j.x_stride + t * w.rows4);
           else if (simd)
             detail::avx512::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xq8 + r * j.x_stride + t * w.rows4,
                                             j.xabs8 ? xabs8 + r * j.x_stride + t * w.rows4 : nullptr);
