@@ -3,7 +3,9 @@
 // avx2_supported() says so (runtime dispatch in photonic_gemm.cpp). They reproduce the portable
 // bodies bit for bit: the integer parts are exact, and every floating-point step is the same
 // IEEE operation (vdivps/vdivpd, vsqrtpd, mul, add, round-to-nearest-even), correctly rounded
-// like its scalar twin, in the same order as adc_code() in kernels.hpp.
+// like its scalar twin, in the same order as adc_code() in kernels.hpp. Two divisions go through
+// a reciprocal with an exact near-tie re-check that provably gives the same codes
+// (quotient_recip_ps, rint_quotient_pd; docs/kernel.md "The AVX2 body").
 //
 // Integer products without VNNI: vpmaddwd multiplies int16 pairs exactly into int32. The input
 // codes are stored as int16 (not u8 + 128), so no column-sum correction is needed; the packed
@@ -12,6 +14,7 @@
 // two int16 vectors A and B. With the inputs of each group of 4 stored in the order (q0, q2, q1, q3),
 // madd(A, bcast32(q0, q2)) + madd(B, bcast32(q1, q3)) = sum over the 4 k of q * w for 8 columns.
 // Bounds: |q|, |w| <= 127, so each pair sum is < 2^15 and a tile sum (<= 4096 rows) < 2^27.
+// Dual rail uses int8 codes and |codes| instead (micro_kernel_dual).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -24,6 +27,9 @@ namespace adept::detail::avx2 {
 namespace {
 
 constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;  // rint: ties to even
+// 1/2 - E of the near-tie re-check (quotient_recip_ps has the proof and E).
+constexpr float kTieMarginPs = 0.5f - 0x1p-14f;
+constexpr double kTieMarginPd = 0.5 - 0x1p-30;
 
 inline __m256i lowbias32(__m256i x) {
   x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
@@ -43,14 +49,29 @@ inline __m256 normals8(const Job& j, __m256i n_golden, std::uint64_t rk) {
 struct Consts {
   __m256d sc2, shot, rin, sigma, qmax, neg_qmax, gain, sign_mask;
   bool dual_rail = false, rin_common = false;
+  bool recip = false;  // Job::recip_lsb: y / lsb through inv_lsb_pad (rint_quotient_pd)
 };
 
 inline __m256d abs_pd(__m256d v, const Consts& c) { return _mm256_andnot_pd(c.sign_mask, v); }
 
+// rint(fl(y / lsb)) as far as clamp(., +-qmax_adc) can tell: the reciprocal multiply with the
+// near-tie re-check of quotient_recip_ps (its comment has the proof; here qmax_adc <= 2^15 - 1 and
+// 1/lsb is normal: Job::recip_lsb), the divide on the rare vectors near a tie or without c.recip.
+inline __m256d rint_quotient_pd(__m256d y, const double* lsb, const double* inv, const Consts& c) {
+  if (c.recip) {
+    const __m256d q = _mm256_mul_pd(y, _mm256_loadu_pd(inv));
+    const __m256d r = _mm256_round_pd(q, kRound);
+    const __m256d d = abs_pd(_mm256_sub_pd(q, r), c);
+    if (__builtin_expect(_mm256_movemask_pd(_mm256_cmp_pd(d, _mm256_set1_pd(kTieMarginPd), _CMP_LT_OQ)) == 0xF, 1))
+      return r;
+  }
+  return _mm256_round_pd(_mm256_div_pd(y, _mm256_loadu_pd(lsb)), kRound);
+}
+
 // Noise + ADC + accumulate for 4 partial sums (doubles) of one row, every lane a real column:
 // the same IEEE operations in the same order as adc_code() (kernels.hpp) and adc8 (kernel_avx512.cpp).
 template <int Kind, bool Abfp>
-inline void adc4(__m256d pd, __m256d z, const double* lsb, double* acc, const Consts& c, std::int64_t& clipped,
+inline void adc4(__m256d pd, __m256d z, const double* lsb, const double* inv, double* acc, const Consts& c, std::int64_t& clipped,
                  const double* cf, __m256d sx, __m256d light, __m256d zc) {
   __m256d y = pd;
   if (Kind == kNoiseModes) {  // light = sum |qx||qw| when dual rail, else |p|
@@ -68,7 +89,7 @@ inline void adc4(__m256d pd, __m256d z, const double* lsb, double* acc, const Co
     y = _mm256_add_pd(pd, _mm256_mul_pd(_mm256_sqrt_pd(var), z));
   }
   if (Abfp) y = _mm256_mul_pd(y, c.gain);
-  const __m256d r = _mm256_round_pd(_mm256_div_pd(y, _mm256_loadu_pd(lsb)), kRound);
+  const __m256d r = rint_quotient_pd(y, lsb, inv, c);
   const __m256d code = _mm256_min_pd(_mm256_max_pd(r, c.neg_qmax), c.qmax);
   // |r| > qmax exactly when clamping changed r (r is never NaN: y and lsb are finite, lsb > 0).
   clipped += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(r, code, _CMP_NEQ_UQ))));
@@ -88,8 +109,8 @@ inline void epilogue8(const Job& j, __m256i p, __m256 z, std::int64_t n, double*
   const __m256d z_hi = _mm256_cvtps_pd(_mm256_extractf128_ps(z, 1));
   const __m256d l_lo = c.dual_rail ? _mm256_cvtepi32_pd(_mm256_castsi256_si128(light)) : abs_pd(p_lo, c);
   const __m256d l_hi = c.dual_rail ? _mm256_cvtepi32_pd(_mm256_extracti128_si256(light, 1)) : abs_pd(p_hi, c);
-  adc4<Kind, Abfp>(p_lo, z_lo, j.lsb_pad + n, acc, c, clipped, cf, sx, l_lo, zc);
-  adc4<Kind, Abfp>(p_hi, z_hi, j.lsb_pad + n + 4, acc + 4, c, clipped, Abfp ? cf + 4 : cf, sx, l_hi, zc);
+  adc4<Kind, Abfp>(p_lo, z_lo, j.lsb_pad + n, j.inv_lsb_pad + n, acc, c, clipped, cf, sx, l_lo, zc);
+  adc4<Kind, Abfp>(p_hi, z_hi, j.lsb_pad + n + 4, j.inv_lsb_pad + n + 4, acc + 4, c, clipped, Abfp ? cf + 4 : cf, sx, l_hi, zc);
 }
 
 // The last columns of a block that do not fill 8 lanes: the scalar definition (adc_code), exactly
@@ -146,23 +167,29 @@ __attribute__((noinline)) void micro_kernel(const std::int16_t* xr, std::int64_t
     for (int v = 0; v < NV; ++v) _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + i * kNr + 8 * v), a[i][v]);
 }
 
-// Dual rail: the partial sums and the light sum |q||w| of R rows x 8 columns in one pass.
+// Dual rail: the partial sums and the light sum |q||w| of R rows x 8 columns in one pass, on int8
+// codes: vpmaddubsw(|x|, sign(w, x)) = |x0| w0 sgn(x0) + |x1| w1 sgn(x1) = x0 w0 + x1 w1 and
+// vpmaddubsw(|x|, |w|) the light, each pair <= 2 * 127 * 127 < 2^15 (no saturation); vpmaddwd
+// with ones adds the two pairs of each column. 7 operations per row and 8 columns instead of the
+// 10 of the int16 form (two abs, four vpmaddwd, four adds), and half the input bytes.
 template <int R>
-__attribute__((noinline)) void micro_kernel_dual(const std::int16_t* xr, std::int64_t x_stride, const std::int8_t* wp,
-                                                 int groups, std::int32_t* p, std::int32_t* pl) {
+__attribute__((noinline)) void micro_kernel_dual(const std::int8_t* xr, const std::uint8_t* xa, std::int64_t x_stride,
+                                                 const std::int8_t* wp, int groups, std::int32_t* p, std::int32_t* pl) {
   __m256i a[R], l[R];
 #pragma GCC unroll 4
   for (int i = 0; i < R; ++i) a[i] = l[i] = _mm256_setzero_si256();
+  const __m256i ones = _mm256_set1_epi16(1);
   for (int g = 0; g < groups; ++g) {
-    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + g * kNr * 4));
-    const __m256i wa = _mm256_srai_epi16(_mm256_slli_epi16(raw, 8), 8), wb = _mm256_srai_epi16(raw, 8);
-    const __m256i aa = _mm256_abs_epi16(wa), ab = _mm256_abs_epi16(wb);
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + g * kNr * 4));
+    const __m256i wabs = _mm256_abs_epi8(w);
 #pragma GCC unroll 4
     for (int i = 0; i < R; ++i) {
-      const __m256i x02 = bcast32(xr + i * x_stride + 4 * g), x13 = bcast32(xr + i * x_stride + 4 * g + 2);
-      a[i] = _mm256_add_epi32(a[i], _mm256_add_epi32(_mm256_madd_epi16(wa, x02), _mm256_madd_epi16(wb, x13)));
-      l[i] = _mm256_add_epi32(l[i], _mm256_add_epi32(_mm256_madd_epi16(aa, _mm256_abs_epi16(x02)),
-                                                     _mm256_madd_epi16(ab, _mm256_abs_epi16(x13))));
+      std::int32_t xv, av;
+      std::memcpy(&xv, xr + i * x_stride + 4 * g, 4);
+      std::memcpy(&av, xa + i * x_stride + 4 * g, 4);
+      const __m256i xb = _mm256_set1_epi32(xv), ab = _mm256_set1_epi32(av);
+      a[i] = _mm256_add_epi32(a[i], _mm256_madd_epi16(_mm256_maddubs_epi16(ab, _mm256_sign_epi8(w, xb)), ones));
+      l[i] = _mm256_add_epi32(l[i], _mm256_madd_epi16(_mm256_maddubs_epi16(ab, wabs), ones));
     }
   }
 #pragma GCC unroll 4
@@ -188,20 +215,21 @@ void sums_rows(int rows, const std::int16_t* xr, std::int64_t x_stride, const st
 }
 
 // p[i][c] (and the light pl when dual rail) for rows_here rows and the first ``vecs`` 8-column vectors.
-void partial_sums(bool dual, int rows, int vecs, const std::int16_t* xr, std::int64_t x_stride, const std::int8_t* wp,
-                  int groups, std::int32_t* p, std::int32_t* pl) {
+void partial_sums(bool dual, int rows, int vecs, const std::int16_t* xr, const std::int8_t* xd, const std::uint8_t* xa,
+                  std::int64_t x_stride, const std::int8_t* wp, int groups, std::int32_t* p, std::int32_t* pl) {
   if (dual) {
     for (int v = 0; v < vecs; ++v)
       for (int r0 = 0; r0 < rows; r0 += 4) {
-        const std::int16_t* x0 = xr + r0 * x_stride;
+        const std::int8_t* x0 = xd + r0 * x_stride;
+        const std::uint8_t* a0 = xa + r0 * x_stride;
         const std::int8_t* w0 = wp + v * 32;
         std::int32_t* p0 = p + r0 * kNr + 8 * v;
         std::int32_t* l0 = pl + r0 * kNr + 8 * v;
         switch (rows - r0) {
-          case 1: micro_kernel_dual<1>(x0, x_stride, w0, groups, p0, l0); break;
-          case 2: micro_kernel_dual<2>(x0, x_stride, w0, groups, p0, l0); break;
-          case 3: micro_kernel_dual<3>(x0, x_stride, w0, groups, p0, l0); break;
-          default: micro_kernel_dual<4>(x0, x_stride, w0, groups, p0, l0); break;
+          case 1: micro_kernel_dual<1>(x0, a0, x_stride, w0, groups, p0, l0); break;
+          case 2: micro_kernel_dual<2>(x0, a0, x_stride, w0, groups, p0, l0); break;
+          case 3: micro_kernel_dual<3>(x0, a0, x_stride, w0, groups, p0, l0); break;
+          default: micro_kernel_dual<4>(x0, a0, x_stride, w0, groups, p0, l0); break;
         }
       }
     return;
@@ -227,6 +255,9 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
   c.sign_mask = _mm256_set1_pd(-0.0);
   c.dual_rail = Kind == kNoiseModes && j.dual_rail;
   c.rin_common = Kind == kNoiseModes && j.rin_common;
+  // Only where a sqrt shares the divider (measured: coherent -0.04x of numpy, off / const-sigma
+  // +0.02x, abfp even).
+  c.recip = (Kind == kNoiseFull || Kind == kNoiseModes) && j.recip_lsb && j.qmax_adc <= 32767.0;
   std::int64_t clipped = 0;
   alignas(32) std::int32_t p[kMr * kNr];
   alignas(32) std::int32_t pl[kMr * kNr];
@@ -245,28 +276,29 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
         ng[v] = _mm256_mullo_epi32(_mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(np + 8 * v)), iota), golden);
       for (std::int64_t mm = m0; mm < m1; mm += kMr) {
         const int rows_here = static_cast<int>(m1 - mm < kMr ? m1 - mm : kMr);
-        partial_sums(c.dual_rail, rows_here, vecs, j.xs16 + mm * j.x_stride + t * j.rows4, j.x_stride, wp, groups, p,
-                     pl);
-        // Software pipelining: the normals of row i + 1 are hashed and gathered before row i is
-        // digitised, so the gathers' latency overlaps arithmetic (as in the AVX-512 body).
-        __m256 zn[kNr / 8];
-        for (int v = 0; v < full; ++v)
-          zn[v] = Kind != kNoiseOff ? normals8(j, ng[v], row_key(j.base_key, t, mm)) : _mm256_setzero_ps();
+        // The normals of the whole micro-block are hashed and gathered first, into an L1 buffer,
+        // and only then are the partial sums computed: the table (256 KB) lives in L2, and the
+        // gathers' latency now overlaps the integer micro-kernel instead of stalling the epilogue.
+        alignas(32) float zb[kMr * kNr];
+        double zcb[kMr];
+        if (Kind != kNoiseOff) {
+          for (int i = 0; i < rows_here; ++i) {
+            const std::uint64_t rk = row_key(j.base_key, t, mm + i);
+            for (int v = 0; v < full; ++v) _mm256_store_ps(zb + i * kNr + 8 * v, normals8(j, ng[v], rk));
+            if (c.rin_common) zcb[i] = table_normal(j, rk, 0xFFFFFFFFu);
+          }
+        }
+        const std::int64_t xo = mm * j.x_stride + t * j.rows4;
+        partial_sums(c.dual_rail, rows_here, vecs, c.dual_rail ? nullptr : j.xs16 + xo, c.dual_rail ? j.xs8 + xo : nullptr,
+                     c.dual_rail ? j.xabs8 + xo : nullptr, j.x_stride, wp, groups, p, pl);
         for (int i = 0; i < rows_here; ++i) {
           const std::int64_t m = mm + i;
           double* acc_row = acc + (m - m0) * width + (np - n0);
-          const std::uint64_t rk = Kind != kNoiseOff ? row_key(j.base_key, t, m) : 0;
-          __m256 zr[kNr / 8];
-          for (int v = 0; v < full; ++v) zr[v] = zn[v];
-          if (Kind != kNoiseOff && i + 1 < rows_here) {
-            const std::uint64_t rk_next = row_key(j.base_key, t, m + 1);
-            for (int v = 0; v < full; ++v) zn[v] = normals8(j, ng[v], rk_next);
-          }
           const double* cf = Abfp ? j.col_factor + t * j.n + np : nullptr;
           const __m256d sx = Abfp ? _mm256_set1_pd(j.row_scale[m * j.tiles + t]) : _mm256_setzero_pd();
-          const __m256d zc = c.rin_common ? _mm256_set1_pd(table_normal(j, rk, 0xFFFFFFFFu)) : _mm256_setzero_pd();
+          const __m256d zc = c.rin_common ? _mm256_set1_pd(zcb[i]) : _mm256_setzero_pd();
           for (int v = 0; v < full; ++v) {
-            const __m256 z = zr[v];
+            const __m256 z = Kind != kNoiseOff ? _mm256_load_ps(zb + i * kNr + 8 * v) : _mm256_setzero_ps();
             const __m256i pv = _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i * kNr + 8 * v));
             const __m256i lv = c.dual_rail ? _mm256_load_si256(reinterpret_cast<const __m256i*>(pl + i * kNr + 8 * v)) : zero;
             epilogue8<Kind, Abfp>(j, pv, z, np + 8 * v, acc_row + 8 * v, c, clipped, Abfp ? cf + 8 * v : cf, sx, lv, zc);
@@ -292,6 +324,27 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
 inline __m256i lanes8(std::int64_t count) {
   const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count < 8 ? count : 8)), iota);
+}
+
+// clamp(rint(x / s), +-qmax) without the divide: q = x * inv, inv = fl(1/s) correctly rounded
+// and normal (the callers check s), u = 2^-24 (float) or 2^-53 (double). Proof of exactness:
+// fl(x/s) = (x/s)(1+e3) and q = (x/s)(1+e1)(1+e2) with |e_i| <= u (plus at most two subnormal
+// ulps on underflow, where both quotients are far below 1/2 and round to 0), so
+// |q - fl(x/s)| <= 3.01 u |q|. Only |q| <= qmax + 1 matters: beyond it |fl(x/s)| > qmax + 1/2 as
+// well, so both round past qmax and clamp to the same +-qmax (and both count as clipped). There
+// the error is below E = 2^-14 (float, qmax <= 127: 3.01 * 2^-24 * 128 < 2^-15) or 2^-30 (double,
+// qmax <= 2^15 - 1: 3.01 * 2^-53 * 2^15 < 2^-36). d = |q - rint(q)| is exact; if d < 1/2 - E,
+// fl(x/s) lies strictly inside q's rounding interval and rounds to the same integer (no tie, no
+// crossing). Otherwise (within E of a half-integer, or q is Inf/NaN: the compare is false) the
+// whole vector is divided. Bit-identical by construction; tests/test_kernel_avx2_exact_shortcuts.py
+// puts x / s on half-integers and one ulp either side.
+inline __m256 quotient_recip_ps(__m256 x, __m256 s, __m256 inv) {
+  const __m256 q = _mm256_mul_ps(x, inv);
+  const __m256 d = _mm256_and_ps(_mm256_sub_ps(q, _mm256_round_ps(q, kRound)),
+                                 _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF)));
+  if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(d, _mm256_set1_ps(kTieMarginPs), _CMP_LT_OQ)) != 0xFF, 0))
+    return _mm256_div_ps(x, s);
+  return q;
 }
 
 }  // namespace
@@ -321,33 +374,105 @@ float absmax(const float* x, std::int64_t count) {
   return result;
 }
 
-void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::int16_t* out) {
+namespace {
+
+// The quantizer loop of both layouts: store8(dst_offset, codes) gets the 8 int32 codes of
+// elements [i, i+8) of a tile (lanes past the tile's length: code 0) and writes min(8, rows4 - i)
+// of them; pad(i) writes code 0 at offset i.
+template <class Store8, class Pad>
+inline void quantize_rows(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, Store8&& store8,
+                          Pad&& pad) {
   const __m256 s = _mm256_set1_ps(scale);
   const __m256 hi = _mm256_set1_ps(static_cast<float>(qmax)), lo = _mm256_set1_ps(-static_cast<float>(qmax));
+  // x / scale through the reciprocal (quotient_recip_ps): exact after the near-tie re-check, when
+  // 1/scale is a normal float (relative error <= 2^-24) and qmax <= 127 (the bound's premise).
+  const bool recip = scale >= 0x1p-100f && scale <= 0x1p100f && qmax <= 127;
+  const __m256 inv = _mm256_set1_ps(recip ? 1.0f / scale : 1.0f);
+  // clamp(rint(v)) == rint(clamp(v)) for integer bounds, and max/min turn NaN into -qmax (defined;
+  // the driver stops on non-finite maxima before any result is used). vcvtps2dq rounds to nearest
+  // even (default MXCSR), as rint.
+  auto codes8 = [&](__m256 xv) {
+    const __m256 v = recip ? quotient_recip_ps(xv, s, inv) : _mm256_div_ps(xv, s);
+    return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi));
+  };
+  for (std::int64_t k0 = 0, t = 0; k0 < k; k0 += rows, ++t) {
+    const std::int64_t at = t * rows4;
+    const float* src = x + k0;
+    const std::int64_t len = k - k0 < rows ? k - k0 : rows;
+    std::int64_t i = 0;
+    // Full vectors: plain loads (a masked load costs more on this core).
+    for (; i + 8 <= len; i += 8) store8(at + i, codes8(_mm256_loadu_ps(src + i)), 8);
+    // Lanes past len load 0 and give code 0 (the padding).
+    if (i < len) {
+      const int count = rows4 - i < 8 ? static_cast<int>(rows4 - i) : 8;
+      store8(at + i, codes8(_mm256_maskload_ps(src + i, lanes8(len - i))), count);
+      i += 8;
+    }
+    for (; i < rows4; ++i) pad(at + i);
+  }
+}
+
+}  // namespace
+
+void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::int16_t* out) {
   // Each group of 4 codes is stored (q0, q2, q1, q3): the pairs the micro-kernel broadcasts.
   const __m256i order = _mm256_setr_epi32(0, 2, 1, 3, 4, 6, 5, 7);
-  for (std::int64_t k0 = 0, t = 0; k0 < k; k0 += rows, ++t) {
-    std::int16_t* dst = out + t * rows4;
+  quantize_rows(
+      x, k, rows, rows4, scale, qmax,
+      [&](std::int64_t at, __m256i code, int count) {
+        code = _mm256_permutevar8x32_epi32(code, order);
+        const __m128i packed = _mm_packs_epi32(_mm256_castsi256_si128(code), _mm256_extracti128_si256(code, 1));
+        if (count == 8) {
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(out + at), packed);
+        } else {  // count is 4: the last group of the tile
+          alignas(16) std::int16_t tmp[8];
+          _mm_store_si128(reinterpret_cast<__m128i*>(tmp), packed);
+          std::memcpy(out + at, tmp, static_cast<std::size_t>(count) * sizeof(std::int16_t));
+        }
+      },
+      [&](std::int64_t at) { out[at] = 0; });
+}
+
+void quantize_narrow_dual(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::int8_t* out,
+                          std::uint8_t* out_abs) {
+  quantize_rows(
+      x, k, rows, rows4, scale, qmax,
+      [&](std::int64_t at, __m256i code, int count) {
+        // |code| <= 127: the saturating packs are exact.
+        const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(code), _mm256_extracti128_si256(code, 1));
+        const __m128i b8 = _mm_packs_epi16(w16, w16), a8 = _mm_abs_epi8(b8);
+        if (count == 8) {
+          _mm_storel_epi64(reinterpret_cast<__m128i*>(out + at), b8);
+          _mm_storel_epi64(reinterpret_cast<__m128i*>(out_abs + at), a8);
+        } else {  // count is 4
+          const int lo = _mm_cvtsi128_si32(b8), alo = _mm_cvtsi128_si32(a8);
+          std::memcpy(out + at, &lo, 4);
+          std::memcpy(out_abs + at, &alo, 4);
+        }
+      },
+      [&](std::int64_t at) { out[at] = 0; out_abs[at] = 0; });
+}
+
+std::uint32_t quantize_abfp_row(const float* x, std::int64_t k, int rows, int rows4, int qmax, std::int16_t* out16,
+                                std::int8_t* out8, std::uint8_t* out_abs, double* row_scale) {
+  // The driver's per-(row, tile) loop (photonic_gemm.cpp, non-AVX2 branch) in one call: the same
+  // float32 operations, without two calls and their setup per 128 inputs.
+  std::uint32_t row_bits = 0;
+  for (std::int64_t t = 0, k0 = 0; k0 < k; ++t, k0 += rows) {
     const std::int64_t len = k - k0 < rows ? k - k0 : rows;
-    for (std::int64_t i = 0; i < len; i += 8) {
-      // Lanes past len load 0 and give code 0 (the padding). clamp(rint(v)) == rint(clamp(v)) for
-      // integer bounds, and max/min turn NaN into -qmax (defined; the driver stops on non-finite
-      // maxima before any result is used). vcvtps2dq rounds to nearest even (default MXCSR), as rint.
-      const __m256 v = _mm256_div_ps(_mm256_maskload_ps(x + k0 + i, lanes8(len - i)), s);
-      __m256i code = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi));
-      code = _mm256_permutevar8x32_epi32(code, order);
-      const __m128i packed = _mm_packs_epi32(_mm256_castsi256_si128(code), _mm256_extracti128_si256(code, 1));
-      if (i + 8 <= rows4) {
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), packed);
-      } else {  // rows4 - i is 4: the last group of the tile
-        alignas(16) std::int16_t tmp[8];
-        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), packed);
-        std::memcpy(dst + i, tmp, static_cast<std::size_t>(rows4 - i) * sizeof(std::int16_t));
-      }
-    }
-    const std::int64_t written = (len + 7) / 8 * 8;
-    for (std::int64_t i = written; i < rows4; ++i) dst[i] = 0;
+    const float tile_max = absmax(x + k0, len);
+    std::uint32_t tile_bits;
+    std::memcpy(&tile_bits, &tile_max, sizeof tile_bits);
+    row_bits = tile_bits > row_bits ? tile_bits : row_bits;
+    float bs = tile_max / static_cast<float>(qmax);
+    if (bs == 0.0f) bs = 1.0f;
+    row_scale[t] = static_cast<double>(bs);
+    if (out8)
+      quantize_narrow_dual(x + k0, len, rows, rows4, bs, qmax, out8 + t * rows4, out_abs + t * rows4);
+    else
+      quantize_narrow(x + k0, len, rows, rows4, bs, qmax, out16 + t * rows4);
   }
+  return row_bits;
 }
 
 void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,

@@ -30,6 +30,8 @@ struct Job {
   const std::int16_t* xq16 = nullptr;
   // AVX2 narrow path: int16 codes in the xq8 layout (tile stride rows4), each group of 4 stored (q0, q2, q1, q3)
   const std::int16_t* xs16 = nullptr;
+  // AVX2 dual rail instead: int8 codes q and u8 |q| (xabs8), both in the xq8 layout, natural order
+  const std::int8_t* xs8 = nullptr;
   std::int64_t x_stride = 0;
   const std::int8_t* w8 = nullptr;
   const std::int32_t* wsum128 = nullptr;
@@ -40,6 +42,10 @@ struct Job {
   double qmax_adc = 0.0;
   const double* lsb = nullptr;     // [n]
   const double* lsb_pad = nullptr;  // [n_pad] lsb, padded with 1.0 so vector loads need no mask
+  // AVX2: fl(1 / lsb_pad) [n_pad]; recip_lsb: every lsb in [2^-1000, 2^1000], so each reciprocal
+  // is a normal double within 2^-53 relative (the premise of kernel_avx2.cpp's near-tie re-check)
+  const double* inv_lsb_pad = nullptr;
+  bool recip_lsb = false;
   const double* factor = nullptr;  // [n] lsb * (double(sx) * double(sw))
   const float* table = nullptr;
   std::uint64_t base_key = 0;
@@ -168,6 +174,14 @@ namespace avx2 {
 float absmax(const float* x, std::int64_t count);
 // int16 codes in the layout of Job::xs16 (tile padding: code 0)
 void quantize_narrow(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::int16_t* out);
+// dual rail: int8 codes and their magnitudes in the layout of Job::xs8 / Job::xabs8 (padding: code 0)
+void quantize_narrow_dual(const float* x, std::int64_t k, int rows, int rows4, float scale, int qmax, std::int8_t* out,
+                          std::uint8_t* out_abs);
+// abfp: one row, every tile: scale float32(max|x|) / float32(qmax) (0 -> 1) into row_scale[t] as a
+// double, codes into out16 (quantize_narrow's layout) or out8 + out_abs (quantize_narrow_dual's);
+// returns the max bit pattern of |x| over the row (absmax's order: NaN wins).
+std::uint32_t quantize_abfp_row(const float* x, std::int64_t k, int rows, int rows4, int qmax, std::int16_t* out16,
+                                std::int8_t* out8, std::uint8_t* out_abs, double* row_scale);
 void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
                   std::int64_t* clipped);
 }  // namespace avx2

@@ -325,6 +325,13 @@ float absmax(const float*, std::int64_t) { throw std::logic_error("AVX2 kernel n
 void quantize_narrow(const float*, std::int64_t, int, int, float, int, std::int16_t*) {
   throw std::logic_error("AVX2 kernel not built");
 }
+void quantize_narrow_dual(const float*, std::int64_t, int, int, float, int, std::int8_t*, std::uint8_t*) {
+  throw std::logic_error("AVX2 kernel not built");
+}
+std::uint32_t quantize_abfp_row(const float*, std::int64_t, int, int, int, std::int16_t*, std::int8_t*, std::uint8_t*,
+                                double*) {
+  throw std::logic_error("AVX2 kernel not built");
+}
 void block_narrow(const Job&, std::int64_t, std::int64_t, std::int64_t, std::int64_t, double*, std::int64_t*) {
   throw std::logic_error("AVX2 kernel not built");
 }
@@ -390,7 +397,21 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   std::uint8_t* xabs8 = nullptr;
   std::vector<std::int16_t> xq16;
   std::int16_t* xs16 = nullptr;
-  if (avx2) {
+  std::int8_t* xs8 = nullptr;
+  if (avx2 && dual_rail) {
+    // Dual rail: int8 codes and |codes| (vpsignb / vpmaddubsw in micro_kernel_dual), padding 0.
+    j.x_stride = static_cast<std::int64_t>(w.tiles) * w.rows4;
+    const auto plane = static_cast<std::size_t>(round_up(m, kMr) * j.x_stride);
+    std::uint8_t* both = codes.get(2 * plane);
+    xs8 = reinterpret_cast<std::int8_t*>(both);
+    xabs8 = both + plane;
+    std::fill(both + m * j.x_stride, both + round_up(m, kMr) * j.x_stride, std::uint8_t{0});
+    std::fill(xabs8 + m * j.x_stride, xabs8 + round_up(m, kMr) * j.x_stride, std::uint8_t{0});
+    j.xs8 = xs8;
+    j.xabs8 = xabs8;
+    j.w8 = w.w8.data();
+    j.wsum128 = w.wsum128.data();
+  } else if (avx2) {
     j.x_stride = static_cast<std::int64_t>(w.tiles) * w.rows4;
     const auto plane = static_cast<std::size_t>(round_up(m, kMr) * j.x_stride);
     xs16 = reinterpret_cast<std::int16_t*>(codes.get(plane * sizeof(std::int16_t)));
@@ -440,6 +461,16 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   std::copy(plan.lsb, plan.lsb + n, lsb_pad.begin());
   j.lsb = plan.lsb;
   j.lsb_pad = lsb_pad.data();
+  std::vector<double> inv_lsb_pad;
+  if (avx2) {
+    inv_lsb_pad.resize(lsb_pad.size());
+    j.recip_lsb = true;
+    for (std::size_t c = 0; c < lsb_pad.size(); ++c) {
+      inv_lsb_pad[c] = 1.0 / lsb_pad[c];
+      j.recip_lsb = j.recip_lsb && lsb_pad[c] >= 0x1p-1000 && lsb_pad[c] <= 0x1p1000;
+    }
+    j.inv_lsb_pad = inv_lsb_pad.data();
+  }
   j.factor = factor.data();
   j.table = plan.normal_table;
   j.base_key = plan.base_key;
@@ -521,14 +552,18 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
       }
       const std::int64_t r1 = std::min(m, (i + 1) * kQuantRows);
       std::uint32_t chunk_bits = 0;  // max over bit patterns of |x|: absmax()'s order, NaN included
-      for (std::int64_t r = i * kQuantRows; r < r1 && abfp; ++r) {
+      for (std::int64_t r = i * kQuantRows; r < r1 && abfp && avx2; ++r) {  // the loop below, fused
+        const std::uint32_t row_bits = detail::avx2::quantize_abfp_row(
+            x + r * k, k, w.rows, w.rows4, qx, xs8 ? nullptr : xs16 + r * j.x_stride, xs8 ? xs8 + r * j.x_stride : nullptr,
+            xs8 ? xabs8 + r * j.x_stride : nullptr, row_scale.data() + r * w.tiles);
+        chunk_bits = std::max(chunk_bits, row_bits);
+      }
+      for (std::int64_t r = i * kQuantRows; r < r1 && abfp && !avx2; ++r) {
         // One scale per (row, tile): float32(max|x|) / float32(qmax), 0 (all zero, underflow) -> 1.
         for (std::int64_t t = 0, k0 = 0; k0 < k; ++t, k0 += w.rows) {
           const std::int64_t len = std::min<std::int64_t>(w.rows, k - k0);
           const float* xs = x + r * k + k0;
-          const float tile_max = simd   ? detail::avx512::absmax(xs, len)
-                                 : avx2 ? detail::avx2::absmax(xs, len)
-                                        : detail::portable::absmax(xs, len);
+          const float tile_max = simd ? detail::avx512::absmax(xs, len) : detail::portable::absmax(xs, len);
           std::uint32_t tile_bits;
           std::memcpy(&tile_bits, &tile_max, sizeof tile_bits);
           chunk_bits = std::max(chunk_bits, tile_bits);
@@ -537,8 +572,6 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
           row_scale[static_cast<std::size_t>(r * w.tiles + t)] = static_cast<double>(bs);
           if (w.wide)
             detail::portable::quantize_wide(xs, len, bs, qx, xq16.data() + r * k + k0);
-          else if (avx2)
-            detail::avx2::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xs16 + r * j.x_stride + t * w.rows4);
           else if (simd)
             detail::avx512::quantize_narrow(xs, len, w.rows, w.rows4, bs, qx, xq8 + r * j.x_stride + t * w.rows4,
                                             j.xabs8 ? xabs8 + r * j.x_stride + t * w.rows4 : nullptr);
@@ -549,6 +582,9 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
       for (std::int64_t r = i * kQuantRows; r < r1 && !abfp; ++r) {
         if (w.wide)
           detail::portable::quantize_wide(x + r * k, k, scale, qx, xq16.data() + r * k);
+        else if (xs8)
+          detail::avx2::quantize_narrow_dual(x + r * k, k, w.rows, w.rows4, scale, qx, xs8 + r * j.x_stride,
+                                             xabs8 + r * j.x_stride);
         else if (avx2)
           detail::avx2::quantize_narrow(x + r * k, k, w.rows, w.rows4, scale, qx, xs16 + r * j.x_stride);
         else if (simd)
