@@ -118,7 +118,13 @@ class Fp32Engine(_Engine):
         """The float32 product of this engine (any matching batch dims)."""
         return fp32_product(x, w) if self.accumulate == "float64" else np.matmul(x, w)
 
-    def weight_gemm(self, node: str, role: str, index, x: np.ndarray, w_fn) -> np.ndarray:
+    def weight_gemm(self, node: str, role: str, index, x: np.ndarray, w_fn, out: np.ndarray | None = None) -> np.ndarray:
+        """``x @ W``; into ``out`` (a 2-D view, e.g. one group's columns of a grouped conv's output) if given.
+
+        float32 BLAS writes ``out`` directly when it can (unit stride along a row): the same sgemm
+        with another output leading dimension, bit-identical (``tests/test_fp32_product.py``),
+        and the grouped conv's concatenation copy disappears.
+        """
         key = (node, role, index)
         entry = self._programmed.get(key)
         if entry is None:
@@ -127,9 +133,15 @@ class Fp32Engine(_Engine):
             self.program_seconds += time.perf_counter() - t0
         w, inverse = entry
         t0 = time.perf_counter()
-        y = self.product(x, w)
-        if inverse is not None:  # repeated columns: their twin's output, bit for bit
-            y = np.take(y, inverse, axis=1)
+        if out is not None and inverse is None and self.accumulate == "float32" and out.strides[-1] == out.itemsize:
+            y = np.matmul(x, w, out=out)
+        else:
+            y = self.product(x, w)
+            if inverse is not None:  # repeated columns: their twin's output, bit for bit
+                y = np.take(y, inverse, axis=1)
+            if out is not None:
+                out[...] = y
+                y = out
         self.record(node, role, x.shape[0], x.shape[1], y.shape[1], time.perf_counter() - t0)
         return y
 

@@ -71,21 +71,49 @@ def run_conv(ex, node, args):
         return (depthwise_conv(x, _operand(ex, node, args, 1), bias, geo),)
     b = x.shape[0]
     t0 = time.perf_counter()
-    cols = im2col(x, geo, ex.im2col_impl)
+    cols = _grouped_pointwise_rows(x, geo) if geo.groups > 1 else None
+    if cols is None:
+        cols = im2col(x, geo, ex.im2col_impl)
     ex.lowering_seconds += time.perf_counter() - t0
     ho, wo = geo.output_hw(x.shape[2], x.shape[3])
     cout = wshape[0]
     ng = cout // geo.groups
-    ys = []
-    for g in range(geo.groups):
-        def w_fn(g=g):
-            return weight_matrix(_operand(ex, node, args, 1)[g * ng:(g + 1) * ng])
-        ys.append(ex.gemm(node, "conv", g, cols[g], w_fn, args[1]))
+    if geo.groups == 1:
+        y = ex.gemm(node, "conv", 0, cols[0], lambda: weight_matrix(_operand(ex, node, args, 1)), args[1])
+    else:  # each group's GEMM writes its columns of the output: no concatenation copy
+        y = np.empty((cols[0].shape[0], cout), np.float32)
+        for g in range(geo.groups):
+            def w_fn(g=g):
+                return weight_matrix(_operand(ex, node, args, 1)[g * ng:(g + 1) * ng])
+            ex.gemm(node, "conv", g, cols[g], w_fn, args[1], out=y[:, g * ng:(g + 1) * ng])
     # The GEMM rows are output pixels: keep them channels-last and expose an NCHW view (no copy).
-    y = ys[0] if geo.groups == 1 else np.concatenate(ys, axis=1)  # [B*Ho*Wo, Cout], ours to modify
+    # y: [B*Ho*Wo, Cout], ours to modify.
     # Rounding, bias and a following Relu in one pass over the rows (ASIC time).
     y = conv_epilogue_(y, bias, ex.asic_format, ex.take_fused_relu())
     return (y.reshape(b, ho, wo, cout).transpose(0, 3, 1, 2),)
+
+
+def _grouped_pointwise_rows(x: np.ndarray, geo) -> list[np.ndarray] | None:
+    """A grouped 1x1, stride-1, unpadded conv's GEMM inputs as column views of the NHWC pixels, or None.
+
+    im2col would copy the pixels into [groups, pixels, Cin/groups]; each group's rows are
+    already a column block of the [pixels, Cin] matrix, which BLAS reads with its row stride
+    (the same sgemm, bit-identical). Only when ``x`` is stored channels-last (a conv output);
+    otherwise im2col's one copy is needed anyway.
+    """
+    if (geo.kh, geo.kw, geo.sh, geo.sw, geo.pt, geo.pl, geo.pb, geo.pr) != (1, 1, 1, 1, 0, 0, 0, 0):
+        return None
+    if x.dtype != np.float32 or x.ndim != 4:
+        return None
+    nhwc = x.transpose(0, 2, 3, 1)
+    if not nhwc.flags.c_contiguous:
+        return None
+    b, h, w, cin = nhwc.shape
+    if cin % geo.groups:
+        return None  # im2col names the error
+    rows = nhwc.reshape(b * h * w, cin)
+    cg = cin // geo.groups
+    return [rows[:, g * cg:(g + 1) * cg] for g in range(geo.groups)]
 
 
 def run_gemm(ex, node, args):
