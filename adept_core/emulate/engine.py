@@ -66,7 +66,7 @@ class LayerStats:
 
 class _Engine:
     def __init__(self) -> None:
-        self.stats: dict[str, LayerStats] = {}
+        self.stats: dict[tuple[str, str], LayerStats] = {}  # (node, role) -> its layer's statistics
         self.node_macs: dict[str, int] = {}
         self.program_seconds = 0.0  # materialising + quantizing + packing weights into cores
         self.gemm_seconds = 0.0  # sum of the stats' seconds, kept running (the executor reads it per node)
@@ -85,10 +85,9 @@ class _Engine:
         self.gemm_seconds = 0.0
 
     def record(self, node: str, role: str, m: int, k: int, n: int, seconds: float, adc: int = 0, clipped: int = 0):
-        layer = f"{node}/{role}"
-        st = self.stats.get(layer)
+        st = self.stats.get((node, role))  # keyed by the pair: no string built per call
         if st is None:
-            st = self.stats[layer] = LayerStats(layer)
+            st = self.stats[(node, role)] = LayerStats(f"{node}/{role}")
         st.calls += 1
         st.macs += m * k * n
         st.adc_conversions += adc

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from ..asic import ConvGeometry, depthwise_conv
-from ..asic.fused import conv_epilogue_
+from ..asic.fused import _has_nan, conv_epilogue_
 from ..asic.im2col import im2col, weight_matrix
 from ..asic.rnn import gru, lstm, rnn
 from ..errors import ShapeError
@@ -89,7 +89,10 @@ def run_conv(ex, node, args):
     # The GEMM rows are output pixels: keep them channels-last and expose an NCHW view (no copy).
     # y: [B*Ho*Wo, Cout], ours to modify.
     # Rounding, bias and a following Relu in one pass over the rows (ASIC time).
-    y = conv_epilogue_(y, bias, ex.asic_format, ex.take_fused_relu())
+    nan_key = (node.name, "bias_has_nan")
+    if bias is not None and nan_key not in ex.node_cache and ex.graph.is_weight(node.inputs[2]):
+        ex.node_cache[nan_key] = _has_nan(bias)  # a weight's bias: looked at once, not every call
+    y = conv_epilogue_(y, bias, ex.asic_format, ex.take_fused_relu(), bias_has_nan=ex.node_cache.get(nan_key))
     return (y.reshape(b, ho, wo, cout).transpose(0, 3, 1, 2),)
 
 
