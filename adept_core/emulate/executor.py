@@ -227,6 +227,19 @@ class PreparedModel:
                 fused[producer.name] = node.name
         return fused
 
+    def scratch(self, n: int) -> np.ndarray:
+        """``n`` float32 elements of this model's one reusable buffer (grown, never shrunk).
+
+        For values that live only inside one node (a conv's im2col columns, consumed by its
+        GEMMs before the node returns): reusing the memory saves the page faults of a fresh
+        large allocation on every call. Costs the largest such buffer for the model's lifetime
+        (within the one-chunk activation bound of the executor).
+        """
+        buf = getattr(self, "_scratch", None)
+        if buf is None or buf.size < n:
+            buf = self._scratch = np.empty(n, np.float32)
+        return buf[:n]
+
     def take_fused_relu(self) -> bool:
         """Whether the running node should apply its Relu reader too; the node that calls this must do so."""
         pending, self._relu_pending = self._relu_pending, False

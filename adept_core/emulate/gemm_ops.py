@@ -73,7 +73,7 @@ def run_conv(ex, node, args):
     t0 = time.perf_counter()
     cols = _grouped_pointwise_rows(x, geo) if geo.groups > 1 else None
     if cols is None:
-        cols = im2col(x, geo, ex.im2col_impl)
+        cols = im2col(x, geo, ex.im2col_impl, ex.scratch)
     ex.lowering_seconds += time.perf_counter() - t0
     ho, wo = geo.output_hw(x.shape[2], x.shape[3])
     cout = wshape[0]
