@@ -89,3 +89,27 @@ def test_grouped_gemm_into_output_columns_is_the_concatenation(rows, cin, groups
         got = engine.weight_gemm("n", "conv", g, x[:, g * cg:(g + 1) * cg], lambda g=g: ws[g], out=out[:, g * n:(g + 1) * n])
         assert np.shares_memory(got, out)
     assert np.array_equal(out.view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("op,ufunc", [("Mul", np.multiply), ("Add", np.add), ("Sub", np.subtract)])
+@pytest.mark.parametrize("fmt", ["fp32", "bf16"])
+def test_broadcast_ops_over_a_dead_input_equal_the_allocating_path(op, ufunc, fmt):
+    """Mul / Add / Sub of a per-channel constant written over their dead input: the same bits."""
+    from types import SimpleNamespace
+
+    from adept_core.asic.elementwise import IN_PLACE
+    from adept_core.asic.numfmt import rounder
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 6, 5, 7)).astype(np.float32)
+    x[0, 0, 0, :2] = [np.nan, -0.0]
+    c = rng.standard_normal((6, 1, 1)).astype(np.float32)
+    c[1] = np.nan
+    ctx = SimpleNamespace(round=rounder(fmt), take_fused_relu=lambda: False)
+    want = rounder(fmt)(ufunc(x, c))
+    with np.errstate(all="ignore"):
+        got = IN_PLACE[op](None, [x.copy(), c], ctx, donor := x.copy())[0]
+        got_b = IN_PLACE[op](None, [c, x.copy()], ctx, donor_b := x.copy())[0]
+    assert got is donor and np.array_equal(got.view(np.uint32), want.view(np.uint32))
+    assert got_b is donor_b and np.array_equal(got_b.view(np.uint32), rounder(fmt)(ufunc(c, x)).view(np.uint32))
+    assert IN_PLACE[op](None, [x, c], ctx, np.empty((6, 1, 1), np.float32)) is None  # out of the wrong shape
