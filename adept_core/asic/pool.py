@@ -172,6 +172,12 @@ def depthwise_conv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, geo: C
     taps = np.ascontiguousarray(w[:, 0].transpose(1, 2, 0), dtype=np.float32)  # [kh, kw, Cout]
     out = np.zeros((b, ho, wo, cout), dtype=np.float32)
     if resolve_impl("depthwise", impl, _depthwise) == "cython":
+        fused_bias = (bias is not None and hasattr(_depthwise, "depthwise_bias_nhwc_into")
+                      and bias.dtype == np.float32 and bias.shape == (cout,))
+        if fused_bias:  # the bias in the same pass (same order of operations: after the last tap)
+            _depthwise.depthwise_bias_nhwc_into(np.ascontiguousarray(xh), taps, np.ascontiguousarray(bias), out,
+                                                geo.sh, geo.sw, geo.dh, geo.dw, geo.pt, geo.pl)
+            return out.transpose(0, 3, 1, 2)
         _depthwise.depthwise_nhwc_into(np.ascontiguousarray(xh), taps, out, geo.sh, geo.sw, geo.dh, geo.dw,
                                        geo.pt, geo.pl)
     else:
