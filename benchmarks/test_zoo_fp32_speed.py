@@ -25,7 +25,7 @@ from adept_core.emulate import prepare  # noqa: E402
 from adept_core.graph import zoo  # noqa: E402
 from adept_core.graph.onnx_export import to_onnx  # noqa: E402
 from adept_core.graph.onnx_import import from_onnx  # noqa: E402
-from test_fp32_speed import TARGET_RATIO, compare, ort_session  # noqa: E402
+from test_fp32_speed import TARGET_RATIO, compare, ort_session, report  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 from test_onnx_export import zoo_feeds  # noqa: E402
@@ -45,11 +45,9 @@ def test_zoo_fp32_vs_onnxruntime(benchmark, request, name):
     for ours, theirs in zip(got, want):
         assert np.max(np.abs(ours - theirs)) <= 1e-4 * np.max(np.abs(theirs))
     rounds = 1 if request.config.getoption("benchmark_disable") else 5
-    ours, theirs, seconds = compare(prepared, session, feeds, rounds)
-    ratio = ours / theirs
+    cpu: dict = {}
+    ours, theirs, seconds = compare(prepared, session, feeds, rounds, cpu)
     benchmark.pedantic(prepared.run, args=(feeds,), rounds=1, iterations=1)
-    benchmark.extra_info.update({"adept_fp32_s": ours, "onnxruntime_s": theirs, "ratio": ratio,
-                                 "target_ratio": TARGET_RATIO, "adept_seconds": seconds, "size": SIZES[name]})
-    split = ", ".join(f"{k} {v * 1e3:.1f}" for k, v in seconds.items() if k != "total")
-    print(f"\n{name} {SIZES[name]}: adept fp32 {ours * 1e3:.1f} ms ({split}), onnxruntime {theirs * 1e3:.1f} ms, "
-          f"ratio {ratio:.2f} (target <= {TARGET_RATIO})")
+    benchmark.extra_info.update({"adept_fp32_s": ours, "onnxruntime_s": theirs, "ratio": ours / theirs,
+                                 "target_ratio": TARGET_RATIO, "adept_seconds": seconds, "size": SIZES[name], **cpu})
+    print(f"\n{name} {SIZES[name]}: {report(ours, theirs, seconds, cpu)}")
