@@ -7,6 +7,8 @@ host); :func:`ints` turns them into Python ints.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ShapeError, UnsupportedOpError
@@ -70,10 +72,10 @@ def reshape_keep_layout(x: np.ndarray, shape) -> np.ndarray:
         pass
     shape = tuple(int(d) for d in shape)
     if shape.count(-1) == 1:  # resolve it as NumPy would; a size that does not divide falls through to NumPy
-        known = int(np.prod([d for d in shape if d != -1]))
+        known = math.prod(d for d in shape if d != -1)
         if known > 0 and x.size % known == 0:
             shape = tuple(x.size // known if d == -1 else d for d in shape)
-    if len(shape) == 4 and x.ndim > 1 and int(np.prod(shape)) == x.size:
+    if len(shape) == 4 and x.ndim > 1 and math.prod(shape) == x.size:
         out = np.empty((shape[0], shape[2], shape[3], shape[1]), x.dtype)
         nchw = out.transpose(0, 3, 1, 2)
         try:
