@@ -89,6 +89,7 @@ def test_binding_cost(benchmark, name):
                                  "by_hand_s": hand_s, "bound_first_s": first_s, "static_warm_s": warm_s,
                                  "bound_cached_s": cached_s, "sizes": list(NEW_SIZES)})
     print(f"\n{name} at {NEW_SIZES}: by hand import {import_s * 1e3:.0f} + prepare {prepare_s * 1e3:.0f} + first run "
-          f"{run_s * 1e3:.0f} = {hand_s * 1e3:.0f} ms; bound first call {first_s * 1e3:.0f} ms ({first_s / hand_s:.2f}x "
+          f"{run_s * 1e3:.0f} = {hand_s * 1e3:.0f} ms; bound first call {first_s * 1e3:.0f} ms "
+          f"({first_s / hand_s:.2f}x "
           f"by hand, {first_s / warm_s:.1f}x a warm run); warm static {warm_s * 1e3:.1f} ms, bound cached "
           f"{cached_s * 1e3:.1f} ms ({cached_s / warm_s:.3f}x)")

@@ -86,7 +86,8 @@ def test_grouped_gemm_into_output_columns_is_the_concatenation(rows, cin, groups
                                                     lambda g=g: ws[g]) for g in range(groups)], axis=1)
     engine, out = Fp32Engine(), np.empty((rows, groups * n), np.float32)
     for g in range(groups):
-        got = engine.weight_gemm("n", "conv", g, x[:, g * cg:(g + 1) * cg], lambda g=g: ws[g], out=out[:, g * n:(g + 1) * n])
+        got = engine.weight_gemm("n", "conv", g, x[:, g * cg:(g + 1) * cg], lambda g=g: ws[g],
+                                 out=out[:, g * n:(g + 1) * n])
         assert np.shares_memory(got, out)
     assert np.array_equal(out.view(np.uint32), want.view(np.uint32))
 
@@ -115,9 +116,10 @@ def test_broadcast_ops_over_a_dead_input_equal_the_allocating_path(op, ufunc, fm
     assert IN_PLACE[op](None, [x, c], ctx, np.empty((6, 1, 1), np.float32)) is None  # out of the wrong shape
 
 
-@pytest.mark.parametrize("channels,hw,stride,pads", [(136, 9, 1, (1, 1, 1, 1)), (7, 6, 2, (0, 1, 2, 0)), (33, 5, 1, (2, 2, 2, 2))])
+@pytest.mark.parametrize("channels,hw,stride,pads",
+                         [(136, 9, 1, (1, 1, 1, 1)), (7, 6, 2, (0, 1, 2, 0)), (33, 5, 1, (2, 2, 2, 2))])
 def test_depthwise_with_bias_in_the_c_loop_is_the_numpy_definition(channels, hw, stride, pads):
-    """The vectorised C depthwise (bias in the same pass) equals the per-tap NumPy path bit for bit, -0.0 and inf too."""
+    """The vectorised C depthwise (bias in the same pass) equals the per-tap NumPy path bit for bit (-0.0, inf)."""
     from adept_core.asic.pool import _depthwise, depthwise_conv
 
     if _depthwise is None:

@@ -117,7 +117,8 @@ class Fp32Engine(_Engine):
         """The float32 product of this engine (any matching batch dims)."""
         return fp32_product(x, w) if self.accumulate == "float64" else np.matmul(x, w)
 
-    def weight_gemm(self, node: str, role: str, index, x: np.ndarray, w_fn, out: np.ndarray | None = None) -> np.ndarray:
+    def weight_gemm(self, node: str, role: str, index, x: np.ndarray, w_fn,
+                    out: np.ndarray | None = None) -> np.ndarray:
         """``x @ W``; into ``out`` (a 2-D view, e.g. one group's columns of a grouped conv's output) if given.
 
         float32 BLAS writes ``out`` directly when it can (unit stride along a row): the same sgemm

@@ -427,7 +427,8 @@ class PreparedModel:
                 if len(node.outputs) > len(outs):
                     missing = [name for name in node.outputs[len(outs):] if name and name in last]
                     if missing:
-                        raise UnsupportedOpError(f"node {node.name!r} ({node.op}): output(s) {missing} are not computed")
+                        raise UnsupportedOpError(f"node {node.name!r} ({node.op}): output(s) {missing} "
+                                                 "are not computed")
                 for name in frees:
                     values.pop(name, None)
                 if bar is not None:
