@@ -137,3 +137,29 @@ def test_depthwise_with_bias_in_the_c_loop_is_the_numpy_definition(channels, hw,
         want = depthwise_conv(x, w, bias, geo, "numpy")
         got = depthwise_conv(x, w, bias, geo, "cython")
     assert np.array_equal(np.ascontiguousarray(got).view(np.uint32), np.ascontiguousarray(want).view(np.uint32))
+
+
+@pytest.mark.parametrize("repeat", [False, True])
+def test_stacked_grouped_gemm_is_the_per_group_gemms(repeat):
+    """Fp32Engine.grouped_weight_gemm (one stacked matmul) equals the per-group GEMMs, or declines (repeats)."""
+    from adept_core.emulate.engine import Fp32Engine
+
+    rng = np.random.default_rng(5)
+    rows, groups, cg, n = 196, 4, 68, 68
+    x = rng.standard_normal((rows, groups * cg)).astype(np.float32)
+    x3 = x.reshape(rows, groups, cg).transpose(1, 0, 2)
+    ws = [rng.standard_normal((cg, n)).astype(np.float32) for _ in range(groups)]
+    if repeat:
+        ws[2][:, 5] = ws[2][:, 4]
+    want = np.empty((rows, groups * n), np.float32)
+    for g in range(groups):
+        Fp32Engine().weight_gemm("ref", "conv", g, x3[g], lambda g=g: ws[g], out=want[:, g * n:(g + 1) * n])
+    engine = Fp32Engine()
+    got = np.empty_like(want)
+    done = engine.grouped_weight_gemm("n", "conv", x3, [lambda g=g: ws[g] for g in range(groups)],
+                                      got.reshape(rows, groups, n).transpose(1, 0, 2))
+    assert done is (not repeat)
+    if done:
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+        (stats,) = engine.stats.values()
+        assert stats.calls == groups and stats.macs == groups * rows * cg * n

@@ -20,6 +20,7 @@ from ..asic.im2col import im2col, weight_matrix
 from ..asic.rnn import gru, lstm, rnn
 from ..errors import ShapeError
 from ..graph.lowering import is_depthwise
+from .engine import Fp32Engine
 
 #: Input positions of each op whose operand a weight-stationary core holds.
 PROGRAMMED_INPUTS = {"Conv": (1,), "Gemm": (1,), "MatMul": (1,), "LSTM": (1, 2), "GRU": (1, 2), "RNN": (1, 2)}
@@ -81,11 +82,16 @@ def run_conv(ex, node, args):
     if geo.groups == 1:
         y = ex.gemm(node, "conv", 0, cols[0], lambda: weight_matrix(_operand(ex, node, args, 1)), args[1])
     else:  # each group's GEMM writes its columns of the output: no concatenation copy
-        y = np.empty((cols[0].shape[0], cout), np.float32)
-        for g in range(geo.groups):
-            def w_fn(g=g):
-                return weight_matrix(_operand(ex, node, args, 1)[g * ng:(g + 1) * ng])
-            ex.gemm(node, "conv", g, cols[g], w_fn, args[1], out=y[:, g * ng:(g + 1) * ng])
+        rows = cols[0].shape[0]
+        y = np.empty((rows, cout), np.float32)
+        w_fns = [lambda g=g: weight_matrix(_operand(ex, node, args, 1)[g * ng:(g + 1) * ng])
+                 for g in range(geo.groups)]
+        out3 = y.reshape(rows, geo.groups, ng).transpose(1, 0, 2)  # out3[g] = group g's output columns
+        stacked = (args[1] is None and type(ex.engine) is Fp32Engine
+                   and ex.engine.grouped_weight_gemm(node.name, "conv", cols, w_fns, out3))
+        if not stacked:
+            for g in range(geo.groups):
+                ex.gemm(node, "conv", g, cols[g], w_fns[g], args[1], out=out3[g])
     # The GEMM rows are output pixels: keep them channels-last and expose an NCHW view (no copy).
     # y: [B*Ho*Wo, Cout], ours to modify.
     # Rounding, bias and a following Relu in one pass over the rows (ASIC time).
@@ -96,7 +102,7 @@ def run_conv(ex, node, args):
     return (y.reshape(b, ho, wo, cout).transpose(0, 3, 1, 2),)
 
 
-def _grouped_pointwise_rows(x: np.ndarray, geo) -> list[np.ndarray] | None:
+def _grouped_pointwise_rows(x: np.ndarray, geo) -> np.ndarray | None:
     """A grouped 1x1, stride-1, unpadded conv's GEMM inputs as column views of the NHWC pixels, or None.
 
     im2col would copy the pixels into [groups, pixels, Cin/groups]; each group's rows are
@@ -116,7 +122,7 @@ def _grouped_pointwise_rows(x: np.ndarray, geo) -> list[np.ndarray] | None:
         return None  # im2col names the error
     rows = nhwc.reshape(b * h * w, cin)
     cg = cin // geo.groups
-    return [rows[:, g * cg:(g + 1) * cg] for g in range(geo.groups)]
+    return rows.reshape(b * h * w, geo.groups, cg).transpose(1, 0, 2)  # [groups, pixels, Cin/groups] view
 
 
 def run_gemm(ex, node, args):
