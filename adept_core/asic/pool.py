@@ -19,6 +19,10 @@ from .fused import max_pool_nhwc
 from .im2col import ConvGeometry, resolve_impl, windows
 
 try:
+    from . import _epilogue
+except ImportError:  # uncompiled source tree: the NumPy taps below compute the same bits
+    _epilogue = None
+try:
     from . import _depthwise
 except ImportError:  # uncompiled source tree: the NumPy path computes the same bits
     _depthwise = None
@@ -99,26 +103,13 @@ def _average_pool_nhwc(x: np.ndarray, base: ConvGeometry, geo: ConvGeometry, inc
     contiguous (the reference's NCHW window view made NumPy walk strided memory, and ``np.pad``
     copied the input NCHW first although conv outputs are stored NHWC). The divisor is the count
     of window cells inside the counted region, separable as rows x columns (small integers, so
-    the float32 product is exact and equals the reference's float32 sum of ones). Returns an NCHW
-    view of NHWC memory, as conv outputs are.
+    the float32 product is exact and equals the reference's float32 sum of ones). The sums run in
+    one typed pass (``_epilogue.avg_pool_nhwc_into``, with the reference's NaN rule: the running
+    sum is the first operand); an uncompiled tree runs the reference. Returns an NCHW view of
+    NHWC memory, as conv outputs are.
     """
     b, c, h, w = x.shape
     ho, wo = geo.output_hw(h, w)
-    nhwc = x.transpose(0, 2, 3, 1)
-    if geo.pt or geo.pb or geo.pl or geo.pr:
-        padded = np.zeros((b, h + geo.pt + geo.pb, w + geo.pl + geo.pr, c), np.float32)
-        padded[:, geo.pt:geo.pt + h, geo.pl:geo.pl + w] = nhwc
-        nhwc = padded
-
-    def tap(u: int, t: int) -> np.ndarray:
-        return nhwc[:, u * geo.dh: u * geo.dh + geo.sh * (ho - 1) + 1: geo.sh,
-                    t * geo.dw: t * geo.dw + geo.sw * (wo - 1) + 1: geo.sw]
-
-    total = np.array(tap(0, 0), dtype=np.float32, order="C")
-    for u in range(geo.kh):
-        for t in range(geo.kw):
-            if u or t:
-                np.add(total, tap(u, t), out=total)
 
     def inside(n_out: int, size: int, lo_pad: int, hi_pad: int, ceil_extra: int, k: int, stride: int,
                dil: int) -> np.ndarray:
@@ -134,8 +125,15 @@ def _average_pool_nhwc(x: np.ndarray, base: ConvGeometry, geo: ConvGeometry, inc
 
     rows = inside(ho, h, geo.pt, geo.pb, geo.pb - base.pb, geo.kh, geo.sh, geo.dh)
     cols = inside(wo, w, geo.pl, geo.pr, geo.pr - base.pr, geo.kw, geo.sw, geo.dw)
-    count = (rows[:, None] * cols[None, :])[None, :, :, None]
-    return (total / count).transpose(0, 3, 1, 2)
+    count = rows[:, None] * cols[None, :]
+    if _epilogue is not None and b and c:  # one typed pass: the same sums, the same division
+        out = np.empty((b, ho, wo, c), np.float32)
+        _epilogue.avg_pool_nhwc_into(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), count, out, geo.kh, geo.kw,
+                                     geo.sh, geo.sw, geo.dh, geo.dw, geo.pt, geo.pl)
+        return out.transpose(0, 3, 1, 2)
+    # Uncompiled tree: the reference itself (NumPy's contiguous and strided add loops may pick
+    # different payloads when two NaNs meet, so a NumPy channels-last variant is not bit-exact).
+    return _average_pool_reference(x, base, geo, include_pad)
 
 
 def op_global_average_pool(node, args, ctx):
