@@ -111,8 +111,42 @@ cdef extern from *:
         if (nan_addends) adept_add_x<1>(a, b, out, n, round_bf16, relu);
         else adept_add_x<0>(a, b, out, n, round_bf16, relu);
     }
+    /* AveragePool over channels-last rows: the window's taps summed in row-major order, the first
+       copied, taps in the padding adding +0.0 (as the NumPy path's zero padding does: -0.0 + 0.0 is
+       +0.0), each sum with adept_sum's NaN rule (the running total is the first operand, as in
+       np.add(total, tap, out=total)), then one division by the window's count. */
+    __attribute__((target_clones("avx2", "default")))
+    static void adept_avg_pool(const float *x, const float *count, float *out, Py_ssize_t nb, Py_ssize_t h,
+                               Py_ssize_t w, Py_ssize_t ch, Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t kh,
+                               Py_ssize_t kw, int sh, int sw, int dh, int dw, int pt, int pl) {
+        for (Py_ssize_t b = 0; b < nb; ++b)
+            for (Py_ssize_t i = 0; i < ho; ++i)
+                for (Py_ssize_t j = 0; j < wo; ++j) {
+                    float *__restrict dst = out + ((b * ho + i) * wo + j) * ch;
+                    const float cnt = count[i * wo + j];
+                    for (Py_ssize_t u = 0; u < kh; ++u) {
+                        Py_ssize_t ih = i * sh - pt + u * dh;
+                        for (Py_ssize_t v = 0; v < kw; ++v) {
+                            Py_ssize_t iw = j * sw - pl + v * dw;
+                            int first = (u == 0 && v == 0);
+                            if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
+                                const float *__restrict src = x + ((b * h + ih) * w + iw) * ch;
+                                if (first) for (Py_ssize_t c = 0; c < ch; ++c) dst[c] = src[c];
+                                else for (Py_ssize_t c = 0; c < ch; ++c) dst[c] = adept_sum(dst[c], src[c]);
+                            } else {
+                                if (first) for (Py_ssize_t c = 0; c < ch; ++c) dst[c] = 0.0f;
+                                else for (Py_ssize_t c = 0; c < ch; ++c) dst[c] = adept_sum(dst[c], 0.0f);
+                            }
+                        }
+                    }
+                    for (Py_ssize_t c = 0; c < ch; ++c) dst[c] = dst[c] / cnt;
+                }
+    }
     """
     float adept_max(float a, float b) noexcept nogil
+    void adept_avg_pool(const float* x, const float* count, float* out, Py_ssize_t nb, Py_ssize_t h, Py_ssize_t w,
+                        Py_ssize_t ch, Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t kh, Py_ssize_t kw, int sh, int sw,
+                        int dh, int dw, int pt, int pl) noexcept nogil
     void adept_conv_epilogue(float* y, const float* bias, Py_ssize_t m, Py_ssize_t n, int has_bias,
                              int round_bf16, int relu, int nan_addends) noexcept nogil
     void adept_add(const float* a, const float* b, float* out, Py_ssize_t n, int round_bf16,
@@ -174,3 +208,17 @@ def max_pool_nhwc_into(const float[:, :, :, ::1] x, float[:, :, :, ::1] out,
                             src = &x[b, ih, iw, 0]
                             for c in range(ch):
                                 dst[c] = adept_max(dst[c], src[c])
+
+
+def avg_pool_nhwc_into(const float[:, :, :, ::1] x, const float[:, ::1] count, float[:, :, :, ::1] out,
+                       int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl):
+    """``out[b, i, j, c] = (sum of the window's taps in row-major order, padding as +0.0) / count[i, j]``.
+
+    Bit-identical to :func:`adept_core.asic.pool._average_pool_reference` (tested with -0.0, NaN, inf).
+    """
+    if not (x.shape[0] == out.shape[0] and x.shape[3] == out.shape[3] and count.shape[0] == out.shape[1]
+            and count.shape[1] == out.shape[2]):
+        raise ValueError("avg_pool_nhwc_into: shapes disagree")
+    with nogil:
+        adept_avg_pool(&x[0, 0, 0, 0], &count[0, 0], &out[0, 0, 0, 0], x.shape[0], x.shape[1], x.shape[2],
+                       x.shape[3], out.shape[1], out.shape[2], kh, kw, sh, sw, dh, dw, pt, pl)

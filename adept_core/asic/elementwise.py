@@ -176,7 +176,37 @@ def _add_into(node, args, ctx, out):
 #: when ``out`` does not fit (then the op runs normally). ``out`` is one of
 #: ``args``, dead after this node and aliased by no other value; activation-sized
 #: allocations cost more in page faults than these ops' arithmetic.
-IN_PLACE = {"Relu": _relu_into, "Add": _add_into}
+def _broadcast_into(ufunc):
+    """``ufunc(a, b)`` of float32 operands written over ``out`` (a dead input of the result's shape), rounded there.
+
+    The same ufunc on the same operands in the same order as the allocating path, then the same
+    rounding: bit-identical. It covers what :func:`_add_into` does not: a per-channel constant
+    (DenseNet's BatchNorm is followed by ``Mul`` and ``Add`` of [C, 1, 1] vectors, each of which
+    allocated a feature-map-sized result).
+    """
+    def into(node, args, ctx, out):
+        if len(args) != 2:
+            return None
+        a, b = args
+        if not all(isinstance(v, np.ndarray) and v.dtype == np.float32 for v in (a, b, out)):
+            return None
+        if np.broadcast_shapes(a.shape, b.shape) != out.shape:
+            return None
+        y = ctx.round(ufunc(a, b, out=out), out=out)
+        if ctx.take_fused_relu():
+            np.maximum(y, y.dtype.type(0), out=y)
+        return (y,)
+
+    return into
+
+
+def _add_or_broadcast_into(node, args, ctx, out):
+    outs = _add_into(node, args, ctx, out)
+    return outs if outs is not None else _broadcast_into(np.add)(node, args, ctx, out)
+
+
+IN_PLACE = {"Relu": _relu_into, "Add": _add_or_broadcast_into, "Mul": _broadcast_into(np.multiply),
+            "Sub": _broadcast_into(np.subtract)}
 
 
 UNARY = {

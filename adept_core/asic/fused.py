@@ -27,18 +27,22 @@ def relu_(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, x.dtype.type(0), out=x)
 
 
-def conv_epilogue_(y: np.ndarray, bias: np.ndarray | None, fmt: str, relu: bool, cython: bool = True) -> np.ndarray:
+def conv_epilogue_(y: np.ndarray, bias: np.ndarray | None, fmt: str, relu: bool, cython: bool = True,
+                   bias_has_nan: bool | None = None) -> np.ndarray:
     """In place over GEMM rows ``y [pixels, Cout]``: round to ``fmt``, add ``bias [Cout]``, then Relu if asked.
 
     The bias add itself is not rounded (it is part of the conv); a fused Relu
-    of the sum is what the Relu op would compute.
+    of the sum is what the Relu op would compute. ``bias_has_nan``: whether
+    ``bias`` holds a NaN, when the caller knows it (a weight's, found once);
+    ``None`` looks.
     """
     fast = (cython and _epilogue is not None and y.ndim == 2 and y.dtype == np.float32 and y.flags.c_contiguous
             and y.flags.writeable and (bias is None or (bias.dtype == np.float32 and bias.shape == y.shape[1:]))
             and fmt in ("bf16", "fp32"))
     if fast:
         b = _EMPTY if bias is None else np.ascontiguousarray(bias)
-        _epilogue.conv_epilogue_rows(y, b, bias is not None, fmt == "bf16", relu, _has_nan(bias))
+        _epilogue.conv_epilogue_rows(y, b, bias is not None, fmt == "bf16", relu,
+                                     _has_nan(bias) if bias_has_nan is None else bias_has_nan)
         return y
     from .numfmt import rounder  # local: numfmt needs nothing from here
 

@@ -84,7 +84,8 @@ def op_batchnorm(node, args, ctx):
     x = args[0]
     a, c = batchnorm_affine(*args[1:5], float(node.attrs.get("epsilon", 1e-5)))
     shape = (1, -1) + (1,) * (x.ndim - 2)
-    return (x * a.reshape(shape) + c.reshape(shape),)
+    y = np.multiply(x, a.reshape(shape))  # x * a + c with one temporary (the same two roundings)
+    return (np.add(y, c.reshape(shape), out=y) if y.dtype == np.result_type(y, c) else y + c.reshape(shape),)
 
 
 def reduce_axes(node, args, ndim: int) -> tuple[int, ...] | None:

@@ -19,6 +19,10 @@ from .fused import max_pool_nhwc
 from .im2col import ConvGeometry, resolve_impl, windows
 
 try:
+    from . import _epilogue
+except ImportError:  # uncompiled source tree: the NumPy taps below compute the same bits
+    _epilogue = None
+try:
     from . import _depthwise
 except ImportError:  # uncompiled source tree: the NumPy path computes the same bits
     _depthwise = None
@@ -72,16 +76,64 @@ def op_average_pool(node, args, ctx):
     x = args[0]
     base = ConvGeometry.from_attrs(node.attrs, name=node.name)
     geo = _ceil_extension(base, x.shape[2], x.shape[3], bool(node.attrs.get("ceil_mode", 0)))
+    include_pad = bool(node.attrs.get("count_include_pad", 0))
+    if x.dtype == np.float32 and x.ndim == 4:
+        return (_average_pool_nhwc(x, base, geo, include_pad),)
+    return (_average_pool_reference(x, base, geo, include_pad),)
+
+
+def _average_pool_reference(x: np.ndarray, base: ConvGeometry, geo: ConvGeometry, include_pad: bool) -> np.ndarray:
+    """AveragePool over an NCHW window view: the readable definition :func:`_average_pool_nhwc` must equal."""
     total = _tap_reduce(windows(x, geo), np.add)
     # Divisor per output: window cells inside the input, plus the explicit pads when
     # count_include_pad=1 (the ceil_mode extension never counts).
     ones = np.ones((1, 1) + x.shape[2:], dtype=np.float32)
-    if node.attrs.get("count_include_pad", 0):
+    if include_pad:
         ones = np.pad(ones, ((0, 0), (0, 0), (base.pt, base.pb), (base.pl, base.pr)), constant_values=1.0)
         geo = ConvGeometry(geo.kh, geo.kw, geo.sh, geo.sw, geo.dh, geo.dw, 0, 0,
                            geo.pb - base.pb, geo.pr - base.pr, geo.groups)
     count = windows(ones, geo).sum(axis=(4, 5), dtype=np.float32)
-    return (total / count,)
+    return total / count
+
+
+def _average_pool_nhwc(x: np.ndarray, base: ConvGeometry, geo: ConvGeometry, include_pad: bool) -> np.ndarray:
+    """AveragePool of float32 ``x`` over channels-last memory; bit-identical to :func:`_average_pool_reference`.
+
+    The same taps are added in the same row-major order, each tap one slice whose channels are
+    contiguous (the reference's NCHW window view made NumPy walk strided memory, and ``np.pad``
+    copied the input NCHW first although conv outputs are stored NHWC). The divisor is the count
+    of window cells inside the counted region, separable as rows x columns (small integers, so
+    the float32 product is exact and equals the reference's float32 sum of ones). The sums run in
+    one typed pass (``_epilogue.avg_pool_nhwc_into``, with the reference's NaN rule: the running
+    sum is the first operand); an uncompiled tree runs the reference. Returns an NCHW view of
+    NHWC memory, as conv outputs are.
+    """
+    b, c, h, w = x.shape
+    ho, wo = geo.output_hw(h, w)
+
+    def inside(n_out: int, size: int, lo_pad: int, hi_pad: int, ceil_extra: int, k: int, stride: int,
+               dil: int) -> np.ndarray:
+        # Cells of each window along one axis that fall in the counted region of the padded axis:
+        # the input, plus the explicit pads when count_include_pad=1 (never the ceil_mode extension).
+        counted = np.zeros(size + lo_pad + hi_pad, np.float32)
+        if include_pad:
+            counted[:size + lo_pad + hi_pad - ceil_extra] = 1
+        else:
+            counted[lo_pad:lo_pad + size] = 1
+        starts = np.arange(n_out) * stride
+        return counted[starts[:, None] + np.arange(k) * dil].sum(axis=1, dtype=np.float32)
+
+    rows = inside(ho, h, geo.pt, geo.pb, geo.pb - base.pb, geo.kh, geo.sh, geo.dh)
+    cols = inside(wo, w, geo.pl, geo.pr, geo.pr - base.pr, geo.kw, geo.sw, geo.dw)
+    count = rows[:, None] * cols[None, :]
+    if _epilogue is not None and b and c:  # one typed pass: the same sums, the same division
+        out = np.empty((b, ho, wo, c), np.float32)
+        _epilogue.avg_pool_nhwc_into(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), count, out, geo.kh, geo.kw,
+                                     geo.sh, geo.sw, geo.dh, geo.dw, geo.pt, geo.pl)
+        return out.transpose(0, 3, 1, 2)
+    # Uncompiled tree: the reference itself (NumPy's contiguous and strided add loops may pick
+    # different payloads when two NaNs meet, so a NumPy channels-last variant is not bit-exact).
+    return _average_pool_reference(x, base, geo, include_pad)
 
 
 def op_global_average_pool(node, args, ctx):
@@ -118,6 +170,12 @@ def depthwise_conv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, geo: C
     taps = np.ascontiguousarray(w[:, 0].transpose(1, 2, 0), dtype=np.float32)  # [kh, kw, Cout]
     out = np.zeros((b, ho, wo, cout), dtype=np.float32)
     if resolve_impl("depthwise", impl, _depthwise) == "cython":
+        fused_bias = (bias is not None and hasattr(_depthwise, "depthwise_bias_nhwc_into")
+                      and bias.dtype == np.float32 and bias.shape == (cout,))
+        if fused_bias:  # the bias in the same pass (same order of operations: after the last tap)
+            _depthwise.depthwise_bias_nhwc_into(np.ascontiguousarray(xh), taps, np.ascontiguousarray(bias), out,
+                                                geo.sh, geo.sw, geo.dh, geo.dw, geo.pt, geo.pl)
+            return out.transpose(0, 3, 1, 2)
         _depthwise.depthwise_nhwc_into(np.ascontiguousarray(xh), taps, out, geo.sh, geo.sw, geo.dh, geo.dw,
                                        geo.pt, geo.pl)
     else:

@@ -7,6 +7,8 @@ host); :func:`ints` turns them into Python ints.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ShapeError, UnsupportedOpError
@@ -46,9 +48,61 @@ def op_reshape(node, args, ctx):
     if len(args) > 1 and args[1] is not None and not node.attrs.get("allowzero", 0):
         shape = [x.shape[i] if d == 0 else d for i, d in enumerate(shape)]
     try:
-        return (x.reshape(shape),)
+        return (reshape_keep_layout(x, shape),)
     except ValueError:
         raise ShapeError(f"Reshape {node.name!r}: cannot reshape {x.shape} to {shape}") from None
+
+
+#: Largest innermost target axis :func:`reshape_keep_layout` copies one index at a time.
+MAX_SPLIT_COPIES = 16
+
+
+def reshape_keep_layout(x: np.ndarray, shape) -> np.ndarray:
+    """``x.reshape(shape)`` (the same values), copied channels-last when a copy is needed anyway and fits.
+
+    A view when one exists. Otherwise NumPy would copy into NCHW memory; but activations here
+    are mostly stored channels-last (conv outputs, :mod:`adept_core.asic.im2col`), so the next
+    Conv or depthwise Conv would copy once more to get NHWC back. A 4-D result is therefore
+    written into NHWC memory (an NCHW view of it) when that memory can be seen at ``x``'s shape
+    and ``x``'s innermost axis lands inside one pixel's channel run: then the one copy reads and
+    writes within the same pixel's channels (ShuffleNet's channel shuffle: [B, g, C/g, H, W]
+    -> transpose -> [B, C, H, W], of a conv output stored NHWC).
+    """
+    try:
+        return np.reshape(x, shape, copy=False)
+    except ValueError:
+        pass
+    shape = tuple(int(d) for d in shape)
+    if shape.count(-1) == 1:  # resolve it as NumPy would; a size that does not divide falls through to NumPy
+        known = math.prod(d for d in shape if d != -1)
+        if known > 0 and x.size % known == 0:
+            shape = tuple(x.size // known if d == -1 else d for d in shape)
+    if len(shape) == 4 and x.ndim > 1 and math.prod(shape) == x.size:
+        out = np.empty((shape[0], shape[2], shape[3], shape[1]), x.dtype)
+        nchw = out.transpose(0, 3, 1, 2)
+        try:
+            target = np.reshape(nchw, x.shape, copy=False)
+        except ValueError:
+            target = None
+        inner = _innermost(x)
+        if target is not None and inner >= 0 and abs(target.strides[inner]) < shape[1] * x.itemsize:
+            short = _innermost(target)
+            if short != inner and target.shape[short] <= MAX_SPLIT_COPIES:
+                # NumPy's copy would walk the target's short innermost axis (the shuffle's groups) in
+                # its inner loop; one copy per index of it keeps x's contiguous run inside (2x faster).
+                for j in range(target.shape[short]):
+                    index = (slice(None),) * short + (j,)
+                    target[index] = x[index]
+            else:
+                np.copyto(target, x)
+            return nchw
+    return x.reshape(shape)
+
+
+def _innermost(a: np.ndarray) -> int:
+    """The axis of ``a`` (of size > 1) with the smallest stride."""
+    axes = [d for d in range(a.ndim) if a.shape[d] > 1]
+    return min(axes, key=lambda d: abs(a.strides[d])) if axes else -1
 
 
 def op_flatten(node, args, ctx):

@@ -66,7 +66,7 @@ class LayerStats:
 
 class _Engine:
     def __init__(self) -> None:
-        self.stats: dict[str, LayerStats] = {}
+        self.stats: dict[tuple[str, str], LayerStats] = {}  # (node, role) -> its layer's statistics
         self.node_macs: dict[str, int] = {}
         self.program_seconds = 0.0  # materialising + quantizing + packing weights into cores
         self.gemm_seconds = 0.0  # sum of the stats' seconds, kept running (the executor reads it per node)
@@ -85,10 +85,9 @@ class _Engine:
         self.gemm_seconds = 0.0
 
     def record(self, node: str, role: str, m: int, k: int, n: int, seconds: float, adc: int = 0, clipped: int = 0):
-        layer = f"{node}/{role}"
-        st = self.stats.get(layer)
+        st = self.stats.get((node, role))  # keyed by the pair: no string built per call
         if st is None:
-            st = self.stats[layer] = LayerStats(layer)
+            st = self.stats[(node, role)] = LayerStats(f"{node}/{role}")
         st.calls += 1
         st.macs += m * k * n
         st.adc_conversions += adc
@@ -113,12 +112,20 @@ class Fp32Engine(_Engine):
         self.accumulate = check_accumulate(accumulate)
         self._weights: dict[tuple, np.ndarray] = {}  # raw [K, N] weights (the calibration engine's)
         self._programmed: dict[tuple, tuple[np.ndarray, np.ndarray | None]] = {}  # distinct columns, inverse
+        self._stacked: dict[tuple, np.ndarray | None] = {}  # (node, role) -> [groups, K, N] weights, or None
 
     def product(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         """The float32 product of this engine (any matching batch dims)."""
         return fp32_product(x, w) if self.accumulate == "float64" else np.matmul(x, w)
 
-    def weight_gemm(self, node: str, role: str, index, x: np.ndarray, w_fn) -> np.ndarray:
+    def weight_gemm(self, node: str, role: str, index, x: np.ndarray, w_fn,
+                    out: np.ndarray | None = None) -> np.ndarray:
+        """``x @ W``; into ``out`` (a 2-D view, e.g. one group's columns of a grouped conv's output) if given.
+
+        float32 BLAS writes ``out`` directly when it can (unit stride along a row): the same sgemm
+        with another output leading dimension, bit-identical (``tests/test_fp32_product.py``),
+        and the grouped conv's concatenation copy disappears.
+        """
         key = (node, role, index)
         entry = self._programmed.get(key)
         if entry is None:
@@ -127,11 +134,51 @@ class Fp32Engine(_Engine):
             self.program_seconds += time.perf_counter() - t0
         w, inverse = entry
         t0 = time.perf_counter()
-        y = self.product(x, w)
-        if inverse is not None:  # repeated columns: their twin's output, bit for bit
-            y = np.take(y, inverse, axis=1)
+        if out is not None and inverse is None and self.accumulate == "float32" and out.strides[-1] == out.itemsize:
+            y = np.matmul(x, w, out=out)
+        else:
+            y = self.product(x, w)
+            if inverse is not None:  # repeated columns: their twin's output, bit for bit
+                y = np.take(y, inverse, axis=1)
+            if out is not None:
+                out[...] = y
+                y = out
         self.record(node, role, x.shape[0], x.shape[1], y.shape[1], time.perf_counter() - t0)
         return y
+
+    def grouped_weight_gemm(self, node: str, role: str, x3: np.ndarray, w_fns, out3: np.ndarray) -> bool:
+        """Every group's ``x3[g] @ W_g`` into ``out3[g]`` in one stacked matmul; False when it cannot.
+
+        NumPy runs a stacked matmul as one sgemm per group with the same operands, shapes and
+        strides as :meth:`weight_gemm` of that group (bit-identical, tested), so this only saves
+        the per-group Python calls (ShuffleNet: 130 GEMM calls per inference). Not taken (False)
+        with ``accumulate="float64"`` or when some group's weight has repeated columns (their
+        outputs are gathered per group); the caller then runs the groups one by one. Statistics
+        are recorded per group, as one call each.
+        """
+        if self.accumulate != "float32" or out3.strides[-1] != out3.itemsize:
+            return False
+        key = (node, role)
+        if key not in self._stacked:
+            t0 = time.perf_counter()
+            entries = []
+            for g, w_fn in enumerate(w_fns):
+                entry = self._programmed.get((node, role, g))
+                if entry is None:
+                    entry = self._programmed[(node, role, g)] = distinct_columns(w_fn())
+                entries.append(entry)
+            same = all(inv is None for _, inv in entries) and len({w.shape for w, _ in entries}) == 1
+            self._stacked[key] = np.stack([w for w, _ in entries]) if same else None
+            self.program_seconds += time.perf_counter() - t0
+        w3 = self._stacked[key]
+        if w3 is None:
+            return False
+        t0 = time.perf_counter()
+        np.matmul(x3, w3, out=out3)
+        share = (time.perf_counter() - t0) / len(w3)
+        for _ in range(len(w3)):
+            self.record(node, role, x3.shape[1], x3.shape[2], w3.shape[2], share)
+        return True
 
     def act_gemm(self, node: str, role: str, index, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         t0 = time.perf_counter()

@@ -15,11 +15,12 @@ import time
 import numpy as np
 
 from ..asic import ConvGeometry, depthwise_conv
-from ..asic.fused import conv_epilogue_
+from ..asic.fused import _has_nan, conv_epilogue_
 from ..asic.im2col import im2col, weight_matrix
 from ..asic.rnn import gru, lstm, rnn
 from ..errors import ShapeError
 from ..graph.lowering import is_depthwise
+from .engine import Fp32Engine
 
 #: Input positions of each op whose operand a weight-stationary core holds.
 PROGRAMMED_INPUTS = {"Conv": (1,), "Gemm": (1,), "MatMul": (1,), "LSTM": (1, 2), "GRU": (1, 2), "RNN": (1, 2)}
@@ -74,21 +75,57 @@ def run_conv(ex, node, args):
         return (depthwise_conv(x, _operand(ex, node, args, 1), bias, geo),)
     b = x.shape[0]
     t0 = time.perf_counter()
-    cols = im2col(x, geo, ex.im2col_impl)
+    cols = _grouped_pointwise_rows(x, geo) if geo.groups > 1 else None
+    if cols is None:
+        cols = im2col(x, geo, ex.im2col_impl, ex.scratch)
     ex.lowering_seconds += time.perf_counter() - t0
     ho, wo = geo.output_hw(x.shape[2], x.shape[3])
     cout = wshape[0]
     ng = cout // geo.groups
-    ys = []
-    for g in range(geo.groups):
-        def w_fn(g=g):
-            return weight_matrix(_operand(ex, node, args, 1)[g * ng:(g + 1) * ng])
-        ys.append(ex.gemm(node, "conv", g, cols[g], w_fn, args[1]))
+    if geo.groups == 1:
+        y = ex.gemm(node, "conv", 0, cols[0], lambda: weight_matrix(_operand(ex, node, args, 1)), args[1])
+    else:  # each group's GEMM writes its columns of the output: no concatenation copy
+        rows = cols[0].shape[0]
+        y = np.empty((rows, cout), np.float32)
+        w_fns = [lambda g=g: weight_matrix(_operand(ex, node, args, 1)[g * ng:(g + 1) * ng])
+                 for g in range(geo.groups)]
+        out3 = y.reshape(rows, geo.groups, ng).transpose(1, 0, 2)  # out3[g] = group g's output columns
+        stacked = (args[1] is None and type(ex.engine) is Fp32Engine
+                   and ex.engine.grouped_weight_gemm(node.name, "conv", cols, w_fns, out3))
+        if not stacked:
+            for g in range(geo.groups):
+                ex.gemm(node, "conv", g, cols[g], w_fns[g], args[1], out=out3[g])
     # The GEMM rows are output pixels: keep them channels-last and expose an NCHW view (no copy).
-    y = ys[0] if geo.groups == 1 else np.concatenate(ys, axis=1)  # [B*Ho*Wo, Cout], ours to modify
+    # y: [B*Ho*Wo, Cout], ours to modify.
     # Rounding, bias and a following Relu in one pass over the rows (ASIC time).
-    y = conv_epilogue_(y, bias, ex.asic_format, ex.take_fused_relu())
+    nan_key = (node.name, "bias_has_nan")
+    if bias is not None and nan_key not in ex.node_cache and ex.graph.is_weight(node.inputs[2]):
+        ex.node_cache[nan_key] = _has_nan(bias)  # a weight's bias: looked at once, not every call
+    y = conv_epilogue_(y, bias, ex.asic_format, ex.take_fused_relu(), bias_has_nan=ex.node_cache.get(nan_key))
     return (y.reshape(b, ho, wo, cout).transpose(0, 3, 1, 2),)
+
+
+def _grouped_pointwise_rows(x: np.ndarray, geo) -> np.ndarray | None:
+    """A grouped 1x1, stride-1, unpadded conv's GEMM inputs as column views of the NHWC pixels, or None.
+
+    im2col would copy the pixels into [groups, pixels, Cin/groups]; each group's rows are
+    already a column block of the [pixels, Cin] matrix, which BLAS reads with its row stride
+    (the same sgemm, bit-identical). Only when ``x`` is stored channels-last (a conv output);
+    otherwise im2col's one copy is needed anyway.
+    """
+    if (geo.kh, geo.kw, geo.sh, geo.sw, geo.pt, geo.pl, geo.pb, geo.pr) != (1, 1, 1, 1, 0, 0, 0, 0):
+        return None
+    if x.dtype != np.float32 or x.ndim != 4:
+        return None
+    nhwc = x.transpose(0, 2, 3, 1)
+    if not nhwc.flags.c_contiguous:
+        return None
+    b, h, w, cin = nhwc.shape
+    if cin % geo.groups:
+        return None  # im2col names the error
+    rows = nhwc.reshape(b * h * w, cin)
+    cg = cin // geo.groups
+    return rows.reshape(b * h * w, geo.groups, cg).transpose(1, 0, 2)  # [groups, pixels, Cin/groups] view
 
 
 def run_gemm(ex, node, args):
