@@ -23,6 +23,7 @@ from onnx import numpy_helper
 from onnx.backend.base import Backend, BackendRep
 
 from .emulate import prepare as _prepare
+from .emulate.signature_cache import SignatureCache
 from .errors import ConfigError, ShapeError
 from .graph.onnx_control_flow import BIND_MAX_ELEMENTS, bind_time_inputs
 from .graph.onnx_import import MAX_ELEMENTS, from_onnx
@@ -44,7 +45,7 @@ class AdeptRep(BackendRep):
         inits = {i.name for i in model.graph.initializer}
         self.input_names = [i.name for i in model.graph.input if i.name not in inits]
         self.output_names = [o.name for o in model.graph.output]
-        self._cache: dict[tuple, object] = {}
+        self._cache = SignatureCache(MAX_SIGNATURES)
         self.bound_names = bind_time_inputs(model, self.input_names)
 
     def run(self, inputs, **kwargs):
@@ -53,13 +54,10 @@ class AdeptRep(BackendRep):
         bound = {n: feeds.pop(n) for n in self.bound_names if n in feeds and feeds[n].size <= BIND_MAX_ELEMENTS}
         key = (tuple((n, a.shape, a.dtype.str) for n, a in feeds.items())
                + tuple((n, a.dtype.str, a.shape, a.tobytes()) for n, a in bound.items()))
-        model = self._cache.get(key)
-        if model is None:
-            graph = from_onnx(self.model, input_shapes={n: a.shape for n, a in feeds.items()},
-                              max_elements=self.max_elements, input_values=bound)
-            model = self._cache[key] = _prepare(graph, precision=self.precision, **self.prepare_kwargs)
-            while len(self._cache) > MAX_SIGNATURES:  # bounded memory: the oldest signature goes first
-                self._cache.pop(next(iter(self._cache)))
+        model = self._cache.get(key, lambda: _prepare(
+            from_onnx(self.model, input_shapes={n: a.shape for n, a in feeds.items()},
+                      max_elements=self.max_elements, input_values=bound),
+            precision=self.precision, **self.prepare_kwargs))
         outputs = model.run(feeds, seed=int(kwargs.get("seed", 0))).outputs
         result = namedtuple("Outputs", [f"o{i}" for i in range(len(self.output_names))], rename=True)
         return result(*[outputs[name] for name in self.output_names])

@@ -37,6 +37,7 @@ from ..graph.onnx_control_flow import CONTROL_FLOW_OPS, run_control_flow
 from ..asic.im2col import IMPLS
 from ..errors import AdeptError, ConfigError, ShapeError, UnsupportedOpError
 from ..graph.half_types import half_dtypes, is_half, keep_half
+from .signature_cache import SignatureCache
 from ..graph.ir import Graph
 from ..graph.lowering import GEMM_OPS, gemm_calls
 from ..kernels import PhotonicGemmSpec
@@ -158,7 +159,7 @@ class PreparedModel:
                              calibration=calibration, backend=backend, clip_threshold=clip_threshold,
                              headroom=headroom, fold_bn=fold_bn, im2col_impl=im2col_impl, threads=threads,
                              blas_threads=blas_threads, fp32_accumulate=fp32_accumulate)
-        self._bound: dict[tuple, "PreparedModel"] = {}  # input signature -> model bound at those shapes
+        self._bound = SignatureCache(self.MAX_BOUND_SIGNATURES)  # input signature -> model bound at it
         if precision == "fp32":
             self.engine = Fp32Engine(fp32_accumulate)
         else:
@@ -517,13 +518,8 @@ class PreparedModel:
         if all(fits(n, a) for n, a in arrays.items()):
             return None
         key = tuple((n, a.shape, a.dtype.str) for n, a in sorted(arrays.items()))
-        model = self._bound.pop(key, None)
-        if model is None:
-            model = PreparedModel(self.graph.rebind({n: a.shape for n, a in arrays.items()}), **self._options)
-        self._bound[key] = model
-        while len(self._bound) > self.MAX_BOUND_SIGNATURES:
-            self._bound.pop(next(iter(self._bound)))
-        return model
+        return self._bound.get(key, lambda: PreparedModel(self.graph.rebind({n: a.shape for n, a in arrays.items()}),
+                                                          **self._options))
 
     def _bound_by_value(self, arrays: dict) -> "PreparedModel":
         """A deferred graph (graph/onnx_deferred.py) imported with its shape / structure inputs' values bound."""
@@ -543,13 +539,8 @@ class PreparedModel:
         rest = {n: a for n, a in arrays.items() if n not in values}
         key = (tuple((n, a.shape, a.dtype.str) for n, a in sorted(rest.items()))
                + tuple((n, a.dtype.str, a.shape, a.tobytes()) for n, a in sorted(values.items())))
-        model = self._bound.pop(key, None)
-        if model is None:
-            model = PreparedModel(self.graph.rebind({n: a.shape for n, a in rest.items()}, values), **self._options)
-        self._bound[key] = model
-        while len(self._bound) > self.MAX_BOUND_SIGNATURES:
-            self._bound.pop(next(iter(self._bound)))
-        return model
+        return self._bound.get(key, lambda: PreparedModel(
+            self.graph.rebind({n: a.shape for n, a in rest.items()}, values), **self._options))
 
     def _axis(self, name: str) -> int:
         return int(self.graph.meta.get("batch_axes", {}).get(name, 0))
