@@ -48,11 +48,8 @@ inline __m256 normals8(const Job& j, __m256i n_golden, std::uint64_t rk) {
 
 struct Consts {
   __m256d sc2, shot, rin, sigma, qmax, neg_qmax, gain, sign_mask;
-  // Error-bound coefficients of the float32 square root (adc4_fsqrt): 2^-22 * gain and 2^-50 * gain.
-  __m256d err_t, err_y1;
   bool dual_rail = false, rin_common = false;
   bool recip = false;  // Job::recip_lsb: y / lsb through inv_lsb_pad (rint_quotient_pd)
-  bool fsqrt = false;  // var provably in [2^-120, 2^101]: sqrt through float32 with a re-check (adc4_fsqrt)
 };
 
 inline __m256d abs_pd(__m256d v, const Consts& c) { return _mm256_andnot_pd(c.sign_mask, v); }
@@ -69,18 +66,6 @@ inline __m256d rint_quotient_pd(__m256d y, const double* lsb, const double* inv,
       return r;
   }
   return _mm256_round_pd(_mm256_div_pd(y, _mm256_loadu_pd(lsb)), kRound);
-}
-
-// Clamp to +-qmax_adc, count the clipped lanes, accumulate (abfp: dequantized), as adc_code.
-template <bool Abfp>
-inline void store_code(__m256d r, double* acc, const Consts& c, std::int64_t& clipped, const double* cf, __m256d sx) {
-  const __m256d code = _mm256_min_pd(_mm256_max_pd(r, c.neg_qmax), c.qmax);
-  // |r| > qmax exactly when clamping changed r (r is never NaN: y and lsb are finite, lsb > 0).
-  clipped += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(r, code, _CMP_NEQ_UQ))));
-  if (Abfp)
-    _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), _mm256_mul_pd(code, _mm256_mul_pd(sx, _mm256_loadu_pd(cf)))));
-  else
-    _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), code));
 }
 
 // Noise + ADC + accumulate for 4 partial sums (doubles) of one row, every lane a real column:
@@ -104,56 +89,14 @@ inline void adc4(__m256d pd, __m256d z, const double* lsb, const double* inv, do
     y = _mm256_add_pd(pd, _mm256_mul_pd(_mm256_sqrt_pd(var), z));
   }
   if (Abfp) y = _mm256_mul_pd(y, c.gain);
-  store_code<Abfp>(rint_quotient_pd(y, lsb, inv, c), acc, c, clipped, cf, sx);
-}
-
-// What the square root of kNoiseFull / kNoiseModes takes, as adc_code computes it: (sc2 + shot *
-// light) + rp * rp, or only sc2 + shot * light when rin_common (light = |p| unless dual rail).
-inline __m256d variance4(__m256d pd, __m256d light, const Consts& c) {
-  const __m256d base = _mm256_add_pd(c.sc2, _mm256_mul_pd(c.shot, light));
-  if (c.rin_common) return base;
-  const __m256d rp = _mm256_mul_pd(c.rin, pd);
-  return _mm256_add_pd(base, _mm256_mul_pd(rp, rp));
-}
-
-// The exact y of the modes with a per-element sqrt (adc_code's operations in its order), from var
-// (base = sc2 + shot * light when rin_common, rp * zc then added outside the root).
-template <bool Abfp>
-inline __m256d exact_noisy_y(__m256d pd, __m256d z, __m256d var, const Consts& c, __m256d zc) {
-  __m256d y = _mm256_add_pd(pd, _mm256_mul_pd(_mm256_sqrt_pd(var), z));
-  if (c.rin_common) y = _mm256_add_pd(y, _mm256_mul_pd(_mm256_mul_pd(c.rin, pd), zc));
-  if (Abfp) y = _mm256_mul_pd(y, c.gain);
-  return y;
-}
-
-// adc4 of kNoiseFull / kNoiseModes with s' = double(sqrtf(float(var))) in place of sqrt(var) (half
-// the divider time of vsqrtpd on 8 lanes), exact by a per-lane error bound: with q' = y' * fl(1/lsb)
-// computed from s', |q' - fl(y / lsb)| <= E = 2^-22 g |t'| / lsb (+ 2^-50 g |y1'| / lsb with
-// rin_common) + 7.7 * 2^-53 |q'|, t' = fl(s' z), y1' = fl(pd + t'); with d = |q' - rint(q')|,
-// d + fl(2^-22 g |t'| * inv) < 1/2 - 2^-30 puts fl(y / lsb) strictly inside q's rounding interval
-// (the 2^-30 covers the relative terms for |q'| <= 2^16, beyond which both clamp to the same code,
-// and the rounding of the bound itself). Proof and premises: docs/kernel.md "The AVX2 body".
-// Otherwise the whole vector runs the exact sqrt and divide.
-template <bool Abfp>
-inline void adc4_fsqrt(__m256d pd, __m256d z, __m256d var, __m256d sp, const double* lsb, const double* inv, double* acc,
-                       const Consts& c, std::int64_t& clipped, const double* cf, __m256d sx, __m256d zc) {
-  const __m256d tp = _mm256_mul_pd(sp, z);
-  const __m256d y1 = _mm256_add_pd(pd, tp);
-  __m256d y = y1;
-  if (c.rin_common) y = _mm256_add_pd(y1, _mm256_mul_pd(_mm256_mul_pd(c.rin, pd), zc));
-  if (Abfp) y = _mm256_mul_pd(y, c.gain);
-  const __m256d iv = _mm256_loadu_pd(inv);
-  const __m256d q = _mm256_mul_pd(y, iv);
-  const __m256d r = _mm256_round_pd(q, kRound);
-  __m256d ey = _mm256_mul_pd(abs_pd(tp, c), c.err_t);
-  if (c.rin_common) ey = _mm256_add_pd(ey, _mm256_mul_pd(abs_pd(y1, c), c.err_y1));
-  const __m256d d = _mm256_add_pd(abs_pd(_mm256_sub_pd(q, r), c), _mm256_mul_pd(ey, iv));
-  if (__builtin_expect(_mm256_movemask_pd(_mm256_cmp_pd(d, _mm256_set1_pd(kTieMarginPd), _CMP_LT_OQ)) == 0xF, 1)) {
-    store_code<Abfp>(r, acc, c, clipped, cf, sx);
-    return;
-  }
-  const __m256d ye = exact_noisy_y<Abfp>(pd, z, var, c, zc);
-  store_code<Abfp>(_mm256_round_pd(_mm256_div_pd(ye, _mm256_loadu_pd(lsb)), kRound), acc, c, clipped, cf, sx);
+  const __m256d r = rint_quotient_pd(y, lsb, inv, c);
+  const __m256d code = _mm256_min_pd(_mm256_max_pd(r, c.neg_qmax), c.qmax);
+  // |r| > qmax exactly when clamping changed r (r is never NaN: y and lsb are finite, lsb > 0).
+  clipped += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(r, code, _CMP_NEQ_UQ))));
+  if (Abfp)
+    _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), _mm256_mul_pd(code, _mm256_mul_pd(sx, _mm256_loadu_pd(cf)))));
+  else
+    _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), code));
 }
 
 // Epilogue of the 8 columns [n, n+8) of one row (all real columns).
@@ -166,16 +109,6 @@ inline void epilogue8(const Job& j, __m256i p, __m256 z, std::int64_t n, double*
   const __m256d z_hi = _mm256_cvtps_pd(_mm256_extractf128_ps(z, 1));
   const __m256d l_lo = c.dual_rail ? _mm256_cvtepi32_pd(_mm256_castsi256_si128(light)) : abs_pd(p_lo, c);
   const __m256d l_hi = c.dual_rail ? _mm256_cvtepi32_pd(_mm256_extracti128_si256(light, 1)) : abs_pd(p_hi, c);
-  if ((Kind == kNoiseFull || Kind == kNoiseModes) && c.fsqrt) {
-    // Both halves' variances in one float32 vector: one vsqrtps for 8 lanes.
-    const __m256d v_lo = variance4(p_lo, l_lo, c), v_hi = variance4(p_hi, l_hi, c);
-    const __m256 sf = _mm256_sqrt_ps(_mm256_set_m128(_mm256_cvtpd_ps(v_hi), _mm256_cvtpd_ps(v_lo)));
-    adc4_fsqrt<Abfp>(p_lo, z_lo, v_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(sf)), j.lsb_pad + n, j.inv_lsb_pad + n, acc, c,
-                     clipped, cf, sx, zc);
-    adc4_fsqrt<Abfp>(p_hi, z_hi, v_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(sf, 1)), j.lsb_pad + n + 4,
-                     j.inv_lsb_pad + n + 4, acc + 4, c, clipped, Abfp ? cf + 4 : cf, sx, zc);
-    return;
-  }
   adc4<Kind, Abfp>(p_lo, z_lo, j.lsb_pad + n, j.inv_lsb_pad + n, acc, c, clipped, cf, sx, l_lo, zc);
   adc4<Kind, Abfp>(p_hi, z_hi, j.lsb_pad + n + 4, j.inv_lsb_pad + n + 4, acc + 4, c, clipped, Abfp ? cf + 4 : cf, sx, l_hi, zc);
 }
@@ -325,13 +258,6 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
   // Only where a sqrt shares the divider (measured: coherent -0.04x of numpy, off / const-sigma
   // +0.02x, abfp even).
   c.recip = (Kind == kNoiseFull || Kind == kNoiseModes) && j.recip_lsb && j.qmax_adc <= 32767.0;
-  // The float32 square root (adc4_fsqrt) needs every variance in [2^-120, 2^101], where float(var)
-  // and sqrtf are normal with relative error <= 2^-24. Every addend of var is >= 0 (sc2, shot >= 0)
-  // and |p|, light < 2^31 (int32), so monotone rounding gives sc2 <= var <= the bound below.
-  const double p_max = 0x1p31, rp_max = j.rin * p_max;
-  c.fsqrt = c.recip && j.sc2 >= 0x1p-120 && j.shot >= 0.0 && j.gain >= 0x1p-900 && (j.sc2 + j.shot * p_max) + rp_max * rp_max <= 0x1p100;
-  c.err_t = _mm256_set1_pd(0x1p-22 * j.gain);
-  c.err_y1 = _mm256_set1_pd(0x1p-50 * j.gain);
   std::int64_t clipped = 0;
   alignas(32) std::int32_t p[kMr * kNr];
   alignas(32) std::int32_t pl[kMr * kNr];
