@@ -48,25 +48,28 @@ def unshuffle_taps(w: np.ndarray, bias: np.ndarray | None, groups: int) -> tuple
 
 def unshuffle_depthwise_conv(x: np.ndarray, taps: np.ndarray, bias: np.ndarray | None, geo: ConvGeometry,
                              groups: int) -> np.ndarray | None:
-    """:func:`shuffled_depthwise_conv` from :func:`unshuffle_taps`'s operands, no shuffle stored; None if not built.
+    """:func:`shuffled_depthwise_conv` from :func:`unshuffle_taps`'s operands, no shuffle stored; else None.
+
+    None when the C loop is not built, for non-float32 operands and without a bias (see below):
+    the caller then materialises the shuffle.
 
     ``x`` is the unshuffled float32 ``[B, C, H, W]`` (read channels-last: free for a conv
     output, else one copy). Returns an NCHW view of NHWC memory, like ``depthwise_conv``.
     """
     if _depthwise is None or not hasattr(_depthwise, "depthwise_unshuffle_nhwc_into"):
         return None
-    if x.dtype != np.float32 or x.ndim != 4 or (bias is not None and bias.dtype != np.float32):
+    # Without a bias, depthwise_conv runs the Cython taps loop, whose vectorised adds pick a
+    # different operand's NaN payload when both addends are NaN (IEEE leaves the payload open):
+    # only the C loop with the bias (depthwise_bias_nhwc_into's, the same expression) is matched.
+    if bias is None or x.dtype != np.float32 or x.ndim != 4 or bias.dtype != np.float32:
         return None
     b, c, h, wd = x.shape
-    if taps.shape != (geo.kh, geo.kw, c) or c % groups or (bias is not None and bias.shape != (c,)):
+    if taps.shape != (geo.kh, geo.kw, c) or c % groups or bias.shape != (c,):
         return None
     ho, wo = geo.output_hw(h, wd)
     out = np.empty((b, ho, wo, c), np.float32)  # every element is stored (acc starts at +0 in C)
     acc = np.empty(c, np.float32)  # the per-pixel accumulator
-    _depthwise.depthwise_unshuffle_nhwc_into(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), taps,
-                                             bias if bias is not None else _ONE, bias is not None, groups, out,
-                                             acc, geo.sh, geo.sw, geo.dh, geo.dw, geo.pt, geo.pl)
+    _depthwise.depthwise_unshuffle_nhwc_into(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), taps, bias, True,
+                                             groups, out, acc, geo.sh, geo.sw, geo.dh, geo.dw, geo.pt, geo.pl)
     return out.transpose(0, 3, 1, 2)
 
-
-_ONE = np.zeros(1, np.float32)  # a placeholder bias buffer when there is none (never read)
