@@ -403,9 +403,21 @@ class PreparedModel:
         op_seconds = self._op_seconds
         perf = time.perf_counter
         plan = self._plan()
+        half = self._half
         # The ASIC computes IEEE results (inf, nan) like hardware does: one errstate for the chunk.
         with np.errstate(all="ignore"):
             for i, node, runner, programmed, compute, in_place, rounds, relu_into, absorbed, frees, shuffle in plan:
+                if absorbed and not half:  # passes its input on (a fused Relu, a shuffle its reader reads)
+                    src, (name,) = node.inputs[0], node.outputs
+                    if name in last:
+                        values[name] = values[src]
+                        if src in tainted:
+                            tainted.add(name)
+                    for name in frees:
+                        values.pop(name, None)
+                    if bar is not None:
+                        bar.update(1)
+                    continue
                 args = []
                 for j, name in enumerate(node.inputs):
                     if not name:
