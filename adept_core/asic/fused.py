@@ -55,8 +55,10 @@ def conv_epilogue_(y: np.ndarray, bias: np.ndarray | None, fmt: str, relu: bool,
 def add_(a: np.ndarray, b: np.ndarray, out: np.ndarray, fmt: str, relu: bool, cython: bool = True) -> np.ndarray:
     """``out = relu?(round(a + b))`` for same-shape float32 arrays; ``out`` may be ``a`` or ``b``."""
     if cython and _epilogue is not None and fmt in ("bf16", "fp32") and _same_dense_layout(a, b, out):
-        _epilogue.add_into(a.ravel(order="K"), b.ravel(order="K"), out.ravel(order="K"), fmt == "bf16", relu,
-                           _has_nan(b))
+        # Always the exact NaN rule (adept_sum): it gives the plain sum's bits whenever no addend is
+        # NaN, and costs less than the pass over b that _has_nan(b) would take to choose (a
+        # 784x136 Add: 20 us against 33 us, ResNet's 56x56x256: 197 against 254 us).
+        _epilogue.add_into(a.ravel(order="K"), b.ravel(order="K"), out.ravel(order="K"), fmt == "bf16", relu, True)
         return out
     from .numfmt import rounder
 

@@ -108,7 +108,7 @@ def im2col(x: np.ndarray, geo: ConvGeometry, impl: str = "auto", scratch=None) -
         raise ShapeError(f"{cin} input channels do not split into {geo.groups} groups")
     ho, wo = geo.output_hw(h, w)
     impl = resolve_impl("im2col", impl, _im2col, _IMPORT_ERROR)
-    nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # free when x is a conv output (stored NHWC)
+    nhwc = channels_last(x)  # free when x is a conv output (stored NHWC)
     cg = cin // geo.groups
     if geo.kh == geo.kw == 1 and not (geo.pt or geo.pl or geo.pb or geo.pr):
         # Pointwise: the columns are the (strided) pixels themselves; no copy for stride 1, group 1.
@@ -123,6 +123,29 @@ def im2col(x: np.ndarray, geo: ConvGeometry, impl: str = "auto", scratch=None) -
     _im2col.im2col_nhwc_into(nhwc, out, geo.kh, geo.kw, geo.sh, geo.sw, geo.dh, geo.dw,
                              geo.pt, geo.pl, geo.groups, ho, wo)
     return out
+
+
+#: Up to this many channels a C-contiguous NCHW input is made channels-last by the typed loop.
+FEW_CHANNELS = 16
+
+
+def channels_last(x: np.ndarray) -> np.ndarray:
+    """float32 ``x [B, C, H, W]`` as C-contiguous ``[B, H, W, C]`` (a view when it already is; else a copy).
+
+    A C-contiguous NCHW input with few channels (a network's image input) is copied by
+    ``_im2col.nchw_to_nhwc_into`` (bit for bit the same copy, faster than NumPy's transposing
+    copy there); everything else by NumPy.
+    """
+    t = x.transpose(0, 2, 3, 1)
+    if t.flags.c_contiguous:
+        return t
+    b, c, h, w = x.shape
+    if (_im2col is not None and hasattr(_im2col, "nchw_to_nhwc_into") and x.flags.c_contiguous
+            and 0 < c <= FEW_CHANNELS and x.size > 0 and x.dtype.itemsize == 4):
+        out = np.empty((b, h, w, c), x.dtype)
+        _im2col.nchw_to_nhwc_into(x.reshape(b, c, h * w).view(np.uint32), out.reshape(b * h * w, c).view(np.uint32))
+        return out
+    return np.ascontiguousarray(t)
 
 
 def weight_matrix(w: np.ndarray) -> np.ndarray:

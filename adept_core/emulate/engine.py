@@ -84,17 +84,20 @@ class _Engine:
         self.program_seconds = 0.0
         self.gemm_seconds = 0.0
 
-    def record(self, node: str, role: str, m: int, k: int, n: int, seconds: float, adc: int = 0, clipped: int = 0):
+    def record(self, node: str, role: str, m: int, k: int, n: int, seconds: float, adc: int = 0, clipped: int = 0,
+               calls: int = 1):
+        """Count ``calls`` GEMMs of ``m x k x n`` each (``seconds``, ``adc`` and ``clipped``: their totals)."""
         st = self.stats.get((node, role))  # keyed by the pair: no string built per call
         if st is None:
             st = self.stats[(node, role)] = LayerStats(f"{node}/{role}")
-        st.calls += 1
-        st.macs += m * k * n
+        macs = calls * m * k * n
+        st.calls += calls
+        st.macs += macs
         st.adc_conversions += adc
         st.clipped += clipped
         st.seconds += seconds
         self.gemm_seconds += seconds
-        self.node_macs[node] = self.node_macs.get(node, 0) + m * k * n
+        self.node_macs[node] = self.node_macs.get(node, 0) + macs
 
 
 class Fp32Engine(_Engine):
@@ -154,7 +157,7 @@ class Fp32Engine(_Engine):
         the per-group Python calls (ShuffleNet: 130 GEMM calls per inference). Not taken (False)
         with ``accumulate="float64"`` or when some group's weight has repeated columns (their
         outputs are gathered per group); the caller then runs the groups one by one. Statistics
-        are recorded per group, as one call each.
+        count one call per group (recorded at once).
         """
         if self.accumulate != "float32" or out3.strides[-1] != out3.itemsize:
             return False
@@ -175,9 +178,7 @@ class Fp32Engine(_Engine):
             return False
         t0 = time.perf_counter()
         np.matmul(x3, w3, out=out3)
-        share = (time.perf_counter() - t0) / len(w3)
-        for _ in range(len(w3)):
-            self.record(node, role, x3.shape[1], x3.shape[2], w3.shape[2], share)
+        self.record(node, role, x3.shape[1], x3.shape[2], w3.shape[2], time.perf_counter() - t0, calls=len(w3))
         return True
 
     def act_gemm(self, node: str, role: str, index, x: np.ndarray, w: np.ndarray) -> np.ndarray:

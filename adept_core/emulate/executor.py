@@ -47,6 +47,9 @@ from .fp32_product import check_accumulate
 from .gemm_ops import PROGRAMMED_INPUTS, RUNNERS
 from .tensor_io import declared, from_protos, to_protos
 from .passes import fold_batchnorm
+from .fusion import shuffle_depthwise_chains
+from ..asic.im2col import ConvGeometry
+from ..asic.shuffle import channel_shuffle, unshuffle_depthwise_conv, unshuffle_taps
 
 PRECISIONS = ("adept", "fp32")
 #: Ops the executor can run: the ASIC's plus the GEMM-class runners.
@@ -121,13 +124,16 @@ class PreparedModel:
         columns computed once, so they give identical outputs) or in float64 rounded once to
         float32 (independent of the BLAS kernel, 2-3x the GEMM time); see
         :mod:`adept_core.emulate.fp32_product`.
+    fuse : bool
+        Run the node chains of :mod:`adept_core.emulate.fusion` as one step (default): the same
+        bits, fewer passes over memory. ``False`` runs every node on its own (for comparison).
     """
 
     def __init__(self, graph: Graph, spec: PhotonicGemmSpec | None = None, precision: str = "adept",
                  asic_format: str = "bf16", adc: str = "worst_case", calibration: dict | None = None,
                  backend: str = "auto", clip_threshold: float = 1e-3, headroom: float = 1.0,
                  fold_bn: bool = True, im2col_impl: str = "auto", threads: int | None = None,
-                 blas_threads: int | None = 1, fp32_accumulate: str = "float32") -> None:
+                 blas_threads: int | None = 1, fp32_accumulate: str = "float32", fuse: bool = True) -> None:
         if precision not in PRECISIONS:
             raise ConfigError(f"precision {precision!r} is unknown; choose one of {', '.join(PRECISIONS)}")
         if im2col_impl not in IMPLS:
@@ -158,7 +164,8 @@ class PreparedModel:
         self._options = dict(spec=spec, precision=precision, asic_format=asic_format, adc=adc,
                              calibration=calibration, backend=backend, clip_threshold=clip_threshold,
                              headroom=headroom, fold_bn=fold_bn, im2col_impl=im2col_impl, threads=threads,
-                             blas_threads=blas_threads, fp32_accumulate=fp32_accumulate)
+                             blas_threads=blas_threads, fp32_accumulate=fp32_accumulate, fuse=fuse)
+        self.fuse = bool(fuse)
         self._bound = SignatureCache(self.MAX_BOUND_SIGNATURES)  # input signature -> model bound at it
         if precision == "fp32":
             self.engine = Fp32Engine(fp32_accumulate)
@@ -367,6 +374,8 @@ class PreparedModel:
             return plan
         plan = []
         last = self._last_use
+        # Half-typed graphs keep every value in its type node by node: no fused chains there.
+        shuffles = shuffle_depthwise_chains(self.graph) if not self._half and self.fuse else {}
         for i, node in enumerate(self.graph.nodes):
             reference = _is_reference(node)
             runner = None if reference else RUNNERS.get(node.op)
@@ -379,8 +388,10 @@ class PreparedModel:
                 compute = ASIC_OPS.get(node.op)  # None: looked up (and refused) when the node runs, as before
             in_place = IN_PLACE.get(node.op) if not reference else None
             frees = tuple(dict.fromkeys(name for name in node.inputs if name and last.get(name) == i))
+            shuffle = shuffles.get(node.name)  # 0: a shuffle node passed on; G: the conv reading the shuffle
             plan.append((i, node, runner, programmed, compute, in_place, node.op not in DATA_MOVEMENT,
-                         node.name in self._relu_into, node.name in self._absorbed, frees))
+                         node.name in self._relu_into, node.name in self._absorbed or shuffle == 0, frees,
+                         shuffle or 0))
         self._node_plan = plan
         return plan
 
@@ -392,9 +403,22 @@ class PreparedModel:
         last = self._last_use
         op_seconds = self._op_seconds
         perf = time.perf_counter
+        plan = self._plan()
+        half = self._half
         # The ASIC computes IEEE results (inf, nan) like hardware does: one errstate for the chunk.
         with np.errstate(all="ignore"):
-            for i, node, runner, programmed, compute, in_place, rounds, relu_into, absorbed, frees in self._plan():
+            for i, node, runner, programmed, compute, in_place, rounds, relu_into, absorbed, frees, shuffle in plan:
+                if absorbed and not half:  # passes its input on (a fused Relu, a shuffle its reader reads)
+                    src, (name,) = node.inputs[0], node.outputs
+                    if name in last:
+                        values[name] = values[src]
+                        if src in tainted:
+                            tainted.add(name)
+                    for name in frees:
+                        values.pop(name, None)
+                    if bar is not None:
+                        bar.update(1)
+                    continue
                 args = []
                 for j, name in enumerate(node.inputs):
                     if not name:
@@ -408,10 +432,10 @@ class PreparedModel:
                 t0 = perf()
                 self._relu_pending = relu_into
                 if absorbed:
-                    outs = (args[0],)  # its producer computed the Relu
+                    outs = (args[0],)  # its producer computed the Relu, or its reader the channel shuffle
                 elif runner is not None:
                     others_before = self._node_gemm_seconds() + self.lowering_seconds + self.engine.program_seconds
-                    outs = runner(self, node, args)
+                    outs = self._shuffled_depthwise(node, args, shuffle) if shuffle else runner(self, node, args)
                     others = self._node_gemm_seconds() + self.lowering_seconds + self.engine.program_seconds
                     spent = (perf() - t0) - (others - others_before)
                     asic_seconds += spent
@@ -455,6 +479,27 @@ class PreparedModel:
         # A graph output may be a constant (folded at import): it is the same for every chunk.
         return {name: values[name] if name in values else np.asarray(self.graph.weight(name))
                 for name in self.graph.outputs}, asic_seconds
+
+    def _shuffled_depthwise(self, node, args, groups: int) -> tuple:
+        """The depthwise conv ``node`` of the channel shuffle (``groups``) of ``args[0]`` (emulate/fusion.py).
+
+        ``args[0]`` is the unshuffled tensor (the chain's Reshape / Transpose nodes passed it on).
+        Where the C loop does not apply (not float32, an uncompiled tree), the shuffle is
+        materialised and the conv runs as usual: the same values either way.
+        """
+        x = args[0]
+        key = (node.name, "unshuffled_taps")
+        entry = self.node_cache.get(key)
+        if entry is None:
+            w = self.weight_array(node.inputs[1])
+            bias = args[2] if len(args) > 2 else None
+            geo = ConvGeometry.from_attrs(node.attrs, kernel_shape=w.shape[2:], name=node.name)
+            entry = self.node_cache[key] = (geo,) + unshuffle_taps(w, bias, groups)
+        geo, taps, bias = entry
+        y = unshuffle_depthwise_conv(x, taps, bias, geo, groups) if isinstance(x, np.ndarray) else None
+        if y is not None:
+            return (y,)
+        return RUNNERS["Conv"](self, node, [channel_shuffle(np.asarray(x), groups)] + list(args[1:]))
 
     def _donor(self, node, i: int, args, values: dict, tainted: set):
         """An input of node ``i`` its result may overwrite: dead after it, ours, aliased by no other value."""

@@ -87,8 +87,7 @@ def run_conv(ex, node, args):
     else:  # each group's GEMM writes its columns of the output: no concatenation copy
         rows = cols[0].shape[0]
         y = np.empty((rows, cout), np.float32)
-        w_fns = [lambda g=g: weight_matrix(_operand(ex, node, args, 1)[g * ng:(g + 1) * ng])
-                 for g in range(geo.groups)]
+        w_fns = _GroupWeights(ex, node, args, ng, geo.groups)
         out3 = y.reshape(rows, geo.groups, ng).transpose(1, 0, 2)  # out3[g] = group g's output columns
         stacked = (args[1] is None and type(ex.engine) is Fp32Engine
                    and ex.engine.grouped_weight_gemm(node.name, "conv", cols, w_fns, out3))
@@ -103,6 +102,28 @@ def run_conv(ex, node, args):
         ex.node_cache[nan_key] = _has_nan(bias)  # a weight's bias: looked at once, not every call
     y = conv_epilogue_(y, bias, ex.asic_format, ex.take_fused_relu(), bias_has_nan=ex.node_cache.get(nan_key))
     return (y.reshape(b, ho, wo, cout).transpose(0, 3, 1, 2),)
+
+
+class _GroupWeights:
+    """``w_fns[g]()``: group ``g``'s weight matrix, for a grouped conv's GEMMs (made only when programmed).
+
+    A sequence of callables without building ``groups`` closures on every call: the engines
+    call them only when a core is first programmed.
+    """
+
+    __slots__ = ("ex", "node", "args", "ng", "groups")
+
+    def __init__(self, ex, node, args, ng: int, groups: int) -> None:
+        self.ex, self.node, self.args, self.ng, self.groups = ex, node, args, ng, groups
+
+    def __len__(self) -> int:
+        return self.groups
+
+    def __getitem__(self, g: int):
+        if not 0 <= g < self.groups:
+            raise IndexError(g)
+        ng = self.ng
+        return lambda: weight_matrix(_operand(self.ex, self.node, self.args, 1)[g * ng:(g + 1) * ng])
 
 
 def _grouped_pointwise_rows(x: np.ndarray, geo) -> np.ndarray | None:
