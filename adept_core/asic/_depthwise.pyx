@@ -49,6 +49,26 @@ cdef extern from *:
        expression as depthwise_nhwc_into's loop, d = d + s * t, with -ffp-contract=off (no FMA;
        "avx2" does not enable FMA), so each product and sum is rounded to float32 separately
        and the bits do not depend on the clone. The bias is added after the last tap. */
+
+    /* d[c] = d[c] + x[pixel (b, ih, iw), c] * taps[u, v, c] over the valid taps of output pixel (b, i, j),
+       in row-major tap order: the one accumulation both loops below (and so both clones) share. */
+    static inline __attribute__((always_inline)) void adept_depthwise_taps(
+            float *__restrict d, const float *x, const float *taps, Py_ssize_t b, Py_ssize_t i, Py_ssize_t j,
+            Py_ssize_t h, Py_ssize_t w, Py_ssize_t ch, Py_ssize_t kh, Py_ssize_t kw, int sh, int sw, int dh,
+            int dw, int pt, int pl) {
+        for (Py_ssize_t u = 0; u < kh; ++u) {
+            Py_ssize_t ih = i * sh - pt + u * dh;
+            if (ih < 0 || ih >= h) continue;
+            for (Py_ssize_t v = 0; v < kw; ++v) {
+                Py_ssize_t iw = j * sw - pl + v * dw;
+                if (iw < 0 || iw >= w) continue;
+                const float *__restrict src = x + ((b * h + ih) * w + iw) * ch;
+                const float *__restrict tw = taps + (u * kw + v) * ch;
+                for (Py_ssize_t c = 0; c < ch; ++c) d[c] = d[c] + src[c] * tw[c];
+            }
+        }
+    }
+
     __attribute__((target_clones("avx2", "default")))
     static void adept_depthwise(const float *x, const float *taps, const float *bias, float *out,
                                 Py_ssize_t nb, Py_ssize_t h, Py_ssize_t w, Py_ssize_t ch, Py_ssize_t ho,
@@ -58,17 +78,7 @@ cdef extern from *:
             for (Py_ssize_t i = 0; i < ho; ++i)
                 for (Py_ssize_t j = 0; j < wo; ++j) {
                     float *__restrict dst = out + ((b * ho + i) * wo + j) * ch;
-                    for (Py_ssize_t u = 0; u < kh; ++u) {
-                        Py_ssize_t ih = i * sh - pt + u * dh;
-                        if (ih < 0 || ih >= h) continue;
-                        for (Py_ssize_t v = 0; v < kw; ++v) {
-                            Py_ssize_t iw = j * sw - pl + v * dw;
-                            if (iw < 0 || iw >= w) continue;
-                            const float *__restrict src = x + ((b * h + ih) * w + iw) * ch;
-                            const float *__restrict tw = taps + (u * kw + v) * ch;
-                            for (Py_ssize_t c = 0; c < ch; ++c) dst[c] = dst[c] + src[c] * tw[c];
-                        }
-                    }
+                    adept_depthwise_taps(dst, x, taps, b, i, j, h, w, ch, kh, kw, sh, sw, dh, dw, pt, pl);
                     if (has_bias) {
                         const float *__restrict bs = bias;
                         for (Py_ssize_t c = 0; c < ch; ++c) dst[c] = dst[c] + bs[c];
@@ -121,17 +131,7 @@ cdef extern from *:
                 for (Py_ssize_t j = 0; j < wo; ++j) {
                     float *__restrict a = acc;
                     for (Py_ssize_t c = 0; c < ch; ++c) a[c] = 0.0f;
-                    for (Py_ssize_t u = 0; u < kh; ++u) {
-                        Py_ssize_t ih = i * sh - pt + u * dh;
-                        if (ih < 0 || ih >= h) continue;
-                        for (Py_ssize_t v = 0; v < kw; ++v) {
-                            Py_ssize_t iw = j * sw - pl + v * dw;
-                            if (iw < 0 || iw >= w) continue;
-                            const float *__restrict src = x + ((b * h + ih) * w + iw) * ch;
-                            const float *__restrict tw = taps + (u * kw + v) * ch;
-                            for (Py_ssize_t c = 0; c < ch; ++c) a[c] = a[c] + src[c] * tw[c];
-                        }
-                    }
+                    adept_depthwise_taps(a, x, taps, b, i, j, h, w, ch, kh, kw, sh, sw, dh, dw, pt, pl);
                     float *__restrict dst = out + ((b * ho + i) * wo + j) * ch;
                     for (Py_ssize_t g = 0; g < groups; ++g) {
                         const float *__restrict ag = a + g * ng;
