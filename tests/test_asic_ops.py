@@ -163,3 +163,27 @@ def test_depthwise_cython_and_numpy_identical(shape, k, stride, dil, pads, mult)
         a = depthwise_conv(x, w, bias, geo, "numpy")
         b = depthwise_conv(x, w, bias, geo, "cython")
         assert a.shape == b.shape and np.array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_depthwise_non_finite_tap_next_to_padding_is_nan_on_every_path(bad, with_bias):
+    # The compiled loops skip the taps that fall on padding; the definition multiplies the zeros there,
+    # and 0 * inf is NaN. A non-finite tap with padding must give the definition's NaN on every path.
+    from adept_core.asic.im2col import ConvGeometry
+    from adept_core.asic.pool import depthwise_conv
+    from adept_core.asic.shuffle import unshuffle_depthwise_conv, unshuffle_taps
+
+    x = np.ascontiguousarray(_x(1, 4, 5, 5).transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    w = _x(4, 1, 3, 3)
+    w[0, 0, 0, 0] = bad
+    bias = _x(4) if with_bias else None
+    geo = ConvGeometry(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, groups=4)
+    with np.errstate(invalid="ignore"):  # 0 * inf (the executor runs every op under this errstate too)
+        want = depthwise_conv(x, w, bias, geo, "numpy")
+        got = depthwise_conv(x, w, bias, geo, "auto")
+    assert np.isnan(want[0, 0, 0, 0])  # the corner output reads the inf tap on a padded zero
+    assert np.array_equal(want.view(np.uint32), got.view(np.uint32))
+    if with_bias:  # the fused path declines, so the caller materialises the shuffle and runs the above
+        taps, b = unshuffle_taps(w, bias, 2)
+        assert unshuffle_depthwise_conv(x, taps, b, geo, 2) is None

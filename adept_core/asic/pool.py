@@ -146,6 +146,17 @@ def op_global_max_pool(node, args, ctx):
     return (np.max(x, axis=tuple(range(2, x.ndim)), keepdims=True),)
 
 
+def padded_nonfinite_taps(taps: np.ndarray, geo: ConvGeometry) -> bool:
+    """True when the compiled depthwise loops would differ from the definition: padding and a non-finite tap.
+
+    The C / Cython loops skip the taps that fall on padding; the definition multiplies the padded zeros,
+    and ``0 * inf`` or ``0 * nan`` is NaN. With finite taps a skipped ``0 * w`` adds a signed zero to a
+    sum that started at +0 and so changes no bit; with an inf / NaN tap the NumPy path must run.
+    """
+    padded = geo.pt or geo.pb or geo.pl or geo.pr
+    return bool(padded) and not bool(np.isfinite(taps).all())
+
+
 def depthwise_conv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, geo: ConvGeometry,
                    impl: str = "auto") -> np.ndarray:
     """Depthwise conv ``[B, C, H, W] * [C*mult, 1, kh, kw]`` (group = C), float32 accumulation.
@@ -169,7 +180,7 @@ def depthwise_conv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, geo: C
     ho, wo = geo.output_hw(h, wd)
     taps = np.ascontiguousarray(w[:, 0].transpose(1, 2, 0), dtype=np.float32)  # [kh, kw, Cout]
     out = np.zeros((b, ho, wo, cout), dtype=np.float32)
-    if resolve_impl("depthwise", impl, _depthwise) == "cython":
+    if resolve_impl("depthwise", impl, _depthwise) == "cython" and not padded_nonfinite_taps(taps, geo):
         fused_bias = (bias is not None and hasattr(_depthwise, "depthwise_bias_nhwc_into")
                       and bias.dtype == np.float32 and bias.shape == (cout,))
         if fused_bias:  # the bias in the same pass (same order of operations: after the last tap)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .im2col import ConvGeometry
-from .pool import _depthwise, depthwise_conv
+from .pool import _depthwise, depthwise_conv, padded_nonfinite_taps
 
 
 def channel_shuffle(x: np.ndarray, groups: int) -> np.ndarray:
@@ -64,7 +64,7 @@ def unshuffle_depthwise_conv(x: np.ndarray, taps: np.ndarray, bias: np.ndarray |
     if bias is None or x.dtype != np.float32 or x.ndim != 4 or bias.dtype != np.float32:
         return None
     b, c, h, wd = x.shape
-    if taps.shape != (geo.kh, geo.kw, c) or c % groups or bias.shape != (c,):
+    if taps.shape != (geo.kh, geo.kw, c) or c % groups or bias.shape != (c,) or padded_nonfinite_taps(taps, geo):
         return None
     ho, wo = geo.output_hw(h, wd)
     out = np.empty((b, ho, wo, c), np.float32)  # every element is stored (acc starts at +0 in C)
