@@ -65,18 +65,17 @@ def test_exact_ties_are_common_in_these_inputs():
 #: Noise so small that y == p exactly for |p| >= 2^8 (sigma ~ 1e-14 < half an ulp of p), yet the
 #: noisy kernels (sqrt per element, where the ADC divides through 1/lsb) run.
 TINY = {"sigma_const": 1e-15, "shot_coeff": 1e-32}
+NOISY_MODE_IDS = ["coherent", "dual_rail", "abfp"]
+
+
+def noisy_modes(noise: dict) -> list[dict]:
+    """The three modes whose ADC divides through 1/lsb (a square root per element), with ``noise``."""
+    return [{"noise": NoiseSpec(**noise)}, {"noise": NoiseSpec(**noise, detection="dual_rail")},
+            {"noise": NoiseSpec(**noise), "scaling": "abfp", "analog_gain": 1.5}]
 
 
 @pytest.mark.parametrize("adc_bits", [8, 12])
-@pytest.mark.parametrize(
-    "mode",
-    [
-        {"noise": NoiseSpec(**TINY)},
-        {"noise": NoiseSpec(**TINY, detection="dual_rail")},
-        {"noise": NoiseSpec(**TINY), "scaling": "abfp", "analog_gain": 1.5},
-    ],
-    ids=["coherent", "dual_rail", "abfp"],
-)
+@pytest.mark.parametrize("mode", noisy_modes(TINY), ids=NOISY_MODE_IDS)
 def test_adc_ties_round_like_the_division(adc_bits, mode):
     """lsb = 98, 246, 234: an even lsb makes p / lsb an exact tie j + 1/2 for one sum in lsb, and
     for these three fl(p * fl(1/lsb)) rounds about 0.3 % of the integers |p| < 60000 the other way
@@ -129,15 +128,7 @@ def _noisy_sums_of(core, x, monkeypatch, **call):
     return y, y_fs
 
 
-@pytest.mark.parametrize(
-    "mode",
-    [
-        {"noise": NoiseSpec(**LOUD)},
-        {"noise": NoiseSpec(**LOUD, detection="dual_rail")},
-        {"noise": NoiseSpec(**LOUD), "scaling": "abfp", "analog_gain": 1.5},
-    ],
-    ids=["coherent", "dual_rail", "abfp"],
-)
+@pytest.mark.parametrize("mode", noisy_modes(LOUD), ids=NOISY_MODE_IDS)
 def test_noisy_adc_ties_round_like_the_double_sqrt(mode, monkeypatch):
     """Per column, an lsb that puts one noisy y / lsb exactly on a half-integer where the same y with
     a float32 square root (and the reciprocal) rounds the other way (found by search over the

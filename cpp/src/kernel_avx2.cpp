@@ -311,14 +311,7 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
     }
   }
   *clipped_out += clipped;
-  if (Abfp) {  // already dequantized tile by tile
-    for (std::int64_t m = m0; m < m1; ++m)
-      for (std::int64_t col = 0; col < width; ++col) j.y[m * j.n + n0 + col] = static_cast<float>(acc[(m - m0) * width + col]);
-    return;
-  }
-  for (std::int64_t m = m0; m < m1; ++m)
-    for (std::int64_t col = 0; col < width; ++col)
-      j.y[m * j.n + n0 + col] = static_cast<float>(acc[(m - m0) * width + col] * j.factor[n0 + col]);
+  dequantize(j, m0, m1, n0, n1, acc);
 }
 
 inline __m256i lanes8(std::int64_t count) {

@@ -62,18 +62,6 @@ void epilogue_row(const Job& j, const std::int64_t* p, std::int64_t cols, std::i
     acc_row[c] += adc_code(static_cast<double>(p[c]), rk, n0 + c, j, clipped);
 }
 
-void dequantize(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, const double* acc) {
-  const std::int64_t width = n1 - n0;
-  if (j.abfp) {  // already dequantized tile by tile
-    for (std::int64_t m = m0; m < m1; ++m)
-      for (std::int64_t c = 0; c < width; ++c) j.y[m * j.n + n0 + c] = static_cast<float>(acc[(m - m0) * width + c]);
-    return;
-  }
-  for (std::int64_t m = m0; m < m1; ++m)
-    for (std::int64_t c = 0; c < width; ++c)
-      j.y[m * j.n + n0 + c] = static_cast<float>(acc[(m - m0) * width + c] * j.factor[n0 + c]);
-}
-
 }  // namespace
 
 void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,

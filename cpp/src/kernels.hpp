@@ -123,6 +123,21 @@ static inline double adc_code(double pd, std::uint64_t rk, std::int64_t n, const
   return r;
 }
 
+/// The block's outputs y[m0:m1, n0:n1] from its float64 accumulators: abfp tiles are already
+/// dequantized (code * scales, tile by tile); tensor scaling multiplies the code sum by factor[n].
+static inline void dequantize(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1,
+                              const double* acc) {
+  const std::int64_t width = n1 - n0;
+  if (j.abfp) {
+    for (std::int64_t m = m0; m < m1; ++m)
+      for (std::int64_t c = 0; c < width; ++c) j.y[m * j.n + n0 + c] = static_cast<float>(acc[(m - m0) * width + c]);
+    return;
+  }
+  for (std::int64_t m = m0; m < m1; ++m)
+    for (std::int64_t c = 0; c < width; ++c)
+      j.y[m * j.n + n0 + c] = static_cast<float>(acc[(m - m0) * width + c] * j.factor[n0 + c]);
+}
+
 /// One noise kind and scaling as types, for dispatch_mode.
 template <int K, bool A>
 struct Mode {
