@@ -34,7 +34,7 @@ from ..asic import ASIC_OPS, DATA_MOVEMENT, IN_PLACE, rounder
 from ..asic.reference import op_reference
 from ..graph.ops import REFERENCE_OPS
 from ..graph.onnx_control_flow import CONTROL_FLOW_OPS, run_control_flow
-from ..asic.im2col import IMPLS
+from ..asic.im2col import IMPLS, ConvGeometry
 from ..errors import AdeptError, ConfigError, ShapeError, UnsupportedOpError
 from ..graph.half_types import half_dtypes, is_half, keep_half
 from .signature_cache import SignatureCache
@@ -48,7 +48,6 @@ from .gemm_ops import PROGRAMMED_INPUTS, RUNNERS
 from .tensor_io import declared, from_protos, to_protos
 from .passes import fold_batchnorm
 from .fusion import shuffle_depthwise_chains
-from ..asic.im2col import ConvGeometry
 from ..asic.shuffle import channel_shuffle, unshuffle_depthwise_conv, unshuffle_taps
 
 PRECISIONS = ("adept", "fp32")
@@ -455,8 +454,7 @@ class PreparedModel:
                     t0 = perf()
                     outs = (np.maximum(outs[0], outs[0].dtype.type(0)),) + tuple(outs[1:])
                     asic_seconds += perf() - t0
-                if self._half:  # half-typed values stay in their type node by node (graph/half_types.py)
-                    half = self._half
+                if half:  # half-typed values stay in their type node by node (graph/half_types.py)
                     # An op that computed in the half type itself skipped the ASIC-format rounding
                     # (_round_result takes float32): in precision="adept" it is applied here too.
                     on_grid = runner is not None or node.op in DATA_MOVEMENT or self.asic_format == "fp32"

@@ -60,7 +60,6 @@ def _half_precision(runner):
     return run
 
 
-@_half_precision
 def run_conv(ex, node, args):
     x = args[0]
     info = ex.node_cache.get(node.name)  # static per node: resolved once per prepared model
@@ -169,7 +168,6 @@ def run_gemm(ex, node, args):
     return (y,)
 
 
-@_half_precision
 def run_matmul(ex, node, args):
     a = args[0]
     bshape = ex.graph.shape(node.inputs[1]) if args[1] is None else args[1].shape
@@ -213,6 +211,7 @@ def _rnn(cell, role):
     return run
 
 
-RUNNERS = {"Conv": run_conv, "Gemm": _half_precision(run_gemm), "MatMul": run_matmul,
-           "LSTM": _half_precision(_rnn(lstm, "lstm")), "GRU": _half_precision(_rnn(gru, "gru")),
-           "RNN": _half_precision(_rnn(rnn, "rnn"))}
+# Every GEMM runner takes half-precision and float64 activations by the one rule of _half_in.
+RUNNERS = {op: _half_precision(run) for op, run in {
+    "Conv": run_conv, "Gemm": run_gemm, "MatMul": run_matmul, "LSTM": _rnn(lstm, "lstm"), "GRU": _rnn(gru, "gru"),
+    "RNN": _rnn(rnn, "rnn")}.items()}
