@@ -20,7 +20,7 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from .errors import (AdeptError, BackendUnavailableError, BudgetError, ConfigError, InputError, ShapeError,
-                     UnsupportedOpError)
+                     UnknownOpError, UnsupportedOpError)
 from .kernels import GemmResult, GemmStats, NoiseSpec, PhotonicCore, PhotonicGemmSpec, available_backends, photonic_gemm
 
 try:
@@ -59,6 +59,6 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AdeptError", "BackendUnavailableError", "BudgetError", "ConfigError", "GemmResult", "GemmStats", "InputError", "NoiseSpec",
-    "PhotonicCore", "PhotonicGemmSpec", "ShapeError", "UnsupportedOpError", "available_backends",
+    "PhotonicCore", "PhotonicGemmSpec", "ShapeError", "UnknownOpError", "UnsupportedOpError", "available_backends",
     "photonic_gemm", "__version__", *_LAZY,
 ]

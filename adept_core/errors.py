@@ -43,3 +43,11 @@ class BackendUnavailableError(AdeptError, RuntimeError):
 
 class UnsupportedOpError(AdeptError, NotImplementedError):
     """A model contains an operator adept does not implement."""
+
+
+class UnknownOpError(UnsupportedOpError):
+    """An op type (or domain) adept has no kernel for at all, whatever the shapes or input values.
+
+    Its own type so that the ONNX importer never defers it to run time (binding input values cures
+    shapes that depend on data, never a missing op): it is raised at import, naming the node.
+    """

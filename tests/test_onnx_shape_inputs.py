@@ -101,3 +101,19 @@ def test_a_model_that_binding_cannot_cure_still_raises_at_import():
                    [_vi("x", TensorProto.STRING, [2])], [_vi("y", TensorProto.STRING, [2])])
     with pytest.raises(UnsupportedOpError):
         ac.from_onnx(model)
+
+
+def test_an_unknown_op_is_refused_at_import_even_when_an_input_could_be_bound():
+    # A Reshape target fed as input makes the import deferrable; an op adept has no kernel for is not
+    # cured by any bound value, so it is refused at import, naming the node, as without that input.
+    from adept_core.errors import UnknownOpError
+    from adept_core.graph.onnx_import import from_onnx
+
+    nodes = [helper.make_node("Reshape", ["x", "dims"], ["r"]),
+             helper.make_node("NoSuchOp", ["r"], ["y"], name="mystery", domain="example.custom")]
+    model = _model(nodes, [_vi("x", TensorProto.FLOAT, [6]), _vi("dims", TensorProto.INT64, [2])],
+                   [_vi("y", TensorProto.FLOAT, [None, None])])
+    model.opset_import.append(helper.make_opsetid("example.custom", 1))
+    assert bind_time_inputs(model, ["x", "dims"]) == ["dims"]
+    with pytest.raises(UnknownOpError, match="'mystery'.*'NoSuchOp'.*custom domain"):
+        from_onnx(model)

@@ -24,10 +24,11 @@ from .ir import Graph
 
 def deferred_graph(proto, graph_name: str, source, input_shapes: dict, input_values: dict, exc: Exception):
     """The deferred Graph of ``proto`` whose import raised ``exc``, or None when no input could cure it."""
-    from ..errors import BudgetError
+    from ..errors import BudgetError, UnknownOpError
     from .onnx_control_flow import bind_time_inputs
 
-    if isinstance(exc, BudgetError):  # an over-budget tensor is refused everywhere, bound or not
+    # An over-budget tensor is refused everywhere, bound or not; no value binding supplies a missing op.
+    if isinstance(exc, (BudgetError, UnknownOpError)):
         return None
 
     inits = {i.name for i in proto.graph.initializer}

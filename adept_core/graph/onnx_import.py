@@ -34,7 +34,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper, shape_inference
 
-from ..errors import AdeptError, BudgetError, ShapeError, SymbolicShapeError, UnsupportedOpError
+from ..errors import AdeptError, BudgetError, ShapeError, SymbolicShapeError, UnknownOpError, UnsupportedOpError
 from .ir import DYNAMIC, Graph, Node
 from .onnx_external import inline_external_data
 from .onnx_normalize import NodeView, normalize
@@ -303,7 +303,7 @@ class _Importer:
 
     def _import_node(self, node: onnx.NodeProto, name: str) -> None:
         if node.domain not in ("", "ai.onnx") and (node.domain, node.op_type) not in PREVIEW_OPS:
-            raise self._unsupported(node, name, f"custom domain {node.domain!r}")
+            raise self._unsupported(node, name, f"custom domain {node.domain!r}", UnknownOpError)
         for value in node.input:
             if value and value not in self.shapes:
                 raise ShapeError(f"node {name!r} ({node.op_type}) reads {value!r}, which has no known shape "
@@ -327,7 +327,8 @@ class _Importer:
         canonical = node.op_type in SUPPORTED_OPS or node.op_type in REWRITTEN_OPS
         if not canonical and node.op_type not in REFERENCE_OPS:
             feature = EXCLUDED_OPS.get(node.op_type)
-            raise self._unsupported(node, name, f"it needs {feature}, which is not DNN inference" if feature else "")
+            raise self._unsupported(node, name, f"it needs {feature}, which is not DNN inference" if feature else "",
+                                    UnknownOpError)
         dynamic_in = [i for i in node.input if i and _is_dynamic(self.shapes[i])]
         if dynamic_in and node.op_type not in REFERENCE_OPS:
             raise ShapeError(f"node {name!r} ({node.op_type}) reads {dynamic_in[0]!r}, whose shape depends on "
@@ -505,9 +506,10 @@ class _Importer:
         self._set_const(name, value)
         return name
 
-    def _unsupported(self, node: onnx.NodeProto, name: str, why: str) -> UnsupportedOpError:
+    def _unsupported(self, node: onnx.NodeProto, name: str, why: str,
+                     error: type[UnsupportedOpError] = UnsupportedOpError) -> UnsupportedOpError:
         detail = f" ({why})" if why else ""
-        return UnsupportedOpError(
+        return error(
             f"node {name!r} has op type {node.op_type!r} (domain {node.domain or 'ai.onnx'!r}, opset {self.opset}), which adept "
             f"does not support{detail}. "
             f"Supported ops: {', '.join(sorted(SUPPORTED_OPS))} (and {', '.join(sorted(REWRITTEN_OPS))}, rewritten; "
