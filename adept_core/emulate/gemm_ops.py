@@ -19,6 +19,7 @@ from ..asic.fused import _has_nan, conv_epilogue_
 from ..asic.im2col import im2col, weight_matrix
 from ..asic.rnn import gru, lstm, rnn
 from ..errors import ShapeError
+from ..graph.half_types import is_half
 from ..graph.lowering import is_depthwise
 from .engine import Fp32Engine
 
@@ -40,8 +41,7 @@ def _half_in(x):
     rounded to the declared half type, as a half-precision ASIC's output
     buffer would. (im2col and the kernels are float32 only.)
     """
-    if isinstance(x, np.ndarray) and ((x.dtype.itemsize == 2 and (x.dtype.kind == "f" or x.dtype.name == "bfloat16"))
-                                      or x.dtype == np.float64):
+    if is_half(x) or (isinstance(x, np.ndarray) and x.dtype == np.float64):
         # float64 (a float64 model, docs/executor.md): the DAC takes it as float32, far finer than its
         # own resolution; the result is widened back to float64 (exact).
         return x.astype(np.float32), x.dtype
