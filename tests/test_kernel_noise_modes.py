@@ -161,3 +161,19 @@ def test_dual_rail_light_for_every_row_count_of_a_micro_tile(monkeypatch, m):
     core = PhotonicCore(w, PhotonicGemmSpec(noise=NoiseSpec(2.0, 0.5, 1e-3, "dual_rail")))
     y_ref = core(x, backend="numpy", seed=4).out
     assert np.array_equal(core(x, backend="cpp", seed=4).out.view(np.uint32), y_ref.view(np.uint32))
+
+
+@pytest.mark.parametrize("k", [256, 132, 4, 8])
+def test_dual_rail_light_at_full_scale(monkeypatch, k):
+    """Every code at +-127: the AVX2 body adds the light of two groups in 16 bits (4 * 127^2 = 64516 per
+    lane, the largest sum it ever holds), with odd and even group counts per tile. The shot noise is
+    several LSBs, so a light off by one 2^16 wrap moves many codes."""
+    monkeypatch.setenv("ADEPT_ISA", "auto")
+    gen = np.random.default_rng(k)
+    x = np.where(gen.random((9, k)) < 0.5, -1.0, 1.0).astype(np.float32)
+    w = np.where(gen.random((k, 40)) < 0.5, -1.0, 1.0).astype(np.float32)
+    for scaling in ("tensor", "abfp"):
+        core = PhotonicCore(w, PhotonicGemmSpec(noise=NoiseSpec(2.0, 2e4, 1e-3, "dual_rail"), scaling=scaling))
+        y_ref, s_ref = core(x, backend="numpy", seed=4, return_stats=True)
+        y, s = core(x, backend="cpp", seed=4, return_stats=True)
+        assert np.array_equal(y.view(np.uint32), y_ref.view(np.uint32)) and s.clipped == s_ref.clipped

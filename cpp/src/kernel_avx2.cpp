@@ -169,33 +169,58 @@ __attribute__((noinline)) void micro_kernel(const std::int16_t* xr, std::int64_t
 
 // Dual rail: the partial sums and the light sum |q||w| of R rows x 8 columns in one pass, on int8
 // codes: vpmaddubsw(|x|, sign(w, x)) = |x0| w0 sgn(x0) + |x1| w1 sgn(x1) = x0 w0 + x1 w1 and
-// vpmaddubsw(|x|, |w|) the light, each pair <= 2 * 127 * 127 < 2^15 (no saturation); vpmaddwd
-// with ones adds the two pairs of each column. 7 operations per row and 8 columns instead of the
-// 10 of the int16 form (two abs, four vpmaddwd, four adds), and half the input bytes.
+// vpmaddubsw(|x|, |w|) the light, each pair <= 2 * 127 * 127 = 32258 < 2^15 (no saturation);
+// vpmaddwd with ones adds the two pairs of each column. The light of two groups is first added in
+// 16 bits: each lane is then a sum of four products, 0 <= s <= 64516 < 2^16, exact modulo 2^16
+// (vpaddw wraps). XOR with 0x8000 reads that lane as the signed s - 2^15, exactly, which vpmaddwd
+// can widen; the 2 * 2^15 that each widened pair of lanes lacks is added back once per pair of
+// groups at the end. 7 multiply-port operations per row and two groups instead of 8 (measured:
+// 4-8 % off the micro-kernel's time on Zen 4).
 template <int R>
 __attribute__((noinline)) void micro_kernel_dual(const std::int8_t* xr, const std::uint8_t* xa, std::int64_t x_stride,
                                                  const std::int8_t* wp, int groups, std::int32_t* p, std::int32_t* pl) {
   __m256i a[R], l[R];
 #pragma GCC unroll 4
   for (int i = 0; i < R; ++i) a[i] = l[i] = _mm256_setzero_si256();
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (int g = 0; g < groups; ++g) {
+  const __m256i ones = _mm256_set1_epi16(1), bias = _mm256_set1_epi16(static_cast<std::int16_t>(0x8000));
+  auto bcast = [](const void* at) {
+    std::int32_t v;
+    std::memcpy(&v, at, 4);
+    return _mm256_set1_epi32(v);
+  };
+  auto signed_pairs = [&](__m256i w, const std::int8_t* x, const std::uint8_t* ax) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(bcast(ax), _mm256_sign_epi8(w, bcast(x))), ones);
+  };
+  int g = 0;
+  for (; g + 2 <= groups; g += 2) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + g * kNr * 4));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + (g + 1) * kNr * 4));
+    const __m256i wabs0 = _mm256_abs_epi8(w0), wabs1 = _mm256_abs_epi8(w1);
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) {
+      const std::int8_t* x = xr + i * x_stride + 4 * g;
+      const std::uint8_t* ax = xa + i * x_stride + 4 * g;
+      a[i] = _mm256_add_epi32(a[i], _mm256_add_epi32(signed_pairs(w0, x, ax), signed_pairs(w1, x + 4, ax + 4)));
+      const __m256i light16 = _mm256_add_epi16(_mm256_maddubs_epi16(bcast(ax), wabs0), _mm256_maddubs_epi16(bcast(ax + 4), wabs1));
+      l[i] = _mm256_add_epi32(l[i], _mm256_madd_epi16(_mm256_xor_si256(light16, bias), ones));
+    }
+  }
+  const __m256i unbias = _mm256_set1_epi32((g / 2) * 2 * 32768);
+  if (g < groups) {  // an odd last group
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + g * kNr * 4));
     const __m256i wabs = _mm256_abs_epi8(w);
 #pragma GCC unroll 4
     for (int i = 0; i < R; ++i) {
-      std::int32_t xv, av;
-      std::memcpy(&xv, xr + i * x_stride + 4 * g, 4);
-      std::memcpy(&av, xa + i * x_stride + 4 * g, 4);
-      const __m256i xb = _mm256_set1_epi32(xv), ab = _mm256_set1_epi32(av);
-      a[i] = _mm256_add_epi32(a[i], _mm256_madd_epi16(_mm256_maddubs_epi16(ab, _mm256_sign_epi8(w, xb)), ones));
-      l[i] = _mm256_add_epi32(l[i], _mm256_madd_epi16(_mm256_maddubs_epi16(ab, wabs), ones));
+      const std::int8_t* x = xr + i * x_stride + 4 * g;
+      const std::uint8_t* ax = xa + i * x_stride + 4 * g;
+      a[i] = _mm256_add_epi32(a[i], signed_pairs(w, x, ax));
+      l[i] = _mm256_add_epi32(l[i], _mm256_madd_epi16(_mm256_maddubs_epi16(bcast(ax), wabs), ones));
     }
   }
 #pragma GCC unroll 4
   for (int i = 0; i < R; ++i) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + i * kNr), a[i]);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pl + i * kNr), l[i]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pl + i * kNr), _mm256_add_epi32(l[i], unbias));
   }
 }
 
