@@ -63,13 +63,15 @@ int main(int argc, char** argv) {
   struct Mode {
     const char* name;
     int kind;
-    bool abfp, dual;
+    bool abfp, dual, rin_common;
   };
-  const Mode modes[] = {{"noise_off", kNoiseOff, false, false},
-                        {"coherent", kNoiseFull, false, false},
-                        {"abfp", kNoiseFull, true, false},
-                        {"dual_rail", kNoiseModes, false, true},
-                        {"dual_rail_abfp", kNoiseModes, true, true}};
+  // preset: the "adept" preset's modes (dual-rail abfp, RIN common to a laser pulse).
+  const Mode modes[] = {{"noise_off", kNoiseOff, false, false, false},
+                        {"coherent", kNoiseFull, false, false, false},
+                        {"abfp", kNoiseFull, true, false, false},
+                        {"dual_rail", kNoiseModes, false, true, false},
+                        {"dual_rail_abfp", kNoiseModes, true, true, false},
+                        {"preset", kNoiseModes, true, true, true}};
   for (const Mode& mode : modes) {
     Job j;
     j.m = m;
@@ -102,6 +104,7 @@ int main(int argc, char** argv) {
     j.row_scale = row_scale.data();
     j.col_factor = col_factor.data();
     j.dual_rail = mode.dual;
+    j.rin_common = mode.rin_common;
     std::int64_t clipped = 0;
     const double ns = best_ns([&] {
       for (std::int64_t n0 = 0; n0 < n; n0 += 64) avx2::block_narrow(j, 0, m, n0, n0 + 64, acc.data(), &clipped);

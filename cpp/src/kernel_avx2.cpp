@@ -48,7 +48,6 @@ inline __m256 normals8(const Job& j, __m256i n_golden, std::uint64_t rk) {
 
 struct Consts {
   __m256d sc2, shot, rin, sigma, qmax, neg_qmax, gain, sign_mask;
-  bool dual_rail = false, rin_common = false;
   bool recip = false;  // Job::recip_lsb: y / lsb through inv_lsb_pad (rint_quotient_pd)
 };
 
@@ -70,14 +69,14 @@ inline __m256d rint_quotient_pd(__m256d y, const double* lsb, const double* inv,
 
 // Noise + ADC + accumulate for 4 partial sums (doubles) of one row, every lane a real column:
 // the same IEEE operations in the same order as adc_code() (kernels.hpp) and adc8 (kernel_avx512.cpp).
-template <int Kind, bool Abfp>
+template <int Kind, bool Abfp, bool RinCommon>
 inline void adc4(__m256d pd, __m256d z, const double* lsb, const double* inv, double* acc, const Consts& c, std::int64_t& clipped,
                  const double* cf, __m256d sx, __m256d light, __m256d zc) {
   __m256d y = pd;
   if (Kind == kNoiseModes) {  // light = sum |qx||qw| when dual rail, else |p|
     const __m256d rp = _mm256_mul_pd(c.rin, pd);
     const __m256d base = _mm256_add_pd(c.sc2, _mm256_mul_pd(c.shot, light));
-    if (c.rin_common)
+    if (RinCommon)
       y = _mm256_add_pd(_mm256_add_pd(pd, _mm256_mul_pd(_mm256_sqrt_pd(base), z)), _mm256_mul_pd(rp, zc));
     else
       y = _mm256_add_pd(pd, _mm256_mul_pd(_mm256_sqrt_pd(_mm256_add_pd(base, _mm256_mul_pd(rp, rp))), z));
@@ -100,17 +99,17 @@ inline void adc4(__m256d pd, __m256d z, const double* lsb, const double* inv, do
 }
 
 // Epilogue of the 8 columns [n, n+8) of one row (all real columns).
-template <int Kind, bool Abfp>
+template <int Kind, bool Abfp, bool Dual, bool RinCommon>
 inline void epilogue8(const Job& j, __m256i p, __m256 z, std::int64_t n, double* acc, const Consts& c,
                       std::int64_t& clipped, const double* cf, __m256d sx, __m256i light, __m256d zc) {
   const __m256d p_lo = _mm256_cvtepi32_pd(_mm256_castsi256_si128(p));
   const __m256d p_hi = _mm256_cvtepi32_pd(_mm256_extracti128_si256(p, 1));
   const __m256d z_lo = _mm256_cvtps_pd(_mm256_castps256_ps128(z));
   const __m256d z_hi = _mm256_cvtps_pd(_mm256_extractf128_ps(z, 1));
-  const __m256d l_lo = c.dual_rail ? _mm256_cvtepi32_pd(_mm256_castsi256_si128(light)) : abs_pd(p_lo, c);
-  const __m256d l_hi = c.dual_rail ? _mm256_cvtepi32_pd(_mm256_extracti128_si256(light, 1)) : abs_pd(p_hi, c);
-  adc4<Kind, Abfp>(p_lo, z_lo, j.lsb_pad + n, j.inv_lsb_pad + n, acc, c, clipped, cf, sx, l_lo, zc);
-  adc4<Kind, Abfp>(p_hi, z_hi, j.lsb_pad + n + 4, j.inv_lsb_pad + n + 4, acc + 4, c, clipped, Abfp ? cf + 4 : cf, sx, l_hi, zc);
+  const __m256d l_lo = Dual ? _mm256_cvtepi32_pd(_mm256_castsi256_si128(light)) : abs_pd(p_lo, c);
+  const __m256d l_hi = Dual ? _mm256_cvtepi32_pd(_mm256_extracti128_si256(light, 1)) : abs_pd(p_hi, c);
+  adc4<Kind, Abfp, RinCommon>(p_lo, z_lo, j.lsb_pad + n, j.inv_lsb_pad + n, acc, c, clipped, cf, sx, l_lo, zc);
+  adc4<Kind, Abfp, RinCommon>(p_hi, z_hi, j.lsb_pad + n + 4, j.inv_lsb_pad + n + 4, acc + 4, c, clipped, Abfp ? cf + 4 : cf, sx, l_hi, zc);
 }
 
 // The last columns of a block that do not fill 8 lanes: the scalar definition (adc_code), exactly
@@ -264,7 +263,9 @@ void partial_sums(bool dual, int rows, int vecs, const std::int16_t* xr, const s
   if (v < vecs) sums_rows<1>(rows, xr, x_stride, wp + v * 32, groups, p + 8 * v);
 }
 
-template <int Kind, bool Abfp>
+// Dual and RinCommon (kNoiseModes only) are template flags: as run-time tests they cost the dual-rail
+// block ~0.3 ns per conversion (benchmarks/test_avx2_block_cost.py).
+template <int Kind, bool Abfp, bool Dual, bool RinCommon>
 void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
                        std::int64_t* clipped_out) {
   const std::int64_t width = n1 - n0;
@@ -278,8 +279,6 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
   c.neg_qmax = _mm256_set1_pd(-j.qmax_adc);
   c.gain = _mm256_set1_pd(j.gain);
   c.sign_mask = _mm256_set1_pd(-0.0);
-  c.dual_rail = Kind == kNoiseModes && j.dual_rail;
-  c.rin_common = Kind == kNoiseModes && j.rin_common;
   // Only where a sqrt shares the divider (measured: coherent -0.04x of numpy, off / const-sigma
   // +0.02x, abfp even).
   c.recip = (Kind == kNoiseFull || Kind == kNoiseModes) && j.recip_lsb && j.qmax_adc <= 32767.0;
@@ -310,23 +309,23 @@ void block_narrow_impl(const Job& j, std::int64_t m0, std::int64_t m1, std::int6
           for (int i = 0; i < rows_here; ++i) {
             const std::uint64_t rk = row_key(j.base_key, t, mm + i);
             for (int v = 0; v < full; ++v) _mm256_store_ps(zb + i * kNr + 8 * v, normals8(j, ng[v], rk));
-            if (c.rin_common) zcb[i] = table_normal(j, rk, 0xFFFFFFFFu);
+            if (RinCommon) zcb[i] = table_normal(j, rk, 0xFFFFFFFFu);
           }
         }
         const std::int64_t xo = mm * j.x_stride + t * j.rows4;
-        partial_sums(c.dual_rail, rows_here, vecs, c.dual_rail ? nullptr : j.xs16 + xo, c.dual_rail ? j.xs8 + xo : nullptr,
-                     c.dual_rail ? j.xabs8 + xo : nullptr, j.x_stride, wp, groups, p, pl);
+        partial_sums(Dual, rows_here, vecs, Dual ? nullptr : j.xs16 + xo, Dual ? j.xs8 + xo : nullptr,
+                     Dual ? j.xabs8 + xo : nullptr, j.x_stride, wp, groups, p, pl);
         for (int i = 0; i < rows_here; ++i) {
           const std::int64_t m = mm + i;
           double* acc_row = acc + (m - m0) * width + (np - n0);
           const double* cf = Abfp ? j.col_factor + t * j.n + np : nullptr;
           const __m256d sx = Abfp ? _mm256_set1_pd(j.row_scale[m * j.tiles + t]) : _mm256_setzero_pd();
-          const __m256d zc = c.rin_common ? _mm256_set1_pd(zcb[i]) : _mm256_setzero_pd();
+          const __m256d zc = RinCommon ? _mm256_set1_pd(zcb[i]) : _mm256_setzero_pd();
           for (int v = 0; v < full; ++v) {
             const __m256 z = Kind != kNoiseOff ? _mm256_load_ps(zb + i * kNr + 8 * v) : _mm256_setzero_ps();
             const __m256i pv = _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i * kNr + 8 * v));
-            const __m256i lv = c.dual_rail ? _mm256_load_si256(reinterpret_cast<const __m256i*>(pl + i * kNr + 8 * v)) : zero;
-            epilogue8<Kind, Abfp>(j, pv, z, np + 8 * v, acc_row + 8 * v, c, clipped, Abfp ? cf + 8 * v : cf, sx, lv, zc);
+            const __m256i lv = Dual ? _mm256_load_si256(reinterpret_cast<const __m256i*>(pl + i * kNr + 8 * v)) : zero;
+            epilogue8<Kind, Abfp, Dual, RinCommon>(j, pv, z, np + 8 * v, acc_row + 8 * v, c, clipped, Abfp ? cf + 8 * v : cf, sx, lv, zc);
           }
           if (full < vecs)
             epilogue_tail(j, p + i * kNr + 8 * full, pl + i * kNr + 8 * full, cols - 8 * full, t, m, np + 8 * full,
@@ -496,7 +495,17 @@ std::uint32_t quantize_abfp_row(const float* x, std::int64_t k, int rows, int ro
 void block_narrow(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1, double* acc,
                   std::int64_t* clipped) {
   dispatch_mode(j, [&](auto mode) {
-    block_narrow_impl<decltype(mode)::kind, decltype(mode)::abfp>(j, m0, m1, n0, n1, acc, clipped);
+    constexpr int kind = decltype(mode)::kind;
+    constexpr bool abfp = decltype(mode)::abfp;
+    if constexpr (kind == kNoiseModes) {
+      if (j.dual_rail)
+        return j.rin_common ? block_narrow_impl<kind, abfp, true, true>(j, m0, m1, n0, n1, acc, clipped)
+                            : block_narrow_impl<kind, abfp, true, false>(j, m0, m1, n0, n1, acc, clipped);
+      return j.rin_common ? block_narrow_impl<kind, abfp, false, true>(j, m0, m1, n0, n1, acc, clipped)
+                          : block_narrow_impl<kind, abfp, false, false>(j, m0, m1, n0, n1, acc, clipped);
+    } else {
+      block_narrow_impl<kind, abfp, false, false>(j, m0, m1, n0, n1, acc, clipped);
+    }
   });
 }
 
