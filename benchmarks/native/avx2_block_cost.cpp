@@ -4,7 +4,8 @@
 // benchmarks/test_avx2_block_cost.py, which also times numpy on the same GEMM shape.
 //
 // It includes kernel_avx2.cpp itself, so it sees the translation unit's internal micro-kernels.
-// Prints one JSON object per line: {"part": ..., "ns_per_conversion": ...}.
+// Prints one JSON object per line: {"part": ..., "ns_per_conversion": ...} (for the "_per_input" parts, the
+// abfp quantizer, the time per element of X instead).
 #include "../../cpp/src/kernel_avx2.cpp"
 
 #include <algorithm>
@@ -126,6 +127,20 @@ int main(int argc, char** argv) {
     }, reps / 4 + 1);
     std::printf("{\"part\": \"partial_sums_%s\", \"ns_per_conversion\": %.4f, \"finite\": true}\n",
                 dual ? "dual_rail" : "coherent", ns / (1000.0 * kMr * kNr));
+  }
+  // The abfp quantizer of one row (every tile: absmax, scale, codes), per input element; coherent and dual-rail layouts.
+  std::vector<float> xf(m * k);
+  for (auto& v : xf) v = normal(gen);
+  std::vector<double> rs(m * tiles);
+  for (bool dual : {false, true}) {
+    const double ns = best_ns([&] {
+      for (std::int64_t r = 0; r < m; ++r)
+        avx2::quantize_abfp_row(xf.data() + r * k, k, static_cast<int>(rows), static_cast<int>(rows), 127,
+                                dual ? nullptr : xs16.data() + r * k, dual ? xs8.data() + r * k : nullptr,
+                                dual ? xabs8.data() + r * k : nullptr, rs.data() + r * tiles);
+    }, reps);
+    std::printf("{\"part\": \"quantize_abfp_%s_per_input\", \"ns_per_conversion\": %.4f, \"finite\": true}\n",
+                dual ? "dual_rail" : "coherent", ns / static_cast<double>(m * k));
   }
   return 0;
 }
