@@ -11,8 +11,10 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include <unistd.h>  // getpid: a WorkerPool is only valid in the process that made it
 
@@ -32,8 +34,14 @@ constexpr int kPoolSpins = 2000;          // yields (about a millisecond) a pool
 
 std::int64_t round_up(std::int64_t v, std::int64_t to) { return (v + to - 1) / to * to; }
 
-void require(bool ok, const std::string& what) {
+// The message is built only when the check fails (a callable), or is a literal: some checks run once per
+// weight or per column, and building the text eagerly made std::string the hottest code of pack_weights.
+void require(bool ok, const char* what) {
   if (!ok) throw std::invalid_argument(what);
+}
+template <class Message, class = decltype(std::string(std::declval<Message&>()()))>
+void require(bool ok, Message&& what) {
+  if (!ok) throw std::invalid_argument(what());
 }
 
 /// Work items handed out one at a time: which worker runs which item cannot change any result,
@@ -108,11 +116,11 @@ class InputCodes {
 
 void check_bits(const char* name, int bits) {
   require(bits >= kMinBits && bits <= kMaxBits,
-          std::string(name) + " must be in [2, 16], got " + std::to_string(bits));
+          [&] { return std::string(name) + " must be in [2, 16], got " + std::to_string(bits); });
 }
 
 void check_coeff(const char* name, double v) {
-  require(std::isfinite(v) && v >= 0.0, std::string("noise.") + name + " must be finite and >= 0");
+  require(std::isfinite(v) && v >= 0.0, [&] { return std::string("noise.") + name + " must be finite and >= 0"; });
 }
 
 int qmax(int bits) { return (1 << (bits - 1)) - 1; }
@@ -123,7 +131,7 @@ PackedWeights pack_weights(const std::int8_t* qw8, const std::int16_t* qw16, std
                            int rows, bool wide) {
   require((qw8 == nullptr) != (qw16 == nullptr), "pack_weights needs exactly one of the int8 / int16 weight arrays");
   require(k >= 0 && n >= 0, "weight extents must be >= 0");
-  require(rows >= 1 && rows <= kMaxCoreDim, "rows must be in [1, 4096], got " + std::to_string(rows));
+  require(rows >= 1 && rows <= kMaxCoreDim, [&] { return "rows must be in [1, 4096], got " + std::to_string(rows); });
   require(wide || qw16 == nullptr, "int16 weight codes need the wide (int16) path");
   PackedWeights pw;
   pw.k = k;
@@ -146,7 +154,7 @@ PackedWeights pack_weights(const std::int8_t* qw8, const std::int16_t* qw16, std
         const int v = code(kk, c);
         // The dual-rail light reads |w| as int8 (vpabsb): -128 has no int8 magnitude. Codes are
         // within +-qmax(8) = 127 whenever they come from the quantizer.
-        require(v >= -127, "int8 weight codes must be in [-127, 127], got " + std::to_string(v));
+        require(v >= -127, [&] { return "int8 weight codes must be in [-127, 127], got " + std::to_string(v); });
         const auto at = static_cast<std::size_t>(((t * (pw.n_pad / kNr) + panel) * pw.rows4 / 4 + g) * kNr * 4 + cc * 4 + e);
         pw.w8[at] = static_cast<std::int8_t>(v);
         pw.wsum128[static_cast<std::size_t>(t * pw.n_pad + c)] += detail::kInputShift * v;
@@ -166,7 +174,7 @@ PackedWeights pack_weights(const std::int8_t* qw8, const std::int16_t* qw16, std
 
 WorkerPool::WorkerPool(int threads) : state_(nullptr), owner_pid_(static_cast<long>(getpid())) {
   require(threads >= 1 && threads <= kMaxThreads,
-          "a WorkerPool needs threads in [1, " + std::to_string(kMaxThreads) + "], got " + std::to_string(threads));
+          [&] { return "a WorkerPool needs threads in [1, " + std::to_string(kMaxThreads) + "], got " + std::to_string(threads); });
   state_ = new State();
   threads_.reserve(static_cast<std::size_t>(threads - 1));
   try {
@@ -342,10 +350,12 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
                        float* y) {
   const GemmSpec& s = plan.spec;
   require(m >= 0, "m must be >= 0");
-  require(k == w.k, "x has " + std::to_string(k) + " columns but the weights were programmed for K=" +
-                        std::to_string(w.k));
-  require(s.rows == w.rows, "plan rows (" + std::to_string(s.rows) + ") differ from the packed weights' rows (" +
-                                std::to_string(w.rows) + ")");
+  require(k == w.k, [&] {
+    return "x has " + std::to_string(k) + " columns but the weights were programmed for K=" + std::to_string(w.k);
+  });
+  require(s.rows == w.rows, [&] {
+    return "plan rows (" + std::to_string(s.rows) + ") differ from the packed weights' rows (" + std::to_string(w.rows) + ")";
+  });
   check_bits("input_bits", s.input_bits);
   check_bits("weight_bits", s.weight_bits);
   check_bits("adc_bits", s.adc_bits);
@@ -354,21 +364,21 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
   check_coeff("shot_coeff", s.noise.shot_coeff);
   check_coeff("rin_coeff", s.noise.rin_coeff);
   const bool abfp = s.scaling == "abfp";
-  require(abfp || s.scaling == "tensor", "scaling must be 'tensor' or 'abfp', got '" + s.scaling + "'");
+  require(abfp || s.scaling == "tensor", [&] { return "scaling must be 'tensor' or 'abfp', got '" + s.scaling + "'"; });
   require(std::isfinite(s.analog_gain) && s.analog_gain > 0.0, "analog_gain must be finite and > 0");
   require(abfp || s.analog_gain == 1.0, "analog_gain other than 1 needs scaling 'abfp'");
   require(!abfp || plan.x_scale == 0.0f, "x_scale cannot be given with scaling 'abfp' (one scale per row and tile)");
   const NoiseSpec& ns = s.noise;
   require(ns.detection == "coherent" || ns.detection == "dual_rail",
-          "noise.detection must be 'coherent' or 'dual_rail', got '" + ns.detection + "'");
+          [&] { return "noise.detection must be 'coherent' or 'dual_rail', got '" + ns.detection + "'"; });
   require(ns.rin_correlation == "independent" || ns.rin_correlation == "laser",
-          "noise.rin_correlation must be 'independent' or 'laser', got '" + ns.rin_correlation + "'");
+          [&] { return "noise.rin_correlation must be 'independent' or 'laser', got '" + ns.rin_correlation + "'"; });
   const bool dual_rail = ns.enabled() && ns.detection == "dual_rail";
   const bool rin_common = ns.enabled() && ns.rin_correlation == "laser";
   require(std::isfinite(plan.x_scale) && plan.x_scale >= 0.0f, "x_scale must be finite and >= 0 (0: from the data)");
   require(plan.lsb && plan.w_scale && plan.normal_table, "lsb, w_scale and normal_table must be given");
   require(plan.threads >= 1 && plan.threads <= kMaxThreads,
-          "threads must be in [1, " + std::to_string(kMaxThreads) + "], got " + std::to_string(plan.threads));
+          [&] { return "threads must be in [1, " + std::to_string(kMaxThreads) + "], got " + std::to_string(plan.threads); });
   require(m == 0 || (x != nullptr && y != nullptr), "x and y must be given");
   for (std::int64_t c = 0; c < w.n; ++c)
     require(std::isfinite(plan.lsb[c]) && plan.lsb[c] > 0.0, "lsb must be finite and > 0 in every column");
