@@ -58,6 +58,11 @@ def round_bf16(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         raise TypeError(f"round_bf16 needs a float32 numpy array, got {getattr(x, 'dtype', type(x).__name__)}")
     if _round_into is not None and x.size:
         dst = np.empty_like(x) if out is None else out  # empty_like keeps x's axis order
+        if x.flags.c_contiguous and dst.flags.c_contiguous and x.shape == dst.shape:
+            # The common case without the layout checks below: an LSTM step calls this ~10^4 times
+            # per utterance on small vectors, where those checks cost more than the rounding.
+            _round_into(x.reshape(-1).view(np.uint32), dst.reshape(-1).view(np.uint32))
+            return dst
         src_flat, dst_flat = x.ravel(order="K"), dst.ravel(order="K")
         # Dense memory only (a ravel that is a view), walked in the same order on both sides.
         if (np.may_share_memory(src_flat, x) and np.may_share_memory(dst_flat, dst)
