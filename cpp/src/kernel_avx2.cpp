@@ -128,7 +128,8 @@ inline void epilogue_tail(const Job& j, const std::int32_t* p, const std::int32_
   }
 }
 
-inline __m256i bcast32(const std::int16_t* at) {
+// The 4 bytes at ``at`` (two int16 codes, or four int8 codes) in every 32-bit lane.
+inline __m256i bcast32(const void* at) {
   std::int32_t v;
   std::memcpy(&v, at, 4);
   return _mm256_set1_epi32(v);
@@ -182,13 +183,8 @@ __attribute__((noinline)) void micro_kernel_dual(const std::int8_t* xr, const st
 #pragma GCC unroll 4
   for (int i = 0; i < R; ++i) a[i] = l[i] = _mm256_setzero_si256();
   const __m256i ones = _mm256_set1_epi16(1), bias = _mm256_set1_epi16(static_cast<std::int16_t>(0x8000));
-  auto bcast = [](const void* at) {
-    std::int32_t v;
-    std::memcpy(&v, at, 4);
-    return _mm256_set1_epi32(v);
-  };
   auto signed_pairs = [&](__m256i w, const std::int8_t* x, const std::uint8_t* ax) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(bcast(ax), _mm256_sign_epi8(w, bcast(x))), ones);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(bcast32(ax), _mm256_sign_epi8(w, bcast32(x))), ones);
   };
   int g = 0;
   for (; g + 2 <= groups; g += 2) {
@@ -200,7 +196,7 @@ __attribute__((noinline)) void micro_kernel_dual(const std::int8_t* xr, const st
       const std::int8_t* x = xr + i * x_stride + 4 * g;
       const std::uint8_t* ax = xa + i * x_stride + 4 * g;
       a[i] = _mm256_add_epi32(a[i], _mm256_add_epi32(signed_pairs(w0, x, ax), signed_pairs(w1, x + 4, ax + 4)));
-      const __m256i light16 = _mm256_add_epi16(_mm256_maddubs_epi16(bcast(ax), wabs0), _mm256_maddubs_epi16(bcast(ax + 4), wabs1));
+      const __m256i light16 = _mm256_add_epi16(_mm256_maddubs_epi16(bcast32(ax), wabs0), _mm256_maddubs_epi16(bcast32(ax + 4), wabs1));
       l[i] = _mm256_add_epi32(l[i], _mm256_madd_epi16(_mm256_xor_si256(light16, bias), ones));
     }
   }
@@ -213,7 +209,7 @@ __attribute__((noinline)) void micro_kernel_dual(const std::int8_t* xr, const st
       const std::int8_t* x = xr + i * x_stride + 4 * g;
       const std::uint8_t* ax = xa + i * x_stride + 4 * g;
       a[i] = _mm256_add_epi32(a[i], signed_pairs(w, x, ax));
-      l[i] = _mm256_add_epi32(l[i], _mm256_madd_epi16(_mm256_maddubs_epi16(bcast(ax), wabs), ones));
+      l[i] = _mm256_add_epi32(l[i], _mm256_madd_epi16(_mm256_maddubs_epi16(bcast32(ax), wabs), ones));
     }
   }
 #pragma GCC unroll 4
@@ -481,8 +477,7 @@ std::uint32_t quantize_abfp_row(const float* x, std::int64_t k, int rows, int ro
     std::uint32_t tile_bits;
     std::memcpy(&tile_bits, &tile_max, sizeof tile_bits);
     row_bits = tile_bits > row_bits ? tile_bits : row_bits;
-    float bs = tile_max / static_cast<float>(qmax);
-    if (bs == 0.0f) bs = 1.0f;
+    const float bs = abfp_block_scale(tile_max, qmax);
     row_scale[t] = static_cast<double>(bs);
     if (out8)
       quantize_narrow_dual(x + k0, len, rows, rows4, bs, qmax, out8 + t * rows4, out_abs + t * rows4);

@@ -123,6 +123,13 @@ static inline double adc_code(double pd, std::uint64_t rk, std::int64_t n, const
   return r;
 }
 
+/// abfp's input scale of one (row, K-tile) block: float32(max|x|) / float32(qmax); a block whose
+/// scale is 0 (all zero, or underflow) gets 1, as an all-zero tensor does.
+static inline float abfp_block_scale(float tile_max, int qmax) {
+  const float bs = tile_max / static_cast<float>(qmax);
+  return bs == 0.0f ? 1.0f : bs;
+}
+
 /// The block's outputs y[m0:m1, n0:n1] from its float64 accumulators: abfp tiles are already
 /// dequantized (code * scales, tile by tile); tensor scaling multiplies the code sum by factor[n].
 static inline void dequantize(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1,

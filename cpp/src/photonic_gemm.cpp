@@ -569,7 +569,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
         chunk_bits = std::max(chunk_bits, row_bits);
       }
       for (std::int64_t r = i * kQuantRows; r < r1 && abfp && !avx2; ++r) {
-        // One scale per (row, tile): float32(max|x|) / float32(qmax), 0 (all zero, underflow) -> 1.
+        // One scale per (row, tile) (abfp_block_scale).
         for (std::int64_t t = 0, k0 = 0; k0 < k; ++t, k0 += w.rows) {
           const std::int64_t len = std::min<std::int64_t>(w.rows, k - k0);
           const float* xs = x + r * k + k0;
@@ -577,8 +577,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
           std::uint32_t tile_bits;
           std::memcpy(&tile_bits, &tile_max, sizeof tile_bits);
           chunk_bits = std::max(chunk_bits, tile_bits);
-          float bs = tile_max / static_cast<float>(qx);
-          if (bs == 0.0f) bs = 1.0f;
+          const float bs = detail::abfp_block_scale(tile_max, qx);
           row_scale[static_cast<std::size_t>(r * w.tiles + t)] = static_cast<double>(bs);
           if (w.wide)
             detail::portable::quantize_wide(xs, len, bs, qx, xq16.data() + r * k + k0);
