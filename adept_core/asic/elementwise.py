@@ -200,9 +200,12 @@ def _broadcast_into(ufunc):
     return into
 
 
+_broadcast_add_into = _broadcast_into(np.add)
+
+
 def _add_or_broadcast_into(node, args, ctx, out):
     outs = _add_into(node, args, ctx, out)
-    return outs if outs is not None else _broadcast_into(np.add)(node, args, ctx, out)
+    return outs if outs is not None else _broadcast_add_into(node, args, ctx, out)
 
 
 IN_PLACE = {"Relu": _relu_into, "Add": _add_or_broadcast_into, "Mul": _broadcast_into(np.multiply),
