@@ -45,14 +45,18 @@ def half_dtypes(meta: dict) -> dict[str, np.dtype]:
     return {value: types[kind] for value, kind in names.items()}
 
 
+def _is_float_array(a) -> bool:
+    # bfloat16 (ml_dtypes) is a NumPy void-kind dtype, so kind "f" alone misses it.
+    return isinstance(a, np.ndarray) and (a.dtype.kind == "f" or a.dtype.name == "bfloat16")
+
+
 def is_half(a) -> bool:
     """True for a float16 or bfloat16 array."""
-    return isinstance(a, np.ndarray) and a.dtype.itemsize == 2 and (a.dtype.kind == "f" or a.dtype.name == "bfloat16")
+    return _is_float_array(a) and a.dtype.itemsize == 2
 
 
 def keep_half(value, dtype: np.dtype):
     """``value`` in the half type ``dtype`` when it is a float array of another float type, else as is."""
-    if (isinstance(value, np.ndarray) and value.dtype != dtype
-            and (value.dtype.kind == "f" or value.dtype.name == "bfloat16")):
+    if _is_float_array(value) and value.dtype != dtype:
         return value.astype(dtype)
     return value
