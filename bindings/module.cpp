@@ -135,9 +135,13 @@ PYBIND11_MODULE(_native, m) {
         return w.w8.size() + 4 * w.wsum128.size() + 2 * w.w16.size();
       });
   py::class_<adept::WorkerPool>(m, "WorkerPool",
-                                "Threads kept for gemm calls (threads in total, the caller's included).")
-      .def(py::init<int>(), py::arg("threads"))
-      .def_property_readonly("size", &adept::WorkerPool::size);
+                                "Threads kept for gemm calls (threads in total, the caller's included); an idle thread "
+                                "polls for spin_us microseconds before it sleeps.")
+      .def(py::init<int, int>(), py::arg("threads"), py::arg("spin_us") = adept::WorkerPool::kDefaultSpinUs)
+      .def_readonly_static("default_spin_us", &adept::WorkerPool::kDefaultSpinUs)
+      .def_readonly_static("max_spin_us", &adept::WorkerPool::kMaxSpinUs)
+      .def_property_readonly("size", &adept::WorkerPool::size)
+      .def_property_readonly("spin_us", &adept::WorkerPool::spin_us);
   m.def("pack_weights", &pack, py::arg("qw"), py::arg("rows"), py::arg("wide"),
         "Pack weight codes qw [K, N] (int8 or int16) for K-tiles of `rows`; `wide` selects the int16 path.");
   m.def("gemm", &gemm, py::arg("packed"), py::arg("x"), py::arg("spec"), py::arg("x_scale"), py::arg("lsb"),

@@ -193,6 +193,44 @@ def test_worker_pool_does_not_change_bits(isa):
             native.WorkerPool(bad)
 
 
+@pytest.mark.parametrize("spin_us", [0, 1, native.WorkerPool.default_spin_us, native.WorkerPool.max_spin_us])
+def test_worker_pool_spin_time_does_not_change_bits(spin_us):
+    # Calls spaced by more than the spin (threads asleep) and by less (threads polling) give the same bits.
+    gen = np.random.default_rng(11)
+    core, x = _case(gen, 150, 260, 300, PhotonicGemmSpec(rows=64, noise=NoiseSpec(1.0, 0.5, 0.01)))
+    one = _call(core, x, threads=1, seed=8)
+    pool = native.WorkerPool(2, spin_us)
+    assert pool.spin_us == spin_us
+    for gap_s in (0.0, 0.002, 0.0):
+        time.sleep(gap_s)
+        _assert_same(one, _call(core, x, threads=2, seed=8, pool=pool))
+    started = time.monotonic()
+    del pool  # a polling thread must notice the stop at once, not at the end of its spin
+    gc.collect()
+    assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.parametrize("bad", [-1, native.WorkerPool.max_spin_us + 1])
+def test_worker_pool_spin_time_is_bounded(bad):
+    with pytest.raises(ValueError, match=r"a WorkerPool needs spin_us in \[0, 1000000\], got " + str(bad)):
+        native.WorkerPool(2, bad)
+
+
+def test_pool_spin_time_comes_from_the_environment(monkeypatch):
+    from adept_core import ConfigError
+    from adept_core.kernels.cpp_backend import CppBackend, pool_spin_us
+
+    monkeypatch.delenv("ADEPT_POOL_SPIN_US", raising=False)
+    assert pool_spin_us() == native.WorkerPool.default_spin_us == 50_000
+    monkeypatch.setenv("ADEPT_POOL_SPIN_US", "0")
+    assert CppBackend()._pool(2).spin_us == 0
+    for bad in ("-1", "1000001", "fast", "1e3", ""):
+        monkeypatch.setenv("ADEPT_POOL_SPIN_US", bad)
+        with pytest.raises(ConfigError, match=r"ADEPT_POOL_SPIN_US must be an integer number of microseconds "
+                                              r"in \[0, 1000000\], got " + repr(bad)):
+            pool_spin_us()
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_worker_pool_survives_fork():
     # A forked child has none of the pool's threads: calls must fall back to their own threads,

@@ -9,6 +9,7 @@ from one pool per backend that grows to the largest team used; see ``cpp/README.
 Which instruction set runs the kernel never changes the bits. It is picked at run time
 (AVX-512 VNNI when the CPU has it, else AVX2, else portable C++); ``CppBackend(isa="portable")`` or the
 environment variable ``ADEPT_ISA=portable`` force the portable path (used by the tests).
+``ADEPT_POOL_SPIN_US`` sets how long the pool's idle threads poll before sleeping (:func:`pool_spin_us`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,23 @@ ABI_VERSION = 3
 #: Accepted values of ``isa`` / ``ADEPT_ISA``.
 ISA_NAMES = ("auto", "portable", "avx512_vnni", "avx2")
 
+
+
+def pool_spin_us() -> int:
+    """How long (us) an idle kernel thread polls before sleeping: ``ADEPT_POOL_SPIN_US``, else the kernel's
+    default (``WorkerPool.default_spin_us``, 50 ms; why in docs/kernel.md, "Worker threads"). Set 0 where
+    cores are oversubscribed (several multi-threaded processes on few cores)."""
+    text = os.environ.get("ADEPT_POOL_SPIN_US")
+    if text is None:
+        return _native.WorkerPool.default_spin_us
+    top = _native.WorkerPool.max_spin_us
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= top:
+        raise ConfigError(f"ADEPT_POOL_SPIN_US must be an integer number of microseconds in [0, {top}], got {text!r}")
+    return value
 
 class ProgrammedWeights:
     """Weight codes programmed into the C++ kernel, packed lazily per (rows, wide).
@@ -87,7 +105,7 @@ class CppBackend:
             return None
         with self._pool_lock:
             if self._pool_obj is None:
-                self._pool_obj = _native.WorkerPool(1)
+                self._pool_obj = _native.WorkerPool(1, pool_spin_us())
             return self._pool_obj
 
     @staticmethod

@@ -43,11 +43,24 @@ struct PackedWeights {
 /// destructor leaves the (non-existent) threads alone.
 class WorkerPool {
  public:
-  explicit WorkerPool(int threads);  ///< ``threads`` in [1, kMaxThreads] to start with, the caller's included
+  /// How long an idle pool thread polls (yielding) before it sleeps on the condition variable.
+  /// Measured on the 2-core AVX2 VM (docs/kernel.md, "Worker threads"): a thread that went to
+  /// sleep took 2.8-3.9 ms to run again after a gap of 5-20 ms (the hypervisor parks its idle
+  /// vCPU), against ~1-2 us while it polls; the layers of a network are issued with gaps of a
+  /// few ms (ASIC ops in between). 50 ms is an assumption in the range of OpenBLAS (~0.1 s) and
+  /// of the Intel OpenMP runtime's KMP_BLOCKTIME (200 ms); its cost is up to 50 ms of a core's
+  /// time after the last call, given up to any other runnable thread (it yields).
+  static constexpr int kDefaultSpinUs = 50000;
+  static constexpr int kMaxSpinUs = 1000000;
+  /// ``threads`` in [1, kMaxThreads] to start with, the caller's included. After a job a pool
+  /// thread polls for the next one for ``spin_us`` microseconds (in [0, kMaxSpinUs]) before it
+  /// sleeps: see kDefaultSpinUs.
+  explicit WorkerPool(int threads, int spin_us = kDefaultSpinUs);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
   int size() const { return static_cast<int>(threads_.size()) + 1; }
+  int spin_us() const { return spin_us_; }
   /// Run body(w), w in [0, workers), the caller being worker 0, and wait for all, first growing
   /// the pool to ``workers`` threads if needed. Returns false without running anything when the
   /// pool is in use, was forked, or cannot start enough threads.
@@ -68,7 +81,9 @@ class WorkerPool {
   };
   void loop(int worker, std::uint64_t seen);
   bool grow(int threads);  // caller holds state_->busy
+  void stop_threads();     // joins the threads and frees the state
   State* state_;
+  int spin_us_;
   long owner_pid_;
   std::vector<std::thread> threads_;
 };
