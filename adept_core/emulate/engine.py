@@ -219,7 +219,8 @@ class PhotonicEngine(_Engine):
         if entry is None:
             raise ConfigError(
                 f"layer {layer!r} has no calibration entry; calibrate the prepared model first "
-                "(PreparedModel.calibrate) or use adc='worst_case'"
+                "(PreparedModel.calibrate, or rep.calibrate of onnx_backend) on inputs that reach this layer, "
+                "or use adc='worst_case'"
             )
         if self.spec.scaling == "abfp":  # one scale per row and K-tile, from the data of each call
             return None, entry["full_scale"]

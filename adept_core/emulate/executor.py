@@ -291,10 +291,16 @@ class PreparedModel:
 
         Runs the float32 network on ``inputs`` with a
         :class:`~adept_core.emulate.engine.CalibrationEngine`; the result is
-        stored in :attr:`calibration` (and returned), replacing any earlier one.
+        stored in :attr:`calibration` (and returned), replacing any earlier one. Inputs of other shapes
+        (an ONNX graph bound at run time) calibrate the model bound at them; every signature of this
+        model shares the one calibration.
         """
         if self.precision != "adept" or self.adc != "calibrated":
             raise ConfigError("calibrate() applies to precision='adept' with adc='calibrated'")
+        fed = self._feeds(inputs)
+        bound = self._rebound(from_protos(fed)[0])
+        if bound is not None:  # inputs of another signature: calibrate the model bound at it (same dict)
+            return bound.calibrate({n: v for n, v in fed.items() if n in bound.graph.inputs}, progress)
         engine, fmt, rnd, precision = self.engine, self.asic_format, self.round, self.precision
         recorder = CalibrationEngine(self.spec, engine.headroom)
         self.engine, self.asic_format, self.round, self.precision = recorder, "fp32", rounder("fp32"), "calibrate"
@@ -561,8 +567,7 @@ class PreparedModel:
         if all(fits(n, a) for n, a in arrays.items()):
             return None
         key = tuple((n, a.shape, a.dtype.str) for n, a in sorted(arrays.items()))
-        return self._bound.get(key, lambda: PreparedModel(self.graph.rebind({n: a.shape for n, a in arrays.items()}),
-                                                          **self._options))
+        return self._bound.get(key, lambda: self._child(self.graph.rebind({n: a.shape for n, a in arrays.items()})))
 
     def _bound_by_value(self, arrays: dict) -> "PreparedModel":
         """A deferred graph (graph/onnx_deferred.py) imported with its shape / structure inputs' values bound."""
@@ -582,8 +587,24 @@ class PreparedModel:
         rest = {n: a for n, a in arrays.items() if n not in values}
         key = (tuple((n, a.shape, a.dtype.str) for n, a in sorted(rest.items()))
                + tuple((n, a.dtype.str, a.shape, a.tobytes()) for n, a in sorted(values.items())))
-        return self._bound.get(key, lambda: PreparedModel(
-            self.graph.rebind({n: a.shape for n, a in rest.items()}, values), **self._options))
+        return self._bound.get(key, lambda: self._child(self.graph.rebind({n: a.shape for n, a in rest.items()}, values)))
+
+    def _child(self, graph: Graph) -> "PreparedModel":
+        """This model's setup on ``graph`` (this graph bound at other input shapes or values).
+
+        The child uses this model's calibration dict itself, not a copy: layer names do not depend on
+        the input shapes, so ranges recorded at one signature apply at every other, and calibrating
+        either model later (which updates the dict in place) is seen by both.
+        """
+        child = PreparedModel(graph, **self._options)
+        child.share_calibration(self.calibration)
+        return child
+
+    def share_calibration(self, calibration: dict) -> None:
+        """Take ``calibration`` (the same dict object, which :meth:`calibrate` updates in place) as this
+        model's ADC ranges; models of one network bound at several input signatures share one."""
+        if isinstance(self.engine, PhotonicEngine):
+            self.engine.calibration = calibration
 
     def _axis(self, name: str) -> int:
         return int(self.graph.meta.get("batch_axes", {}).get(name, 0))
