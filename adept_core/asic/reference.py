@@ -5,7 +5,8 @@ reduction, index and shape op, each in several opset versions), and the
 ``onnx`` package ships one well-tested NumPy implementation of each, versioned
 by opset. Re-writing them would add code and bugs, not fidelity: for these
 ops the ASIC computes an exact function of its inputs and the only
-hardware effect is the number format. So an op without a hand-written ASIC
+hardware effect is the number format. (Where a reference kernel is wrong, ours
+replaces it in every evaluator: :mod:`adept_core.asic.reference_fixes`.) So an op without a hand-written ASIC
 kernel (:data:`adept_core.asic.ASIC_OPS` before this table) runs as:
 
 1. inputs arrive on the ASIC's number grid (the executor keeps every value there);
@@ -67,7 +68,8 @@ def evaluator_for(proto, feeds: dict, opset: int):
     ops defined as context-dependent functions (Gelu, GroupNormalization, ...) need typed inputs.
     """
     from onnx import helper
-    from onnx.reference import ReferenceEvaluator  # slow to import: on first use
+
+    from .reference_fixes import reference_evaluator  # onnx.reference is slow to import: on first use
 
     typed = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(np.asarray(a).dtype),
                                            np.shape(a))
@@ -77,7 +79,7 @@ def evaluator_for(proto, feeds: dict, opset: int):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return ReferenceEvaluator(model)
+        return reference_evaluator(model)
 
 
 def _runtime_elements(op: str, args) -> int | None:

@@ -334,14 +334,14 @@ def _body_runner(ctx, node, key: str, body, outer: dict):
 
 
 def _reference_body(ctx, node, key: str, body, feeds: dict) -> list:
-    from onnx.reference import ReferenceEvaluator
+    from ..asic.reference_fixes import reference_evaluator
 
     cache_key = ("control_flow_reference", node.name, key)
     evaluator = ctx.node_cache.get(cache_key)
     if evaluator is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            evaluator = ctx.node_cache[cache_key] = ReferenceEvaluator(_body_model(node, body, feeds, key=key))
+            evaluator = ctx.node_cache[cache_key] = reference_evaluator(_body_model(node, body, feeds, key=key))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return [np.asarray(v) for v in evaluator.run(None, feeds)]
