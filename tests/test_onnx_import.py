@@ -10,7 +10,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import adept_core
-from adept_core.errors import AdeptError, ShapeError, SymbolicShapeError, UnsupportedOpError
+from adept_core.errors import AdeptError, ShapeError, SymbolicShapeError, UnknownOpError, UnsupportedOpError
 from adept_core.graph import gemm_calls, graph_macs, node_macs
 from adept_core.graph.onnx_import import from_onnx
 from adept_core.graph.ops import CANONICAL_ATTRS, FOLDED_OPS, GRAPH_OPS, SUPPORTED_OPS
@@ -178,6 +178,50 @@ def test_unsupported_op_names_node_op_and_supported_list():
     message = str(info.value)
     assert "'mystery'" in message and "'Bernoulli'" in message and "Conv" in message and "Hardmax" in message
     assert "random generator, which is not DNN inference" in message and "opset 17" in message
+
+
+@pytest.mark.parametrize("op, inputs", [("RandomNormal", []), ("RandomUniformLike", ["c"]), ("Bernoulli", ["c"])])
+def test_random_generators_with_constant_inputs_are_refused_not_folded(op, inputs):
+    # Folding one would bake a different constant into every import (ViTMAE's patch shuffle,
+    # RandomUniformLike of a ConstantOfShape, did): refused like any random generator.
+    attrs = {"shape": [1, 4]} if op == "RandomNormal" else {}
+    nodes = [helper.make_node("ConstantOfShape", ["shape"], ["c"], value=numpy_helper.from_array(np.array([0.5], np.float32))),
+             helper.make_node(op, inputs, ["r"], name="noise", **attrs),
+             helper.make_node("Add", ["x", "r"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+                              [numpy_helper.from_array(np.array([1, 4], np.int64), "shape")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+    with pytest.raises(UnknownOpError, match=rf"node 'noise' has op type '{op}'.*it needs a random generator, "
+                                             r"which is not DNN inference"):
+        from_onnx(model)
+
+
+@pytest.mark.parametrize("inner", ["random", "custom"])
+def test_a_loop_body_with_an_op_adept_refuses_is_refused_at_import(inner):
+    # A run-time body adept cannot import falls back to the onnx reference evaluator, which would run a
+    # random generator (other numbers on every run) or fail only at run time on a custom domain.
+    if inner == "random":
+        op = helper.make_node("RandomUniformLike", ["v"], ["r"], name="draw")
+    else:
+        op = helper.make_node("Fancy", ["v"], ["r"], name="draw", domain="com.example")
+    body = helper.make_graph(
+        [op, helper.make_node("Identity", ["cond_in"], ["cond_out"]), helper.make_node("Add", ["v", "r"], ["v_out"])],
+        "body", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                 helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+                 helper.make_tensor_value_info("v", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [1, 4])])
+    loop = helper.make_node("Loop", ["n", "", "x"], ["y"], name="steps", body=body)
+    graph = helper.make_graph([loop], "g", [helper.make_tensor_value_info("n", TensorProto.INT64, []),
+                                            helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid("com.example", 1)] if inner == "custom" else [])
+    model = helper.make_model(graph, opset_imports=opsets, ir_version=10)
+    why = (r"it needs a random generator, which is not DNN inference; in the body of Loop 'steps'" if inner == "random"
+           else r"custom domain 'com.example', in the body of Loop 'steps'")
+    with pytest.raises(UnknownOpError, match=r"node 'steps/draw' has op type .*" + why):
+        from_onnx(model)
 
 
 def test_custom_domain_and_unsupported_features_are_clear_errors():

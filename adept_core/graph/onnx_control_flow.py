@@ -167,7 +167,30 @@ def import_control_flow(imp, node, name: str) -> None:
         if value not in imp.shapes:
             raise ShapeError(f"node {name!r} ({node.op_type}): its body reads {value!r}, which has no known "
                              "shape in the outer scope")
+    _check_bodies(imp, node, name)
     _run_time_node(imp, node, name)
+
+
+def _check_bodies(imp, node, name: str) -> None:
+    """Refuse at import what a run-time body must not run: a random generator (other numbers on every run; the
+    reference evaluator, which runs a body adept cannot import, would run it) or an op of a custom domain (the
+    reference has no kernel for it: the error would come only at run time). The other excluded features
+    (sequences, optionals, strings) run exactly on the reference when a body needs them."""
+    from ..errors import UnknownOpError
+    from .ops import EXCLUDED_OPS, PREVIEW_OPS, RANDOM_OPS
+
+    for body in _subgraphs(node):
+        for index, inner in enumerate(body.node):
+            inner_name = f"{name}/{inner.name or inner.op_type + '_' + str(index)}"
+            if inner.domain not in ("", "ai.onnx") and (inner.domain, inner.op_type) not in PREVIEW_OPS:
+                raise imp._unsupported(inner, inner_name, f"custom domain {inner.domain!r}, in the body of "
+                                                          f"{node.op_type} {name!r}", UnknownOpError)
+            if inner.op_type in RANDOM_OPS:
+                raise imp._unsupported(inner, inner_name, f"it needs {EXCLUDED_OPS[inner.op_type]}, which is not "
+                                                          f"DNN inference; in the body of {node.op_type} {name!r}",
+                                       UnknownOpError)
+            if inner.op_type in CONTROL_FLOW_OPS:
+                _check_bodies(imp, inner, inner_name)
 
 
 def _inline(imp, node, name: str, branch) -> None:

@@ -44,7 +44,7 @@ from .half_types import half_values
 from .onnx_control_flow import CONTROL_FLOW_OPS, bind_input_values, import_control_flow
 from .onnx_einsum import RunOnReference
 from .onnx_more_ops import Refused, rename_deprecated
-from .ops import EXCLUDED_OPS, EXPANDED_OPS, PREVIEW_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
+from .ops import EXCLUDED_OPS, EXPANDED_OPS, PREVIEW_OPS, RANDOM_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
 
 #: Constants up to this many elements are handed to shape inference as data (shape tensors are tiny;
 #: weights are not needed to infer shapes and would only be copied).
@@ -311,6 +311,9 @@ class _Importer:
         if node.op_type in CONTROL_FLOW_OPS:  # before folding: a body may read outer run-time values
             import_control_flow(self, node, name)
             return
+        if node.op_type in RANDOM_OPS:  # before folding: a folded RandomNormal is a different constant per import
+            raise self._unsupported(node, name, f"it needs {EXCLUDED_OPS[node.op_type]}, which is not DNN inference",
+                                    UnknownOpError)
         if self._foldable(node):
             self._fold(node, name)
             return
