@@ -85,15 +85,36 @@ def test_per_column_weight_scales():
     assert np.array_equal(y, _row([5.0, -2.0]))
 
 
-def test_all_zero_tensor_and_column_get_scale_one():
+def test_all_zero_tensor_gets_scale_one_and_an_all_zero_column_dequantizes_to_zero():
     w = np.array([[1.0, 0.0], [2.0, 0.0]], dtype=F32)
     core = PhotonicCore(w, PhotonicGemmSpec())
-    assert core.w_scale[1] == 1.0 and core.w_scale[0] == F32(F32(2.0) / F32(127))
+    # Column 1 is quantized with scale 1 (codes 0) and dequantized with 0.
+    assert core.w_scale[1] == 0.0 and core.w_scale[0] == F32(F32(2.0) / F32(127))
+    assert not core.qw[:, 1].any()
     y, stats = _all_backends(core, np.zeros((3, 2), dtype=F32))
     assert stats.x_scale == 1.0
     assert np.array_equal(y, np.zeros((3, 2), dtype=F32))
     y, _ = _all_backends(core, np.ones((1, 2), dtype=F32))
     assert y[0, 1] == 0.0 and y[0, 0] != 0.0
+
+
+@pytest.mark.parametrize("scaling", ["tensor", "abfp"])
+def test_an_all_zero_weight_column_or_block_gives_exactly_zero_under_noise(scaling):
+    # Its partial sums are pure noise; dequantized with scale 1 they came out in units of 1 (OPT's tied
+    # embedding, whose padding row is zero: that logit was +-60 against true logits below 1).
+    gen = np.random.default_rng(4)
+    w = (gen.standard_normal((12, 5)) * 0.02).astype(F32)
+    w[:, 2] = 0.0
+    w[5:10, 4] = 0.0  # abfp: one whole tile (rows 5-9) of column 4 is zero, its other tiles are not
+    x = gen.standard_normal((6, 12)).astype(F32)
+    spec = PhotonicGemmSpec(rows=5, scaling=scaling, noise=NoiseSpec(sigma_const=40.0, shot_coeff=2.0))
+    core = PhotonicCore(w, spec)
+    y, _ = _all_backends(core, x, seed=3, adc_full_scale=core.calibrate_full_scale(x))
+    assert np.array_equal(y[:, 2], np.zeros(6, F32))
+    exact = x.astype(np.float64) @ w.astype(np.float64)
+    assert np.max(np.abs(y - exact)) < 0.5 * np.max(np.abs(exact)) + 1e-3
+    if scaling == "abfp":
+        assert core.w_scale[1, 4] == 0.0 and core.w_scale[0, 4] > 0 and core.w_scale[2, 4] > 0
 
 
 def test_noiseless_partial_sums_pass_the_adc_exactly():
@@ -150,6 +171,8 @@ def spec_literal_gemm(x, w, spec: PhotonicGemmSpec, seed: int, call_key: int, fu
 
     sx = scale(max(abs(float(v)) for v in x.ravel()), spec.input_bits)
     sw = [scale(max(abs(float(w[kk, n])) for kk in range(k)), spec.weight_bits) for n in range(n_cols)]
+    # An all-zero column is quantized with 1 (codes 0) and dequantized with 0.
+    sw_out = [F32(0.0) if all(w[kk, n] == 0 for kk in range(k)) else sw[n] for n in range(n_cols)]
     qa = qmax(spec.adc_bits)
     lsb = float(full_scale) / float(qa)
     ns = spec.noise
@@ -175,7 +198,7 @@ def spec_literal_gemm(x, w, spec: PhotonicGemmSpec, seed: int, call_key: int, fu
                 r = round(y / lsb)
                 clipped += abs(r) > qa
                 acc += max(-qa, min(qa, r))
-            out[m, n] = F32(float(acc) * (lsb * (float(sx) * float(sw[n]))))
+            out[m, n] = F32(float(acc) * (lsb * (float(sx) * float(sw_out[n]))))
     return out, clipped
 
 

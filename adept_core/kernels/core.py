@@ -12,7 +12,8 @@ import numpy as np
 from ..errors import ConfigError, InputError, ShapeError
 from . import rng
 from .plan import CallPlan
-from .quantize import check_finite, column_scales, operand_dtype, quantize, quantize_tiles, row_tile_scales, tile_column_scales
+from .quantize import (check_finite, column_scales, operand_dtype, quantize, quantize_tiles, row_tile_scales,
+                       tile_column_scales, zero_block_scales)
 from .registry import get_backend
 from .spec import MAX_ADC_FULL_SCALE, MAX_THREADS, MIN_ADC_FULL_SCALE, PhotonicGemmSpec, qmax
 
@@ -173,11 +174,12 @@ class PhotonicCore:
         self.spec = spec
         self.k, self.n = w.shape
         if spec.scaling == "abfp":
-            self.w_scale = tile_column_scales(w, spec.weight_bits, spec.rows)
-            self.qw = quantize_tiles(w, self.w_scale, spec.weight_bits, spec.rows, axis=0)
+            scale = tile_column_scales(w, spec.weight_bits, spec.rows)
+            self.qw = quantize_tiles(w, scale, spec.weight_bits, spec.rows, axis=0)
         else:
-            self.w_scale = column_scales(w, spec.weight_bits)
-            self.qw = quantize(w, self.w_scale[None, :], spec.weight_bits)
+            scale = column_scales(w, spec.weight_bits)
+            self.qw = quantize(w, scale[None, :], spec.weight_bits)
+        self.w_scale = zero_block_scales(self.qw, scale, spec.rows)
         self.qw.flags.writeable = False
         self._programmed: dict[str, object] = {}
 

@@ -75,6 +75,22 @@ def row_tile_scales(x: np.ndarray, bits: int, rows: int) -> np.ndarray:
     return _block_scales(amax, bits)
 
 
+def zero_block_scales(qw: np.ndarray, scales: np.ndarray, rows: int) -> np.ndarray:
+    """The dequantization scales of weight codes ``qw`` [K, N]: ``scales`` ([N], or [K-tiles, N] for abfp),
+    0 where a column (or its block) has only zero codes.
+
+    Such a column was all zero (or below float32's range) and was quantized with scale 1; dequantizing it with
+    1 would turn the analog noise of its (empty) dot products into outputs in units of 1, hundreds of times
+    the layer's own (OPT's tied embedding has an all-zero padding row: its logit came out at +-60 against
+    true logits below 1). A data-derived scale of such a block is 0, so its outputs are exactly 0.
+    """
+    if scales.ndim == 1:
+        return np.where(np.any(qw != 0, axis=0), scales, np.float32(0.0)).astype(np.float32)
+    live = np.stack([np.any(qw[k0:k0 + rows] != 0, axis=0) for k0 in range(0, qw.shape[0], rows)]) \
+        if qw.shape[0] else np.zeros(scales.shape, bool)
+    return np.where(live, scales, np.float32(0.0)).astype(np.float32)
+
+
 def quantize_tiles(a: np.ndarray, scales: np.ndarray, bits: int, rows: int, axis: int) -> np.ndarray:
     """Quantize ``a`` block by block along ``axis`` (the K axis), each K-tile with its own scales.
 
