@@ -274,7 +274,9 @@ def _run_dask(client: Any, evaluate: Evaluator, batches: Iterator[list[Point]],
     limit = IN_FLIGHT_PER_THREAD * _total_threads(client)
     # with_results: the client fetches each result as soon as its task ends, so few finished results
     # sit on a worker (where its death would lose them and make Dask recompute them).
-    completed = as_completed(with_results=True, raise_errors=False)
+    # loop= this client's: without it as_completed tracks the futures on default_client()'s loop, which is
+    # another client's when the caller's client is not the default one.
+    completed = as_completed(with_results=True, raise_errors=False, loop=client.loop)
 
     def submit() -> bool:
         batch = next(batches, None)

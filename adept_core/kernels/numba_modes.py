@@ -41,9 +41,9 @@ def quantize_blocks(x: np.ndarray, rows: int, q: int, scales: np.ndarray, codes:
             for j in range(k0, k1):
                 amax = max(amax, abs(x[m, j]))
             scale = np.float32(amax / qf)
+            scales[m, t] = scale  # the dequantization scale: 0 for a block whose codes are all 0
             if scale == 0:
                 scale = np.float32(1.0)
-            scales[m, t] = scale
             for j in range(k0, k1):
                 c = np.rint(x[m, j] / scale)
                 codes[m, j] = min(max(c, lo), hi)

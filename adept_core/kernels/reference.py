@@ -10,7 +10,7 @@ import numpy as np
 
 from . import rng
 from .plan import CallPlan, RunResult
-from .quantize import quantize, quantize_tiles, row_tile_scales
+from .quantize import quantize, quantize_tiles, row_tile_scales, zero_block_scales
 from .spec import RIN_COMMON_COLUMN, qmax
 
 
@@ -80,6 +80,7 @@ class NumpyBackend:
         n_cols = qw.shape[1]
         sx = row_tile_scales(x, plan.input_bits, plan.rows)
         qx = quantize_tiles(x, sx, plan.input_bits, plan.rows, axis=1).astype(np.int64)
+        sx = zero_block_scales(qx.T, sx.T, plan.rows).T  # dequantization: 0 for a block of zero codes
         q_adc = qmax(plan.adc_bits)
         gain = np.float64(plan.analog_gain)
         lsb_g = plan.lsb / gain

@@ -478,7 +478,7 @@ std::uint32_t quantize_abfp_row(const float* x, std::int64_t k, int rows, int ro
     std::memcpy(&tile_bits, &tile_max, sizeof tile_bits);
     row_bits = tile_bits > row_bits ? tile_bits : row_bits;
     const float bs = abfp_block_scale(tile_max, qmax);
-    row_scale[t] = static_cast<double>(bs);
+    row_scale[t] = abfp_row_scale(tile_max, qmax);
     if (out8)
       quantize_narrow_dual(x + k0, len, rows, rows4, bs, qmax, out8 + t * rows4, out_abs + t * rows4);
     else

@@ -130,6 +130,14 @@ static inline float abfp_block_scale(float tile_max, int qmax) {
   return bs == 0.0f ? 1.0f : bs;
 }
 
+/// The dequantization scale of that block: the block scale itself, so 0 where abfp_block_scale quantized
+/// with 1 (an all-zero block, or one below float32's range: its codes are 0 and its partial sums pure noise,
+/// which scale 1 would turn into outputs in units of 1; docs/kernel.md, step 1').
+static inline double abfp_row_scale(float tile_max, int qmax) {
+  const float bs = tile_max / static_cast<float>(qmax);
+  return static_cast<double>(bs);
+}
+
 /// The block's outputs y[m0:m1, n0:n1] from its float64 accumulators: abfp tiles are already
 /// dequantized (code * scales, tile by tile); tensor scaling multiplies the code sum by factor[n].
 static inline void dequantize(const Job& j, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1,

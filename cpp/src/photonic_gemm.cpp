@@ -581,7 +581,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
           std::memcpy(&tile_bits, &tile_max, sizeof tile_bits);
           chunk_bits = std::max(chunk_bits, tile_bits);
           const float bs = detail::abfp_block_scale(tile_max, qx);
-          row_scale[static_cast<std::size_t>(r * w.tiles + t)] = static_cast<double>(bs);
+          row_scale[static_cast<std::size_t>(r * w.tiles + t)] = detail::abfp_row_scale(tile_max, qx);
           if (w.wide)
             detail::portable::quantize_wide(xs, len, bs, qx, xq16.data() + r * k + k0);
           else if (simd)
