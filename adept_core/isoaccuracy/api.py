@@ -128,7 +128,7 @@ def run_search(models: Iterable[str], designs: Iterable[Design], target: float =
     from distributed import as_completed
 
     futures = {client.submit(_search_rows, m, d, key, target, config, kw, pure=False): (m, d) for m, d, key, kw in todo}
-    for fut in as_completed(futures):
+    for fut in as_completed(futures, loop=client.loop):  # this client's loop, not default_client()'s (dse/engine.py)
         m, d = futures[fut]
         new = fut.result()
         rows.extend(new)
