@@ -477,8 +477,9 @@ std::uint32_t quantize_abfp_row(const float* x, std::int64_t k, int rows, int ro
     std::uint32_t tile_bits;
     std::memcpy(&tile_bits, &tile_max, sizeof tile_bits);
     row_bits = tile_bits > row_bits ? tile_bits : row_bits;
-    const float bs = abfp_block_scale(tile_max, qmax);
-    row_scale[t] = abfp_row_scale(tile_max, qmax);
+    const float block_scale = abfp_block_scale(tile_max, qmax);
+    row_scale[t] = static_cast<double>(block_scale);
+    const float bs = abfp_quant_scale(block_scale);
     if (out8)
       quantize_narrow_dual(x + k0, len, rows, rows4, bs, qmax, out8 + t * rows4, out_abs + t * rows4);
     else

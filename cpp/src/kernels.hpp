@@ -123,20 +123,15 @@ static inline double adc_code(double pd, std::uint64_t rk, std::int64_t n, const
   return r;
 }
 
-/// abfp's input scale of one (row, K-tile) block: float32(max|x|) / float32(qmax); a block whose
-/// scale is 0 (all zero, or underflow) gets 1, as an all-zero tensor does.
-static inline float abfp_block_scale(float tile_max, int qmax) {
-  const float bs = tile_max / static_cast<float>(qmax);
-  return bs == 0.0f ? 1.0f : bs;
-}
+/// abfp's scale of one (row, K-tile) input block: float32(max|x|) / float32(qmax). It is the block's
+/// dequantization scale as it is, so 0 for a block that is all zero or below float32's range (its codes
+/// are 0 and its partial sums pure noise, which scale 1 would turn into outputs in units of 1;
+/// docs/kernel.md, step 1').
+static inline float abfp_block_scale(float tile_max, int qmax) { return tile_max / static_cast<float>(qmax); }
 
-/// The dequantization scale of that block: the block scale itself, so 0 where abfp_block_scale quantized
-/// with 1 (an all-zero block, or one below float32's range: its codes are 0 and its partial sums pure noise,
-/// which scale 1 would turn into outputs in units of 1; docs/kernel.md, step 1').
-static inline double abfp_row_scale(float tile_max, int qmax) {
-  const float bs = tile_max / static_cast<float>(qmax);
-  return static_cast<double>(bs);
-}
+/// The scale that block is quantized with: a zero scale becomes 1 (the codes are 0 either way), as for an
+/// all-zero tensor.
+static inline float abfp_quant_scale(float block_scale) { return block_scale == 0.0f ? 1.0f : block_scale; }
 
 /// The block's outputs y[m0:m1, n0:n1] from its float64 accumulators: abfp tiles are already
 /// dequantized (code * scales, tile by tile); tensor scaling multiplies the code sum by factor[n].

@@ -572,7 +572,7 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
         chunk_bits = std::max(chunk_bits, row_bits);
       }
       for (std::int64_t r = i * kQuantRows; r < r1 && abfp && !avx2; ++r) {
-        // One scale per (row, tile) (abfp_block_scale).
+        // One scale per (row, tile) (abfp_block_scale; quantized with abfp_quant_scale).
         for (std::int64_t t = 0, k0 = 0; k0 < k; ++t, k0 += w.rows) {
           const std::int64_t len = std::min<std::int64_t>(w.rows, k - k0);
           const float* xs = x + r * k + k0;
@@ -580,8 +580,9 @@ RunStats photonic_gemm(const PackedWeights& w, const float* x, std::int64_t m, s
           std::uint32_t tile_bits;
           std::memcpy(&tile_bits, &tile_max, sizeof tile_bits);
           chunk_bits = std::max(chunk_bits, tile_bits);
-          const float bs = detail::abfp_block_scale(tile_max, qx);
-          row_scale[static_cast<std::size_t>(r * w.tiles + t)] = detail::abfp_row_scale(tile_max, qx);
+          const float block_scale = detail::abfp_block_scale(tile_max, qx);
+          row_scale[static_cast<std::size_t>(r * w.tiles + t)] = static_cast<double>(block_scale);
+          const float bs = detail::abfp_quant_scale(block_scale);
           if (w.wide)
             detail::portable::quantize_wide(xs, len, bs, qx, xq16.data() + r * k + k0);
           else if (simd)
