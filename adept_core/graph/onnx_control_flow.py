@@ -177,7 +177,7 @@ def _check_bodies(imp, node, name: str) -> None:
     reference has no kernel for it: the error would come only at run time). The other excluded features
     (sequences, optionals, strings) run exactly on the reference when a body needs them."""
     from ..errors import UnknownOpError
-    from .ops import EXCLUDED_OPS, PREVIEW_OPS, RANDOM_OPS
+    from .ops import PREVIEW_OPS, RANDOM_OPS, not_inference
 
     for body in _subgraphs(node):
         for index, inner in enumerate(body.node):
@@ -186,9 +186,8 @@ def _check_bodies(imp, node, name: str) -> None:
                 raise imp._unsupported(inner, inner_name, f"custom domain {inner.domain!r}, in the body of "
                                                           f"{node.op_type} {name!r}", UnknownOpError)
             if inner.op_type in RANDOM_OPS:
-                raise imp._unsupported(inner, inner_name, f"it needs {EXCLUDED_OPS[inner.op_type]}, which is not "
-                                                          f"DNN inference; in the body of {node.op_type} {name!r}",
-                                       UnknownOpError)
+                raise imp._unsupported(inner, inner_name, f"{not_inference(inner.op_type)}; in the body of "
+                                                          f"{node.op_type} {name!r}", UnknownOpError)
             if inner.op_type in CONTROL_FLOW_OPS:
                 _check_bodies(imp, inner, inner_name)
 

@@ -44,7 +44,7 @@ from .half_types import half_values
 from .onnx_control_flow import CONTROL_FLOW_OPS, bind_input_values, import_control_flow
 from .onnx_einsum import RunOnReference
 from .onnx_more_ops import Refused, rename_deprecated
-from .ops import EXCLUDED_OPS, EXPANDED_OPS, PREVIEW_OPS, RANDOM_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS
+from .ops import EXPANDED_OPS, PREVIEW_OPS, RANDOM_OPS, REFERENCE_OPS, REWRITTEN_OPS, SUPPORTED_OPS, not_inference
 
 #: Constants up to this many elements are handed to shape inference as data (shape tensors are tiny;
 #: weights are not needed to infer shapes and would only be copied).
@@ -312,8 +312,7 @@ class _Importer:
             import_control_flow(self, node, name)
             return
         if node.op_type in RANDOM_OPS:  # before folding: a folded RandomNormal is a different constant per import
-            raise self._unsupported(node, name, f"it needs {EXCLUDED_OPS[node.op_type]}, which is not DNN inference",
-                                    UnknownOpError)
+            raise self._unsupported(node, name, not_inference(node.op_type), UnknownOpError)
         if self._foldable(node):
             self._fold(node, name)
             return
@@ -329,9 +328,7 @@ class _Importer:
             return
         canonical = node.op_type in SUPPORTED_OPS or node.op_type in REWRITTEN_OPS
         if not canonical and node.op_type not in REFERENCE_OPS:
-            feature = EXCLUDED_OPS.get(node.op_type)
-            raise self._unsupported(node, name, f"it needs {feature}, which is not DNN inference" if feature else "",
-                                    UnknownOpError)
+            raise self._unsupported(node, name, not_inference(node.op_type), UnknownOpError)
         dynamic_in = [i for i in node.input if i and _is_dynamic(self.shapes[i])]
         if dynamic_in and node.op_type not in REFERENCE_OPS:
             raise ShapeError(f"node {name!r} ({node.op_type}) reads {dynamic_in[0]!r}, whose shape depends on "

@@ -154,3 +154,9 @@ EXCLUDED_OPS = {
     **{op: "the optional type" for op in ("Optional", "OptionalGetElement", "OptionalHasElement")},
     "ImageDecoder": "image file decoding",
 }
+
+
+def not_inference(op: str) -> str:
+    """Why an op of :data:`EXCLUDED_OPS` is refused, as import errors say it ("" for other ops)."""
+    feature = EXCLUDED_OPS.get(op)
+    return f"it needs {feature}, which is not DNN inference" if feature else ""

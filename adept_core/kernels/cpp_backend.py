@@ -36,7 +36,6 @@ ABI_VERSION = 3
 ISA_NAMES = ("auto", "portable", "avx512_vnni", "avx2")
 
 
-
 def pool_spin_us() -> int:
     """How long (us) an idle kernel thread polls before sleeping: ``ADEPT_POOL_SPIN_US``, else the kernel's
     default (``WorkerPool.default_spin_us``, 50 ms; why in docs/kernel.md, "Worker threads"). Set 0 where
@@ -52,6 +51,7 @@ def pool_spin_us() -> int:
     if not 0 <= value <= top:
         raise ConfigError(f"ADEPT_POOL_SPIN_US must be an integer number of microseconds in [0, {top}], got {text!r}")
     return value
+
 
 class ProgrammedWeights:
     """Weight codes programmed into the C++ kernel, packed lazily per (rows, wide).
